@@ -1,0 +1,3 @@
+"""Lineage graph service for ML releases: OpenLineage events in, a versioned graph out."""
+
+__version__ = "0.1.0"

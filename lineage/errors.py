@@ -1,0 +1,53 @@
+"""The service's one error tree; `api/errors.py` maps it to HTTP status codes.
+
+    LineageError
+    ├── InvalidEvent      bad input: the event cannot be understood (400)
+    ├── PayloadTooLarge   bad input: over a size limit (413)
+    ├── NotFound          a ref or node that does not exist (404)
+    ├── Ambiguous         a ref that names several nodes (409)
+    └── StoreError        our fault: the store failed (5xx)
+        └── StoreUnavailable   the store cannot be reached right now (503)
+"""
+
+from __future__ import annotations
+
+
+class LineageError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class InvalidEvent(LineageError):
+    """An event (or request body) that cannot be understood; `field` names where."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field = field
+        self.problem = problem
+
+
+class PayloadTooLarge(LineageError):
+    """A request body or batch over the configured limit."""
+
+
+class NotFound(LineageError):
+    """Nothing matches; `suggestions` lists near matches."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions or []
+
+
+class Ambiguous(LineageError):
+    """Several nodes match; `candidates` lists them."""
+
+    def __init__(self, message: str, candidates: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+class StoreError(LineageError):
+    """The backend failed in a way the client may retry."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached right now."""

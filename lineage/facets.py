@@ -1,0 +1,213 @@
+"""Our custom `ml_*` facets (DESIGN.md section 4) and checks of the standard facets we read.
+
+Each custom facet is a pydantic model; its JSON schema is published by the API at
+`/schemas/facets/<key>.json`, which is also the `_schemaURL` emitters put on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lineage.errors import InvalidEvent
+
+FacetScope = Literal["dataset", "run"]
+
+
+class _Facet(BaseModel):
+    # Facets may carry more than we read; unknown fields are kept as they came.
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    producer: str | None = Field(default=None, alias="_producer")
+    schema_url: str | None = Field(default=None, alias="_schemaURL")
+
+
+class FeatureViewFacet(_Facet):
+    """Marks a dataset as a feature view; its version as a feature view version."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    features: list[str] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+
+
+class ModelVersionFacet(_Facet):
+    """Marks a dataset as a model; its version as a model version."""
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    registryUri: str | None = None
+    framework: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    stage: str | None = None
+
+
+class EndpointFacet(_Facet):
+    """On an output of a deploy run: the version written is a deployment of this endpoint."""
+
+    name: str = Field(min_length=1)
+    environment: str | None = None
+    url: str | None = None
+    trafficPercent: float | None = Field(default=None, ge=0, le=100)
+
+
+class ArtifactFacet(_Facet):
+    """Content hash of a dataset version; another hash for the same version is a violation."""
+
+    sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    sizeBytes: int | None = Field(default=None, ge=0)
+    uri: str | None = None
+
+
+class TrainingFacet(_Facet):
+    """How a model was trained."""
+
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    seed: int | None = None
+    hardware: str | dict[str, Any] | None = None
+    durationSeconds: float | None = Field(default=None, ge=0)
+
+
+class ApprovalFacet(_Facet):
+    """A promotion gate: who decided what, and which checks passed."""
+
+    reviewer: str = Field(min_length=1)
+    decision: Literal["approved", "rejected", "pending"]
+    checks: dict[str, bool] = Field(default_factory=dict)
+    notes: str | None = None
+
+
+class AliasFacet(_Facet):
+    """Moves a model alias (Production, Staging, champion) to a version."""
+
+    model: str = Field(min_length=1)
+    alias: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+
+
+CUSTOM_FACETS: dict[str, tuple[FacetScope, type[_Facet]]] = {
+    "ml_featureView": ("dataset", FeatureViewFacet),
+    "ml_modelVersion": ("dataset", ModelVersionFacet),
+    "ml_endpoint": ("dataset", EndpointFacet),
+    "ml_artifact": ("dataset", ArtifactFacet),
+    "ml_training": ("run", TrainingFacet),
+    "ml_approval": ("run", ApprovalFacet),
+    "ml_alias": ("run", AliasFacet),
+}
+
+
+def facet_schema(key: str, base_url: str = "") -> dict[str, Any]:
+    """JSON schema of a custom facet, with `$id` pointing where the API publishes it."""
+    _, model = CUSTOM_FACETS[key]
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"{base_url}/schemas/facets/{key}.json"
+    return schema
+
+
+# Standard facets we read, checked only as far as the projection relies on them or the
+# OpenLineage facet schema requires; everything else in a facet is kept as it came.
+class _ParentRun(BaseModel):
+    runId: str
+
+
+class _ParentJob(BaseModel):
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class ParentFacet(_Facet):
+    run: _ParentRun
+    job: _ParentJob
+
+
+class _Owner(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    type: str | None = None
+
+
+class OwnershipFacet(_Facet):
+    owners: list[_Owner] = Field(default_factory=list)
+
+
+class DatasetVersionFacet(_Facet):
+    datasetVersion: str = Field(min_length=1)
+
+
+class SourceCodeLocationFacet(_Facet):
+    type: str | None = None
+    url: str | None = None
+    repoUrl: str | None = None
+    path: str | None = None
+    version: str | None = None
+    tag: str | None = None
+    branch: str | None = None
+
+
+class JobTypeFacet(_Facet):
+    processingType: str | None = None
+    integration: str | None = None
+    jobType: str | None = None
+
+
+class ErrorMessageFacet(_Facet):
+    message: str
+    programmingLanguage: str | None = None
+
+
+class OutputStatisticsFacet(_Facet):
+    rowCount: int | None = None
+    size: int | None = None
+    fileCount: int | None = None
+
+
+class InputStatisticsFacet(_Facet):
+    rowCount: int | None = None
+    size: int | None = None
+    fileCount: int | None = None
+
+
+class DataQualityMetricsFacet(_Facet):
+    columnMetrics: dict[str, dict[str, Any]]
+    rowCount: int | None = None
+    bytes: int | None = None
+    fileCount: int | None = None
+
+
+STANDARD_FACETS: dict[str, type[_Facet]] = {
+    "parent": ParentFacet,
+    "ownership": OwnershipFacet,
+    "version": DatasetVersionFacet,
+    "sourceCodeLocation": SourceCodeLocationFacet,
+    "jobType": JobTypeFacet,
+    "errorMessage": ErrorMessageFacet,
+    "outputStatistics": OutputStatisticsFacet,
+    "inputStatistics": InputStatisticsFacet,
+    "dataQualityMetrics": DataQualityMetricsFacet,
+}
+
+
+def check_facet(key: str, value: dict[str, Any], where: str) -> None:
+    """Raise InvalidEvent naming the field when a known facet does not match its schema."""
+    model = STANDARD_FACETS.get(key)
+    if model is None and key in CUSTOM_FACETS:
+        model = CUSTOM_FACETS[key][1]
+    if model is None:
+        return
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        field = f"{where}.{key}" + (f".{path}" if path else "")
+        raise InvalidEvent(field, first["msg"]) from None
+
+
+def parse_facet(key: str, value: dict[str, Any]) -> Any:
+    """A validated facet model; call only on facets that `check_facet` has accepted."""
+    model = STANDARD_FACETS.get(key) or CUSTOM_FACETS[key][1]
+    return model.model_validate(value)

@@ -1,0 +1,162 @@
+"""Graph records, the mutations a projection returns, and the read view it is handed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Primary node kinds (DESIGN.md section 3); every node has exactly one.
+JOB, RUN, DATASET, VERSION, COMMIT, ALIAS = "Job", "Run", "Dataset", "DatasetVersion", "Commit", "Alias"
+KINDS = (JOB, RUN, DATASET, VERSION, COMMIT, ALIAS)
+# Extra labels given by our ml_* facets.
+FEATURE_VIEW, MODEL, ENDPOINT = "FeatureView", "Model", "Endpoint"
+FEATURE_VIEW_VERSION, MODEL_VERSION, DEPLOYMENT = "FeatureViewVersion", "ModelVersion", "Deployment"
+EXTRA_LABELS = (FEATURE_VIEW, MODEL, ENDPOINT, FEATURE_VIEW_VERSION, MODEL_VERSION, DEPLOYMENT)
+
+RUN_OF, READ, WROTE, VERSION_OF = "RUN_OF", "READ", "WROTE", "VERSION_OF"
+AT_COMMIT, CHILD_OF, SERVES, POINTS_TO = "AT_COMMIT", "CHILD_OF", "SERVES", "POINTS_TO"
+EDGE_TYPES = (RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    kind: str
+    labels: frozenset[str] = frozenset()
+    props: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "labels": sorted(self.labels), "props": self.props}
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A typed, directed edge; `key` tells apart several edges of one type between two nodes."""
+
+    src: str
+    type: str
+    dst: str
+    key: str = ""
+    props: dict[str, Any] = field(default_factory=dict, compare=True, hash=False)
+
+    @property
+    def ident(self) -> tuple[str, str, str, str]:
+        return (self.src, self.type, self.dst, self.key)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"src": self.src, "type": self.type, "dst": self.dst, "key": self.key, "props": self.props}
+
+
+@dataclass(frozen=True, slots=True)
+class PutNode:
+    """Create or replace a node whole (the projection has already merged its props)."""
+
+    node: Node
+
+
+@dataclass(frozen=True, slots=True)
+class PutEdge:
+    """Create or replace an edge whole; both ends exist by the time it is applied."""
+
+    edge: Edge
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteEdge:
+    src: str
+    type: str
+    dst: str
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteNode:
+    """Remove a node and its edges (an unversioned placeholder nobody reads any more)."""
+
+    id: str
+
+
+Mutation = PutNode | PutEdge | DeleteEdge | DeleteNode
+
+
+class GraphView(Protocol):
+    """What the projection may read: the store's state, including earlier writes of the batch."""
+
+    def node(self, node_id: str) -> Node | None: ...
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]: ...
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]: ...
+
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        """Newest-first versions of `dataset` with `written_at` <= `at` (ties: larger id first)."""
+        ...
+
+    def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
+        """READ edges with `inferred` true, for `dataset`, with `read_at` >= `since`."""
+        ...
+
+    def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
+        """Nodes of a kind whose scalar property equals a value (used for model-name lookups)."""
+        ...
+
+
+class MemoryGraph:
+    """An in-memory graph: the reference GraphView for tests, and a mutation applier."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[tuple[str, str, str, str], Edge] = {}
+
+    def apply(self, mutations: list[Mutation]) -> None:
+        for m in mutations:
+            if isinstance(m, PutNode):
+                self.nodes[m.node.id] = m.node
+            elif isinstance(m, PutEdge):
+                assert m.edge.src in self.nodes and m.edge.dst in self.nodes, m.edge
+                self.edges[m.edge.ident] = m.edge
+            elif isinstance(m, DeleteEdge):
+                self.edges.pop((m.src, m.type, m.dst, m.key), None)
+            else:
+                self.nodes.pop(m.id, None)
+                for ident in [k for k in self.edges if k[0] == m.id or k[2] == m.id]:
+                    del self.edges[ident]
+
+    def node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        return sorted((e for e in self.edges.values() if e.src == src and e.type == edge_type), key=_edge_order)
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        return sorted((e for e in self.edges.values() if e.dst == dst and e.type == edge_type), key=_edge_order)
+
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        found = [
+            n
+            for n in self.nodes.values()
+            if n.kind == VERSION and n.props.get("dataset") == dataset
+            and n.props.get("written_at") is not None and n.props["written_at"] <= at
+        ]
+        found.sort(key=lambda n: (n.props["written_at"], n.id), reverse=True)
+        return found[:limit]
+
+    def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
+        return sorted(
+            (
+                e
+                for e in self.edges.values()
+                if e.type == READ and e.props.get("inferred") and e.props.get("dataset") == dataset
+                and e.props.get("read_at", "") >= since
+            ),
+            key=_edge_order,
+        )
+
+    def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
+        return sorted(
+            (n for n in self.nodes.values() if n.kind == kind and n.props.get(prop) == value), key=lambda n: n.id
+        )
+
+
+def _edge_order(edge: Edge) -> tuple[str, str, str, str]:
+    return edge.ident

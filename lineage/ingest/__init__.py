@@ -1,0 +1,1 @@
+"""Turning request bodies into typed, validated, hashed events."""

@@ -1,0 +1,524 @@
+"""Projection of one event into graph mutations: a pure function shared by both stores.
+
+`project(event, view)` reads only the event and the graph view it is handed and returns the
+mutations to apply; no I/O, clock or randomness. Every derived value is a commutative merge
+(min, max, union, or "newest by (eventTime, event hash)"), or is recomputed whole from the
+facts it depends on, so the final graph is a function of the set of events, never of their
+arrival order (DESIGN.md section 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineage import ids
+from lineage.events import TERMINAL_STATES, DatasetRef, Event, Facets, commit_of, declared_version
+from lineage.graph import (
+    ALIAS,
+    AT_COMMIT,
+    CHILD_OF,
+    COMMIT,
+    DATASET,
+    DEPLOYMENT,
+    ENDPOINT,
+    FEATURE_VIEW,
+    FEATURE_VIEW_VERSION,
+    JOB,
+    MODEL,
+    MODEL_VERSION,
+    POINTS_TO,
+    READ,
+    RUN,
+    RUN_OF,
+    SERVES,
+    VERSION,
+    VERSION_OF,
+    WROTE,
+    Edge,
+    GraphView,
+    Mutation,
+    Node,
+)
+from lineage.overlay import Overlay
+
+FAILED_STATES = frozenset({"FAIL", "ABORT"})
+_STATE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
+INFERRED_KEY = "inferred"
+
+
+def written_rank(event: Event) -> list[Any] | None:
+    """How strongly an event says a version exists: COMPLETE (0) beats START/RUNNING (1).
+
+    The smallest (rank, eventTime) over all observations is the version's `written_at`, so a
+    version counts from its completion when that is known. FAIL/ABORT write nothing.
+    """
+    if event.kind == "dataset" or event.event_type == "COMPLETE":
+        return [0, event.event_time]
+    if event.event_type in FAILED_STATES:
+        return None
+    return [1, event.event_time]
+
+
+def _merge_facets(props: dict[str, Any], facets: Facets, order: list[str]) -> bool:
+    """Per facet key, the value from the newest event wins whole; returns whether anything changed."""
+    if not facets:
+        return False
+    merged = dict(props.get("facets") or {})
+    src = dict(props.get("_facet_src") or {})
+    changed = False
+    for key, value in facets.items():
+        if key not in src or src[key] < order:
+            merged[key], src[key] = value, order
+            changed = True
+    props["facets"], props["_facet_src"] = merged, src
+    return changed
+
+
+def _min_pair(current: list[Any] | None, new: list[Any] | None) -> list[Any] | None:
+    if new is None:
+        return current
+    return new if current is None or new < current else current
+
+
+class _Projector:
+    def __init__(self, event: Event, view: GraphView) -> None:
+        self.e = event
+        self.g = Overlay(view)
+        self.order = [event.event_time, event.id]
+        self.runs_to_refresh: set[str] = set()
+        self.aliases_to_refresh: set[str] = set()
+        self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
+
+    # --- generic upserts -----------------------------------------------------------------
+    def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
+        current = self.g.node(node_id)
+        props = dict(current.props) if current else {}
+        for key, value in base_props.items():
+            props.setdefault(key, value)
+        labels = set(current.labels) if current else set()
+        return current, props, labels
+
+    def _put(self, node_id: str, kind: str, labels: set[str], props: dict[str, Any]) -> Node:
+        node = Node(node_id, kind, frozenset(labels), props)
+        self.g.put_node(node)
+        return node
+
+    def _edge(self, src: str, edge_type: str, dst: str, key: str = "", props: dict[str, Any] | None = None) -> None:
+        self.g.put_edge(Edge(src, edge_type, dst, key, props or {}))
+
+    def job(self, namespace: str, name: str, facets: Facets) -> str:
+        node_id = ids.job_id(namespace, name)
+        _, props, labels = self._upsert(node_id, JOB, {"namespace": namespace, "name": name})
+        _merge_facets(props, facets, self.order)
+        merged = props.get("facets") or {}
+        props["job_type"] = (merged.get("jobType") or {}).get("jobType")
+        props["owners"] = sorted({o.get("name", "") for o in (merged.get("ownership") or {}).get("owners", [])})
+        self._put(node_id, JOB, labels, props)
+        return node_id
+
+    def run_stub(self, run_uuid: str, job: str) -> str:
+        node_id = ids.run_id(run_uuid)
+        _, props, labels = self._upsert(node_id, RUN, {"run_id": run_uuid, "state": None})
+        props["job"] = min(props.get("job") or job, job)
+        self._put(node_id, RUN, labels, props)
+        self._edge(node_id, RUN_OF, job)
+        return node_id
+
+    def dataset(self, ref: DatasetRef) -> str:
+        node_id = ids.dataset_id(ref.namespace, ref.name)
+        _, props, labels = self._upsert(node_id, DATASET, {"namespace": ref.namespace, "name": ref.name})
+        _merge_facets(props, ref.facets, self.order)
+        merged = props.get("facets") or {}
+        for facet, label, prop in (
+            ("ml_featureView", FEATURE_VIEW, "feature_view"),
+            ("ml_modelVersion", MODEL, "model_name"),
+            ("ml_endpoint", ENDPOINT, "endpoint"),
+        ):
+            if facet in merged:
+                labels.add(label)
+                props[prop] = merged[facet].get("name")
+        self._put(node_id, DATASET, labels, props)
+        return node_id
+
+    def version(self, dataset: str, ref: DatasetRef, label: str | None, written: list[Any] | None) -> str:
+        """Upsert a version of `dataset`; `label` None is the unversioned placeholder."""
+        node_id = ids.version_id(dataset, label or "")
+        _, props, labels = self._upsert(
+            node_id,
+            VERSION,
+            {"dataset": dataset, "namespace": ref.namespace, "name": ref.name, "version": label, "declared": False},
+        )
+        props["placeholder"] = label is None
+        old_written = props.get("written_at")
+        if label is not None:
+            _merge_facets(props, ref.facets, self.order)
+            props["_written"] = _min_pair(props.get("_written"), written)
+            props["written_at"] = props["_written"][1] if props.get("_written") else None
+            self._artifact(props, ref.facets.get("ml_artifact"))
+        merged = props.get("facets") or {}
+        newly_model = False
+        if "ml_featureView" in merged:
+            labels.add(FEATURE_VIEW_VERSION)
+            props["feature_view"] = merged["ml_featureView"].get("name")
+        if "ml_modelVersion" in merged:
+            model = merged["ml_modelVersion"].get("name")
+            newly_model = MODEL_VERSION not in labels or props.get("model_name") != model
+            labels.add(MODEL_VERSION)
+            props["model_name"], props["model_ref"] = model, f"{model}@{label}"
+        if "ml_endpoint" in merged:
+            labels.add(DEPLOYMENT)
+            props["endpoint"] = merged["ml_endpoint"].get("name")
+        self._put(node_id, VERSION, labels, props)
+        self._edge(node_id, VERSION_OF, dataset)
+        if newly_model:
+            self._model_version_appeared(node_id, props["model_name"])
+        if props.get("written_at") != old_written:
+            # Rebinding waits until the event's WROTE edges exist (see `resolve`).
+            since = min(x for x in (old_written, props.get("written_at")) if x is not None)
+            self.rebinds[dataset] = min(self.rebinds.get(dataset, since), since)
+        return node_id
+
+    def _artifact(self, props: dict[str, Any], facet: dict[str, Any] | None) -> None:
+        """First content hash (by eventTime, hash) is the version's; any other is a violation."""
+        if not facet:
+            return
+        seen = dict(props.get("_artifacts") or {})
+        sha = str(facet["sha256"]).lower()
+        seen[sha] = min(seen[sha], self.order) if sha in seen else self.order
+        ranked = sorted(seen.items(), key=lambda kv: kv[1])
+        props["_artifacts"] = seen
+        props["sha256"] = ranked[0][0]
+        props["immutability_violations"] = [
+            {"sha256": s, "first_seen": o[0], "event": o[1], "expected": ranked[0][0]} for s, o in ranked[1:]
+        ]
+
+    # --- version inference ---------------------------------------------------------------
+    def resolve(self, dataset: str, at: str, reader: str) -> Node | None:
+        """The newest version written at or before `at`, not counting the reader's own output
+        (a run that updates a dataset in place reads the version before its own)."""
+        for candidate in self.g.versions_at(dataset, at, 4):
+            if not any(e.src == reader for e in self.g.in_edges(candidate.id, WROTE)):
+                return candidate
+        return None
+
+    def bind_target(self, dataset: str, ref: DatasetRef, at: str, reader: str) -> str:
+        found = self.resolve(dataset, at, reader)
+        return found.id if found else self.version(dataset, ref, None, None)
+
+    def inferred_read(self, run: str, dataset: str, ref: DatasetRef) -> None:
+        existing = [e for e in self.g.out_edges(run, READ) if e.key == INFERRED_KEY and e.props.get("dataset") == dataset]
+        props: dict[str, Any] = dict(existing[0].props) if existing else {"inferred": True, "dataset": dataset}
+        props["read_at"] = min(props.get("read_at", self.e.event_time), self.e.event_time)
+        _merge_facets(props, ref.io_facets, self.order)
+        target = self.bind_target(dataset, ref, props["read_at"], run)
+        for old in existing:
+            if old.dst != target:
+                self._drop_read(old)
+        self._edge(run, READ, target, INFERRED_KEY, props)
+
+    def _drop_read(self, edge: Edge) -> None:
+        self.g.delete_edge(edge)
+        target = self.g.node(edge.dst)
+        if target is not None and target.props.get("placeholder") and not self.g.in_edges(edge.dst, READ):
+            self.g.delete_node(edge.dst)
+
+    def rebind_inferred(self, dataset: str, since: str) -> None:
+        """A version appeared or moved in time: inferred reads from `since` on may bind elsewhere."""
+        for edge in self.g.inferred_reads(dataset, since):
+            target = self.g.node(edge.dst)
+            found = self.resolve(dataset, edge.props["read_at"], edge.src)
+            want = found.id if found else None
+            if want == edge.dst or (want is None and target is not None and target.props.get("placeholder")):
+                continue
+            if want is None:
+                ref = DatasetRef(namespace=target.props["namespace"], name=target.props["name"]) if target else None
+                assert ref is not None
+                want = self.version(dataset, ref, None, None)
+            self._drop_read(edge)
+            self._edge(edge.src, READ, want, INFERRED_KEY, edge.props)
+            self.runs_to_refresh.add(edge.src)
+
+    # --- event kinds ---------------------------------------------------------------------
+    def run_event(self) -> None:
+        e = self.e
+        assert e.run_uuid and e.job_namespace and e.job_name
+        job = self.job(e.job_namespace, e.job_name, e.job_facets)
+        run = self.run_node(job)
+        self.commit(run, e.job_facets.get("sourceCodeLocation"))
+        parent = e.run_facets.get("parent")
+        if parent:
+            parent_uuid = parent["run"]["runId"].lower()
+            if parent_uuid != e.run_uuid:
+                parent_job = self.job(parent["job"]["namespace"], parent["job"]["name"], {})
+                parent_run = self.run_stub(parent_uuid, parent_job)
+                self._edge(run, CHILD_OF, parent_run)
+        for ref in e.inputs:
+            dataset = self.dataset(ref)
+            label = declared_version(ref)
+            if label is None:
+                self.inferred_read(run, dataset, ref)
+                continue
+            version = self.version(dataset, ref, label, None)
+            self._io_edge(run, READ, version, ref)
+        written = written_rank(e)
+        for ref in e.outputs:
+            dataset = self.dataset(ref)
+            version = self.version(dataset, ref, declared_version(ref) or e.run_uuid, written)
+            self._io_edge(run, WROTE, version, ref)
+        alias = e.run_facets.get("ml_alias")
+        if alias:
+            self.record_alias_move(alias)
+        self.runs_to_refresh.add(run)
+        run_node = self.g.node(run)
+        merged_alias = ((run_node.props.get("facets") or {}) if run_node else {}).get("ml_alias")
+        if merged_alias:  # the run's state decides whether its alias move counts
+            self.aliases_to_refresh.add(ids.alias_id(merged_alias["model"], merged_alias["alias"]))
+
+    def run_node(self, job: str) -> str:
+        e = self.e
+        assert e.run_uuid and e.event_type
+        node_id = ids.run_id(e.run_uuid)
+        _, props, labels = self._upsert(node_id, RUN, {"run_id": e.run_uuid})
+        props["job"] = min(props.get("job") or job, job)
+        props["job_namespace"], props["job_name"] = e.job_namespace, e.job_name
+        state = [_STATE_RANK[e.event_type], e.event_time, e.id, e.event_type]
+        if props.get("_state") is None or props["_state"] < state:
+            props["_state"] = state
+        props["state"] = props["_state"][3]
+        props["ended_at"] = props["_state"][1] if props["state"] in TERMINAL_STATES else None
+        if e.event_type == "START":
+            props["started_at"] = min(props.get("started_at") or e.event_time, e.event_time)
+        else:
+            props.setdefault("started_at", None)
+        props["first_event_time"] = min(props.get("first_event_time") or e.event_time, e.event_time)
+        props["last_event_time"] = max(props.get("last_event_time") or e.event_time, e.event_time)
+        _merge_facets(props, e.run_facets, self.order)
+        merged = props.get("facets") or {}
+        props["error_message"] = (merged.get("errorMessage") or {}).get("message")
+        props["nominal_time"] = (merged.get("nominalTime") or {}).get("nominalStartTime")
+        self._put(node_id, RUN, labels, props)
+        self._edge(node_id, RUN_OF, job)
+        return node_id
+
+    def commit(self, run: str, facet: dict[str, Any] | None) -> None:
+        if not facet:
+            return
+        key = commit_of(facet)
+        if key is None:
+            return
+        repo, sha = key
+        node_id = ids.commit_id(repo, sha)
+        _, props, labels = self._upsert(node_id, COMMIT, {"repo": repo, "sha": sha.lower()})
+        _merge_facets(props, {"sourceCodeLocation": facet}, self.order)
+        latest = props["facets"]["sourceCodeLocation"]
+        props["branch"], props["tag"] = latest.get("branch"), latest.get("tag")
+        self._put(node_id, COMMIT, labels, props)
+        self._edge(run, AT_COMMIT, node_id)
+
+    def _io_edge(self, run: str, edge_type: str, version: str, ref: DatasetRef) -> None:
+        existing = [e for e in self.g.out_edges(run, edge_type) if e.dst == version and e.key == ""]
+        props = dict(existing[0].props) if existing else {}
+        _merge_facets(props, ref.io_facets, self.order)
+        self._edge(run, edge_type, version, "", props)
+
+    def dataset_event(self) -> None:
+        ref = self.e.dataset
+        assert ref is not None
+        dataset = self.dataset(ref)
+        label = declared_version(ref)
+        if label is not None:
+            self.version(dataset, ref, label, written_rank(self.e))
+
+    def job_event(self) -> None:
+        e = self.e
+        assert e.job_namespace and e.job_name
+        self.job(e.job_namespace, e.job_name, e.job_facets)
+        for ref in (*e.inputs, *e.outputs):
+            self.dataset(ref)
+
+    # --- deployments (ml_endpoint) -------------------------------------------------------
+    def _model_version_appeared(self, version: str, model: str) -> None:
+        for edge in self.g.in_edges(version, READ):
+            self.runs_to_refresh.add(edge.src)
+        for alias in self.g.nodes_with(ALIAS, "model", model):
+            self.aliases_to_refresh.add(alias.id)
+
+    def refresh_deployments(self, run: str) -> set[str]:
+        """SERVES edges of the deployments a deploy run wrote: to the model versions it read."""
+        run_node = self.g.node(run)
+        deployments = [n for e in self.g.out_edges(run, WROTE) if (n := self.g.node(e.dst)) and DEPLOYMENT in n.labels]
+        if not deployments or run_node is None:
+            return set()
+        failed = run_node.props.get("state") in FAILED_STATES
+        models = set() if failed else {
+            n.id for e in self.g.out_edges(run, READ) if (n := self.g.node(e.dst)) and MODEL_VERSION in n.labels
+        }
+        endpoints = set()
+        for deployment in deployments:
+            for edge in self.g.out_edges(deployment.id, SERVES):
+                if edge.dst not in models:
+                    self.g.delete_edge(edge)
+            have = {e.dst for e in self.g.out_edges(deployment.id, SERVES)}
+            for model in sorted(models - have):
+                self._edge(deployment.id, SERVES, model)
+            endpoints.add(deployment.props["dataset"])
+        return endpoints
+
+    def refresh_endpoint(self, endpoint: str) -> None:
+        """Recompute the whole deployment timeline of one endpoint from its deployments.
+
+        A full deployment (traffic 100% or unset) ends every earlier live deployment; a canary
+        (traffic below 100%) ends only earlier canaries. Deployments by failed runs never go live.
+        """
+        entries = []
+        for edge in self.g.in_edges(endpoint, VERSION_OF):
+            node = self.g.node(edge.src)
+            if node is None or DEPLOYMENT not in node.labels:
+                continue
+            writers = [self.g.node(w.src) for w in self.g.in_edges(node.id, WROTE)]
+            failed = bool(writers) and all(w is not None and w.props.get("state") in FAILED_STATES for w in writers)
+            entries.append((node, failed))
+        timeline: dict[str, dict[str, Any]] = {}
+        live_full: str | None = None
+        live_canaries: list[str] = []
+        served_before: set[str] = set()
+        active = sorted((n for n, failed in entries if not failed and n.props.get("written_at")), key=lambda n: (n.props["written_at"], n.id))
+        for node in active:
+            since = node.props["written_at"]
+            traffic = ((node.props.get("facets") or {}).get("ml_endpoint") or {}).get("trafficPercent")
+            canary = traffic is not None and traffic < 100
+            ended = live_canaries if canary else [*live_canaries, *([live_full] if live_full else [])]
+            for prior in ended:
+                timeline[prior]["until"] = since
+            live_canaries = [node.id] if canary else []
+            if not canary:
+                live_full = node.id
+            models = sorted(e.dst for e in self.g.out_edges(node.id, SERVES))
+            timeline[node.id] = {
+                "since": since,
+                "until": None,
+                "traffic_percent": 100.0 if traffic is None else float(traffic),
+                "canary": canary,
+                "rollback": bool(models) and set(models) <= served_before,
+            }
+            served_before.update(models)
+        for node, failed in entries:
+            info = timeline.get(node.id) or {"since": None, "until": None, "traffic_percent": None, "canary": False, "rollback": False}
+            status = "failed" if failed else ("pending" if info["since"] is None else ("live" if info["until"] is None else "ended"))
+            props = dict(node.props) | info | {"status": status}
+            self._put(node.id, VERSION, set(node.labels), props)
+            for edge in self.g.out_edges(node.id, SERVES):
+                self._edge(edge.src, SERVES, edge.dst, edge.key, {"since": info["since"], "until": info["until"], "traffic_percent": info["traffic_percent"]})
+
+    # --- aliases (ml_alias) ----------------------------------------------------------------
+    def record_alias_move(self, facet: dict[str, Any]) -> None:
+        e = self.e
+        assert e.run_uuid
+        node_id = ids.alias_id(facet["model"], facet["alias"])
+        _, props, labels = self._upsert(node_id, ALIAS, {"model": facet["model"], "alias": facet["alias"]})
+        moves = dict(props.get("moves") or {})
+        move = dict(moves.get(e.run_uuid) or {})
+        move["at"] = _min_pair(move.get("at"), [0 if e.event_type == "COMPLETE" else 1, e.event_time])
+        if move.get("_src") is None or move["_src"] < self.order:
+            move["version"], move["_src"] = facet["version"], self.order
+        moves[e.run_uuid] = move
+        props["moves"] = moves
+        self._put(node_id, ALIAS, labels, props)
+        self.aliases_to_refresh.add(node_id)
+
+    def refresh_alias(self, alias: str) -> None:
+        """Recompute POINTS_TO history: each effective move holds until the next one."""
+        node = self.g.node(alias)
+        if node is None:
+            return
+        model = node.props["model"]
+        effective = []
+        for run_uuid, move in (node.props.get("moves") or {}).items():
+            run = self.g.node(ids.run_id(run_uuid))
+            facets = (run.props.get("facets") or {}) if run else {}
+            rejected = (facets.get("ml_approval") or {}).get("decision") == "rejected"
+            if run is not None and (run.props.get("state") in FAILED_STATES or rejected):
+                continue
+            effective.append((move["at"][1], run_uuid, move["version"]))
+        effective.sort()
+        desired: dict[tuple[str, str], dict[str, Any]] = {}
+        pending = []
+        history = []
+        for i, (since, run_uuid, version) in enumerate(effective):
+            until = effective[i + 1][0] if i + 1 < len(effective) else None
+            history.append({"version": version, "since": since, "until": until, "run": run_uuid})
+            targets = self.g.nodes_with(VERSION, "model_ref", f"{model}@{version}")
+            if not targets:
+                pending.append(version)
+                continue
+            desired[(targets[0].id, run_uuid)] = {"since": since, "until": until, "run": run_uuid, "version": version}
+        for edge in self.g.out_edges(alias, POINTS_TO):
+            if (edge.dst, edge.key) not in desired:
+                self.g.delete_edge(edge)
+        for (target, run_uuid), props in sorted(desired.items()):
+            self._edge(alias, POINTS_TO, target, run_uuid, props)
+        props = dict(node.props)
+        props["history"] = history
+        props["current_version"] = history[-1]["version"] if history and history[-1]["until"] is None else None
+        props["unresolved_versions"] = sorted(set(pending))
+        self._put(alias, ALIAS, set(node.labels), props)
+
+    # --- driver --------------------------------------------------------------------------
+    def project(self) -> list[Mutation]:
+        if self.e.kind == "run":
+            self.run_event()
+        elif self.e.kind == "dataset":
+            self.dataset_event()
+        else:
+            self.job_event()
+        for dataset, since in sorted(self.rebinds.items()):
+            self.rebind_inferred(dataset, since)
+        endpoints: set[str] = set()
+        for run in sorted(self.runs_to_refresh):
+            endpoints |= self.refresh_deployments(run)
+        for endpoint in sorted(endpoints):
+            self.refresh_endpoint(endpoint)
+        for alias in sorted(self.aliases_to_refresh):
+            self.refresh_alias(alias)
+        return self.g.mutations()
+
+
+def subjects(event: Event) -> list[str]:
+    """Ids of the nodes an event speaks of directly: what it is evidence for."""
+    out: set[str] = set()
+    if event.dataset is not None:
+        dataset = ids.dataset_id(event.dataset.namespace, event.dataset.name)
+        out.add(dataset)
+        label = declared_version(event.dataset)
+        if label:
+            out.add(ids.version_id(dataset, label))
+    if event.job_namespace and event.job_name:
+        out.add(ids.job_id(event.job_namespace, event.job_name))
+    if event.run_uuid:
+        out.add(ids.run_id(event.run_uuid))
+        parent = event.run_facets.get("parent")
+        if parent:
+            out.add(ids.run_id(parent["run"]["runId"].lower()))
+        alias = event.run_facets.get("ml_alias")
+        if alias:
+            out.add(ids.alias_id(alias["model"], alias["alias"]))
+        commit = commit_of(event.job_facets.get("sourceCodeLocation"))
+        if commit:
+            out.add(ids.commit_id(*commit))
+    for ref in event.inputs:
+        dataset = ids.dataset_id(ref.namespace, ref.name)
+        out.add(dataset)
+        label = declared_version(ref)
+        if label:
+            out.add(ids.version_id(dataset, label))
+    for ref in event.outputs:
+        dataset = ids.dataset_id(ref.namespace, ref.name)
+        out.add(dataset)
+        if event.run_uuid:
+            out.add(ids.version_id(dataset, declared_version(ref) or event.run_uuid))
+    return sorted(out)
+
+
+def project(event: Event, view: GraphView) -> list[Mutation]:
+    """The graph changes one new event causes, given the graph as it stands."""
+    return _Projector(event, view).project()

@@ -1,0 +1,29 @@
+"""Settings, read once at start-up from `LINEAGE_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable, in one place; built once and passed explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+
+    store: str = Field(
+        default="sqlite:///data/lineage.db",
+        description="sqlite:///relative/path, sqlite:////absolute/path, or neo4j://host:7687",
+    )
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=1000, ge=1)
+    # Group commit: gather concurrent requests into one transaction (DESIGN.md section 2).
+    group_commit_max_events: int = Field(default=500, ge=1)
+    group_commit_max_wait_ms: float = Field(default=2.0, ge=0)

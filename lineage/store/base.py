@@ -1,0 +1,94 @@
+"""The store protocol both backends implement, and the records it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lineage.events import Event
+from lineage.graph import Edge, Node
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One entry of the event log: the evidence, as received, with its place in the chain."""
+
+    seq: int
+    id: str
+    received_at: str
+    event_time: str
+    kind: str
+    event_type: str | None
+    run_uuid: str | None
+    job_namespace: str | None
+    job_name: str | None
+    producer: str
+    payload: bytes  # canonical JSON
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    """What happened to one event of an ingest call: stored anew, or already in the log."""
+
+    id: str
+    created: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which log entries to list; `subject` is a node id the event is about (run, job, dataset...)."""
+
+    run_uuid: str | None = None
+    subject: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+class Store(Protocol):
+    """Event log and graph in one backend, written in one transaction per `ingest` call."""
+
+    backend: str
+
+    def setup(self) -> None:
+        """Create tables, constraints and indexes if missing; safe to call at every start."""
+
+    def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        """Append the new events to the log and project them, all in one transaction.
+
+        Events already in the log (same id) change nothing. Safe to re-run after a failure.
+        """
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the graph and replay the whole log into it; returns the events replayed."""
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every node and edge, sorted: a canonical form for comparing graphs."""
+
+    def node(self, node_id: str) -> Node | None: ...
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]: ...
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]: ...
+
+    def event_count(self) -> int: ...
+
+    def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable if the backend cannot answer now."""
+
+    def reset(self) -> None:
+        """Delete everything (log and graph). For tests and benchmarks."""
+
+    def close(self) -> None: ...
+
+
+def sort_dump(nodes: list[Node], edges: list[Edge]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "nodes": [n.to_dict() for n in sorted(nodes, key=lambda n: n.id)],
+        "edges": [e.to_dict() for e in sorted(edges, key=lambda e: e.ident)],
+    }

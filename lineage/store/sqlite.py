@@ -1,0 +1,349 @@
+"""The embedded store: event log and graph in one SQLite file, zero set-up."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lineage.chain import GENESIS, entry_hash
+from lineage.errors import StoreError, StoreUnavailable
+from lineage.events import Event
+from lineage.graph import DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
+from lineage.ingest.parse import parse_event
+from lineage.projection import project, subjects
+from lineage.store.base import EventFilter, IngestOutcome, StoredEvent, sort_dump
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    event_type TEXT,
+    run_uuid TEXT,
+    job_namespace TEXT,
+    job_name TEXT,
+    producer TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_run ON events(run_uuid);
+CREATE INDEX IF NOT EXISTS events_time ON events(event_time);
+CREATE TABLE IF NOT EXISTS event_subjects (
+    node_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (node_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    props TEXT NOT NULL,
+    dataset TEXT,
+    written_at TEXT,
+    model_ref TEXT,
+    model TEXT
+);
+CREATE INDEX IF NOT EXISTS nodes_versions ON nodes(dataset, written_at) WHERE dataset IS NOT NULL;
+CREATE INDEX IF NOT EXISTS nodes_model_ref ON nodes(model_ref) WHERE model_ref IS NOT NULL;
+CREATE INDEX IF NOT EXISTS nodes_model ON nodes(kind, model) WHERE model IS NOT NULL;
+CREATE INDEX IF NOT EXISTS nodes_kind ON nodes(kind);
+CREATE TABLE IF NOT EXISTS edges (
+    src TEXT NOT NULL,
+    type TEXT NOT NULL,
+    dst TEXT NOT NULL,
+    key TEXT NOT NULL,
+    props TEXT NOT NULL,
+    inferred_dataset TEXT,
+    read_at TEXT,
+    PRIMARY KEY (src, type, dst, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type);
+CREATE INDEX IF NOT EXISTS edges_inferred ON edges(inferred_dataset, read_at) WHERE inferred_dataset IS NOT NULL;
+"""
+
+# nodes_with() looks nodes up by one of these properties only; each has its own indexed column.
+_NODES_WITH = {
+    "model_ref": "SELECT id, kind, labels, props FROM nodes WHERE kind = ? AND model_ref = ? ORDER BY id",
+    "model": "SELECT id, kind, labels, props FROM nodes WHERE kind = ? AND model = ? ORDER BY id",
+}
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _node(row: sqlite3.Row | tuple[Any, ...]) -> Node:
+    return Node(row[0], row[1], frozenset(orjson.loads(row[2])), orjson.loads(row[3]))
+
+
+def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
+    return Edge(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
+
+
+def _stored(row: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(*row[:10], bytes(row[10]), row[11], row[12])
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """sqlite3 errors become our StoreError tree at the store's edge."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        raise StoreError(f"sqlite: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreError(f"sqlite: {exc}") from exc
+
+
+class _Reads:
+    """Graph reads on one connection: the GraphView the projection is handed."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def node(self, node_id: str) -> Node | None:
+        row = self.conn.execute("SELECT id, kind, labels, props FROM nodes WHERE id = ?", (node_id,)).fetchone()
+        return _node(row) if row else None
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        rows = self.conn.execute(
+            "SELECT src, type, dst, key, props FROM edges WHERE src = ? AND type = ? ORDER BY dst, key", (src, edge_type)
+        )
+        return [_edge(r) for r in rows]
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        rows = self.conn.execute(
+            "SELECT src, type, dst, key, props FROM edges WHERE dst = ? AND type = ? ORDER BY src, key", (dst, edge_type)
+        )
+        return [_edge(r) for r in rows]
+
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        rows = self.conn.execute(
+            "SELECT id, kind, labels, props FROM nodes WHERE dataset = ? AND written_at <= ?"
+            " ORDER BY written_at DESC, id DESC LIMIT ?",
+            (dataset, at, limit),
+        )
+        return [_node(r) for r in rows]
+
+    def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
+        rows = self.conn.execute(
+            "SELECT src, type, dst, key, props FROM edges WHERE inferred_dataset = ? AND read_at >= ?"
+            " ORDER BY src, type, dst, key",
+            (dataset, since),
+        )
+        return [_edge(r) for r in rows]
+
+    def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
+        return [_node(r) for r in self.conn.execute(_NODES_WITH[prop], (kind, value))]
+
+
+def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
+    for m in mutations:
+        if isinstance(m, PutNode):
+            n = m.node
+            conn.execute(
+                "INSERT INTO nodes (id, kind, labels, props, dataset, written_at, model_ref, model)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"
+                " labels = excluded.labels, props = excluded.props, dataset = excluded.dataset,"
+                " written_at = excluded.written_at, model_ref = excluded.model_ref, model = excluded.model",
+                (
+                    n.id,
+                    n.kind,
+                    _dumps(sorted(n.labels)),
+                    _dumps(n.props),
+                    n.props.get("dataset") if n.kind == "DatasetVersion" else None,
+                    n.props.get("written_at") if n.kind == "DatasetVersion" else None,
+                    n.props.get("model_ref"),
+                    n.props.get("model") if n.kind == "Alias" else None,
+                ),
+            )
+        elif isinstance(m, PutEdge):
+            e = m.edge
+            inferred = e.props.get("dataset") if e.props.get("inferred") else None
+            conn.execute(
+                "INSERT INTO edges (src, type, dst, key, props, inferred_dataset, read_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(src, type, dst, key) DO UPDATE SET props = excluded.props,"
+                " inferred_dataset = excluded.inferred_dataset, read_at = excluded.read_at",
+                (e.src, e.type, e.dst, e.key, _dumps(e.props), inferred, e.props.get("read_at") if inferred else None),
+            )
+        elif isinstance(m, DeleteEdge):
+            conn.execute(
+                "DELETE FROM edges WHERE src = ? AND type = ? AND dst = ? AND key = ?", (m.src, m.type, m.dst, m.key)
+            )
+        elif isinstance(m, DeleteNode):
+            conn.execute("DELETE FROM edges WHERE src = ? OR dst = ?", (m.id, m.id))
+            conn.execute("DELETE FROM nodes WHERE id = ?", (m.id,))
+
+
+class SqliteStore:
+    """One writer connection (the group committer's), one reader connection per thread."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._writer = self._connect()
+        self._readers: list[sqlite3.Connection] = []
+        self.setup()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: an acknowledged event survives power loss, not only a process crash.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        return conn
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            self._readers.append(conn)
+        return conn
+
+    def setup(self) -> None:
+        with _translated(), self._write_lock:
+            self._writer.executescript(SCHEMA)
+
+    # --- writes --------------------------------------------------------------------------
+    def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        with _translated(), self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                outcomes = self._ingest(conn, events, received_at)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return outcomes
+
+    def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        view = _Reads(conn)
+        outcomes = []
+        for event in events:
+            found = conn.execute("SELECT seq FROM events WHERE id = ?", (event.id,)).fetchone()
+            if found:
+                outcomes.append(IngestOutcome(event.id, False, found[0]))
+                continue
+            seq += 1
+            prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
+            conn.execute(
+                "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
+                " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
+                    event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
+                ),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", [(s, seq) for s in subjects(event)]
+            )
+            _apply(conn, project(event, view))
+            outcomes.append(IngestOutcome(event.id, True, seq))
+        return outcomes
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        with _translated(), self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("DELETE FROM edges")
+                conn.execute("DELETE FROM nodes")
+                view, done, last = _Reads(conn), 0, 0
+                while True:
+                    rows = conn.execute(
+                        "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", (last,)
+                    ).fetchall()
+                    if not rows:
+                        break
+                    for seq, payload in rows:
+                        _apply(conn, project(parse_event(orjson.loads(payload)), view))
+                        last = seq
+                    done += len(rows)
+                    if progress:
+                        progress(len(rows))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return done
+
+    def reset(self) -> None:
+        with _translated(), self._write_lock:
+            self._writer.executescript(
+                "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM events; COMMIT;"
+            )
+
+    # --- reads ---------------------------------------------------------------------------
+    def _reads(self) -> _Reads:
+        return _Reads(self._reader)
+
+    def node(self, node_id: str) -> Node | None:
+        with _translated():
+            return self._reads().node(node_id)
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        with _translated():
+            return self._reads().out_edges(src, edge_type)
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        with _translated():
+            return self._reads().in_edges(dst, edge_type)
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        with _translated():
+            conn = self._reader
+            conn.execute("BEGIN")  # one snapshot for nodes and edges
+            try:
+                nodes = [_node(r) for r in conn.execute("SELECT id, kind, labels, props FROM nodes")]
+                edges = [_edge(r) for r in conn.execute("SELECT src, type, dst, key, props FROM edges")]
+            finally:
+                conn.execute("COMMIT")
+        return sort_dump(nodes, edges)
+
+    def event_count(self) -> int:
+        with _translated():
+            return int(self._reader.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
+        with _translated():
+            rows = self._reader.execute(
+                "SELECT seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace, job_name,"
+                " producer, payload, prev_hash, hash FROM events WHERE seq > ?"
+                " AND (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
+                " AND (? IS NULL OR seq IN (SELECT seq FROM event_subjects WHERE node_id = ?))"
+                " ORDER BY seq LIMIT ?",
+                (
+                    after_seq, flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until,
+                    flt.subject, flt.subject, limit,
+                ),
+            )
+            return [_stored(r) for r in rows]
+
+    def ping(self) -> None:
+        with _translated():
+            self._reader.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        for conn in [self._writer, *self._readers]:
+            conn.close()
