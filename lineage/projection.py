@@ -140,8 +140,12 @@ class _Projector:
         self._put(node_id, DATASET, labels, props)
         return node_id
 
-    def version(self, dataset: str, ref: DatasetRef, label: str | None, written: list[Any] | None) -> str:
-        """Upsert a version of `dataset`; `label` None is the unversioned placeholder."""
+    def version(
+        self, dataset: str, ref: DatasetRef, label: str | None, written: list[Any] | None, declared: bool = True
+    ) -> str:
+        """Upsert a version of `dataset`; `label` None is the unversioned placeholder.
+
+        `declared` says the event named the version (a facet), rather than it being derived."""
         node_id = ids.version_id(dataset, label or "")
         _, props, labels = self._upsert(
             node_id,
@@ -149,6 +153,7 @@ class _Projector:
             {"dataset": dataset, "namespace": ref.namespace, "name": ref.name, "version": label, "declared": False},
         )
         props["placeholder"] = label is None
+        props["declared"] = bool(props.get("declared")) or (declared and label is not None)
         old_written = props.get("written_at")
         if label is not None:
             _merge_facets(props, ref.facets, self.order)
@@ -263,7 +268,8 @@ class _Projector:
         written = written_rank(e)
         for ref in e.outputs:
             dataset = self.dataset(ref)
-            version = self.version(dataset, ref, declared_version(ref) or e.run_uuid, written)
+            label = declared_version(ref)
+            version = self.version(dataset, ref, label or e.run_uuid, written, declared=label is not None)
             self._io_edge(run, WROTE, version, ref)
         alias = e.run_facets.get("ml_alias")
         if alias:

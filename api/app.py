@@ -1,0 +1,48 @@
+"""The FastAPI application, built by `create_app(settings)`; nothing is created at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routes import lineage, ops
+from lineage import __version__
+from lineage.service import GroupCommitter, IngestService
+from lineage.settings import Settings
+from lineage.store import open_store
+from lineage.store.base import Store
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """An app over `store` (opened from settings when not given; closed on shutdown if opened here)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = open_store(settings) if own else store
+        app.state.store.setup()
+        committer = GroupCommitter(
+            app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms
+        )
+        app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
+        try:
+            yield
+        finally:
+            committer.close()
+            if own:
+                app.state.store.close()
+
+    app = FastAPI(
+        title="Lineage graph service",
+        version=__version__,
+        description="OpenLineage ingestion into a versioned lineage graph for ML releases.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(lineage.router)
+    app.include_router(ops.router)
+    return app

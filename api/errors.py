@@ -1,0 +1,59 @@
+"""The one table mapping our error tree to HTTP: bad input 4xx, our faults 5xx."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from lineage.errors import (
+    Ambiguous,
+    InvalidEvent,
+    LineageError,
+    NotFound,
+    PayloadTooLarge,
+    StoreError,
+    StoreUnavailable,
+)
+
+log = logging.getLogger("lineage.api")
+
+# Most specific first: the first matching class decides the status.
+STATUS: list[tuple[type[LineageError], int, str]] = [
+    (InvalidEvent, 400, "invalid_input"),
+    (PayloadTooLarge, 413, "payload_too_large"),
+    (NotFound, 404, "not_found"),
+    (Ambiguous, 409, "ambiguous"),
+    (StoreUnavailable, 503, "store_unavailable"),
+    (StoreError, 500, "store_error"),
+]
+
+
+def error_body(exc: LineageError) -> tuple[int, dict[str, object]]:
+    for cls, status, code in STATUS:
+        if isinstance(exc, cls):
+            body: dict[str, object] = {"error": code, "detail": str(exc)}
+            if isinstance(exc, InvalidEvent):
+                body["field"] = exc.field
+            if isinstance(exc, NotFound):
+                body["suggestions"] = exc.suggestions
+            if isinstance(exc, Ambiguous):
+                body["candidates"] = exc.candidates
+            return status, body
+    return 500, {"error": "internal", "detail": str(exc)}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LineageError)
+    async def _lineage_error(request: Request, exc: LineageError) -> ORJSONResponse:
+        status, body = error_body(exc)
+        if status >= 500:
+            log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return ORJSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+        log.exception("unexpected error: %s %s", request.method, request.url.path)
+        return ORJSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)

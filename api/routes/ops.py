@@ -1,0 +1,43 @@
+"""Operations: health, readiness, and the published JSON schemas of our facets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+
+from api.deps import StoreDep
+from lineage.errors import NotFound, StoreError
+from lineage.facets import CUSTOM_FACETS, facet_schema
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", summary="The process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The store answers; 503 while it does not")
+def readyz(store: StoreDep) -> ORJSONResponse:
+    try:
+        store.ping()
+    except StoreError as exc:
+        return ORJSONResponse(
+            {"status": "unavailable", "store": store.backend, "detail": str(exc)},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    return ORJSONResponse({"status": "ready", "store": store.backend})
+
+
+@router.get("/schemas/facets", summary="Keys of our custom facets")
+async def facet_keys() -> dict[str, list[str]]:
+    return {"facets": sorted(CUSTOM_FACETS)}
+
+
+@router.get("/schemas/facets/{key}.json", summary="JSON schema of one custom facet")
+async def facet(key: str, request: Request) -> ORJSONResponse:
+    if key not in CUSTOM_FACETS:
+        raise NotFound(f"no facet {key!r}", suggestions=sorted(CUSTOM_FACETS))
+    base = str(request.base_url).rstrip("/")
+    return ORJSONResponse(facet_schema(key, base), media_type="application/schema+json")

@@ -1,0 +1,14 @@
+"""`lineage`: the command group; each sub-module adds its commands."""
+
+from __future__ import annotations
+
+import typer
+
+from lineage.cli import admin, serve
+
+app = typer.Typer(help="OpenLineage lineage graph service for ML releases.", no_args_is_help=True)
+serve.register(app)
+admin.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,204 @@
+"""Ingest service: request bodies -> events -> group-committed store transactions."""
+
+from __future__ import annotations
+
+import gzip
+import queue
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from lineage.errors import InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
+from lineage.events import Event
+from lineage.ids import format_time
+from lineage.ingest.parse import decode_json, parse_event
+from lineage.store.base import IngestOutcome, Store
+
+
+def now() -> str:
+    return format_time(datetime.now(timezone.utc))
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo `Content-Encoding: gzip` without ever holding more than `limit` bytes (zip bombs)."""
+    if not encoding or encoding.lower() == "identity":
+        return body
+    if encoding.lower() not in {"gzip", "x-gzip"}:
+        raise InvalidEvent("Content-Encoding", f"unsupported encoding {encoding!r} (use gzip)")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidEvent("Content-Encoding", f"body is not valid gzip: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
+    return out
+
+
+def split_batch(raw: bytes) -> list[Any]:
+    """A JSON array of events, or NDJSON (one event per line); a line that is not JSON is kept
+    as an error so the rest of the batch can still be accepted."""
+    text = raw.lstrip()
+    if text.startswith(b"["):
+        value = decode_json(raw)
+        if not isinstance(value, list):
+            raise InvalidEvent("", "a batch must be a JSON array or NDJSON")
+        return value
+    items: list[Any] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            items.append(InvalidEvent(f"line {number}", f"malformed JSON: {exc}"))
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One event of a batch: its outcome, or why it was rejected."""
+
+    index: int
+    outcome: IngestOutcome | None = None
+    error: InvalidEvent | None = None
+
+
+@dataclass
+class _Request:
+    events: Sequence[Event]
+    future: Future[list[IngestOutcome]]
+
+
+class GroupCommitter:
+    """Gathers concurrent ingest requests into one store transaction (DESIGN.md section 2).
+
+    A request's future resolves only after the transaction holding its events has committed,
+    so an acknowledgement always means the events are durable.
+    """
+
+    def __init__(self, store: Store, max_events: int = 500, max_wait_ms: float = 0.0) -> None:
+        self.store = store
+        self.max_events = max_events
+        self.max_wait = max_wait_ms / 1000
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, events: Sequence[Event]) -> Future[list[IngestOutcome]]:
+        future: Future[list[IngestOutcome]] = Future()
+        if not events:
+            future.set_result([])
+        else:
+            self._queue.put(_Request(events, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _gather(self, first: _Request) -> tuple[list[_Request], bool]:
+        batch, count, stop = [first], len(first.events), False
+        deadline = None
+        while count < self.max_events:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                if self.max_wait <= 0:
+                    break
+                deadline = deadline or time.monotonic() + self.max_wait
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            if item is None:
+                stop = True
+                break
+            batch.append(item)
+            count += len(item.events)
+        return batch, stop
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = self._gather(first)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Request]) -> None:
+        events = [e for request in batch for e in request.events]
+        try:
+            outcomes = self.store.ingest(events, now())
+        except StoreUnavailable as exc:
+            for request in batch:
+                request.future.set_exception(exc)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc if isinstance(exc, StoreError) else StoreError(str(exc)))
+                return
+            # One request must not fail the others: commit each on its own.
+            for request in batch:
+                self._commit([request])
+            return
+        start = 0
+        for request in batch:
+            request.future.set_result(outcomes[start : start + len(request.events)])
+            start += len(request.events)
+
+
+class IngestService:
+    """Parsing and validation in front of the group committer; the API and CLI share it."""
+
+    def __init__(self, store: Store, committer: GroupCommitter, max_batch_events: int) -> None:
+        self.store = store
+        self.committer = committer
+        self.max_batch_events = max_batch_events
+
+    def parse_one(self, raw: bytes) -> Event:
+        return parse_event(decode_json(raw))
+
+    def parse_batch(self, raw: bytes) -> tuple[list[Event], list[int], list[BatchItem]]:
+        """Valid events with their positions, and the rejected items."""
+        items = split_batch(raw)
+        if len(items) > self.max_batch_events:
+            raise PayloadTooLarge(f"batch of {len(items)} events is over the limit of {self.max_batch_events}")
+        events, positions, rejected = [], [], []
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, InvalidEvent):
+                    raise item
+                events.append(parse_event(item))
+                positions.append(index)
+            except InvalidEvent as exc:
+                rejected.append(BatchItem(index, error=exc))
+        return events, positions, rejected
+
+
+def combine(positions: Iterable[int], outcomes: Iterable[IngestOutcome], rejected: list[BatchItem]) -> list[BatchItem]:
+    items = [BatchItem(i, outcome=o) for i, o in zip(positions, outcomes, strict=True)] + rejected
+    return sorted(items, key=lambda item: item.index)
+
+
+def read_events_file(raw: bytes, name: str) -> list[Any]:
+    """Events in a file: one JSON object, a JSON array, or NDJSON; `.gz` files are unpacked."""
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return split_batch(raw)  # NDJSON, or malformed: split_batch says which line
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,401 @@
+"""The production store: event log and graph in one Neo4j database, written in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import groupby
+from typing import Any, LiteralString, TypeVar
+
+import orjson
+from neo4j import GraphDatabase, ManagedTransaction, Record, Session
+from neo4j.exceptions import (
+    ConnectionPoolError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+
+from lineage.chain import GENESIS, entry_hash
+from lineage.errors import StoreError, StoreUnavailable
+from lineage.events import Event
+from lineage.graph import (
+    ALIAS,
+    EDGE_TYPES,
+    EXTRA_LABELS,
+    KINDS,
+    VERSION,
+    DeleteEdge,
+    DeleteNode,
+    Edge,
+    Mutation,
+    Node,
+    PutEdge,
+    PutNode,
+)
+from lineage.ingest.parse import parse_event
+from lineage.projection import project, subjects
+from lineage.store.base import EventFilter, IngestOutcome, StoredEvent, sort_dump
+
+T = TypeVar("T")
+
+# Graph nodes are (:Node:<Kind>:<extra labels>); the log is (:Event)-[:ABOUT]->(:Subject), kept
+# apart from :Node so that `rebuild` can drop the graph without touching the evidence.
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:Event) REQUIRE e.id IS UNIQUE",
+    "CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (e:Event) REQUIRE e.seq IS UNIQUE",
+    "CREATE CONSTRAINT subject_id IF NOT EXISTS FOR (s:Subject) REQUIRE s.id IS UNIQUE",
+    "CREATE CONSTRAINT log_head_name IF NOT EXISTS FOR (h:LogHead) REQUIRE h.name IS UNIQUE",
+    "CREATE INDEX event_run IF NOT EXISTS FOR (e:Event) ON (e.run_uuid)",
+    "CREATE INDEX event_time IF NOT EXISTS FOR (e:Event) ON (e.event_time)",
+    "CREATE INDEX version_written IF NOT EXISTS FOR (n:DatasetVersion) ON (n.dataset, n.written_at)",
+    "CREATE INDEX node_model_ref IF NOT EXISTS FOR (n:Node) ON (n.model_ref)",
+    "CREATE INDEX alias_model IF NOT EXISTS FOR (n:Alias) ON (n.model)",
+    "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
+    "CALL db.awaitIndexes(300)",
+)
+
+# --- the log ---------------------------------------------------------------------------------
+# Setting a property takes the node's write lock until commit: every ingest (in any process)
+# queues here first, so seq and the hash chain stay linear. The head is read in a later query,
+# after the lock is held.
+LOCK_HEAD: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.locked = true"
+READ_HEAD: LiteralString = "MATCH (e:Event) RETURN e.seq AS seq, e.hash AS hash ORDER BY e.seq DESC LIMIT 1"
+SET_HEAD: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.seq = $seq, h.hash = $hash"
+FIND_EVENTS: LiteralString = "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id, e.seq AS seq"
+CREATE_EVENTS: LiteralString = """
+UNWIND $rows AS row
+CREATE (e:Event)
+SET e = row.event
+WITH e, row
+UNWIND row.subjects AS subject
+MERGE (s:Subject {id: subject})
+CREATE (e)-[:ABOUT]->(s)
+"""
+EVENT_FIELDS: LiteralString = (
+    " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
+    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
+)
+EVENT_FILTER: LiteralString = (
+    " WHERE e.seq > $after AND ($run IS NULL OR e.run_uuid = $run)"
+    " AND ($since IS NULL OR e.event_time >= $since) AND ($until IS NULL OR e.event_time <= $until)"
+    + EVENT_FIELDS
+    + " ORDER BY e.seq LIMIT $limit"
+)
+# Start from the most selective filter given, so that an index does the work.
+EVENTS: dict[str, LiteralString] = {
+    "subject": "MATCH (:Subject {id: $subject})<-[:ABOUT]-(e:Event)" + EVENT_FILTER,
+    "run": "MATCH (e:Event {run_uuid: $run})" + EVENT_FILTER,
+    "all": "MATCH (e:Event)" + EVENT_FILTER,
+}
+EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
+REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $after RETURN e.seq, e.payload ORDER BY e.seq LIMIT $limit"
+REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
+
+# --- the graph -------------------------------------------------------------------------------
+NODE_FIELDS: LiteralString = " RETURN n.id, n.kind, n.labels, n.props"
+EDGE_FIELDS: LiteralString = " RETURN a.id, type(r), b.id, r.key, r.props"
+NODE: LiteralString = "MATCH (n:Node {id: $id})" + NODE_FIELDS
+OUT_EDGES: LiteralString = "MATCH (a:Node {id: $id})-[r:$($type)]->(b:Node)" + EDGE_FIELDS + " ORDER BY b.id, r.key"
+IN_EDGES: LiteralString = "MATCH (a:Node)-[r:$($type)]->(b:Node {id: $id})" + EDGE_FIELDS + " ORDER BY a.id, r.key"
+VERSIONS_AT: LiteralString = (
+    "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
+    + NODE_FIELDS
+    + " ORDER BY n.written_at DESC, n.id DESC LIMIT $limit"
+)
+INFERRED_READS: LiteralString = (
+    "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $dataset AND r.read_at >= $since"
+    + EDGE_FIELDS
+    + " ORDER BY a.id, b.id, r.key"
+)
+# nodes_with() looks nodes up by one of these properties only; each has its own index.
+NODES_WITH: dict[str, LiteralString] = {
+    "model_ref": "MATCH (n:Node {model_ref: $value}) WHERE n.kind = $kind" + NODE_FIELDS + " ORDER BY n.id",
+    "model": "MATCH (n:Alias {model: $value}) WHERE n.kind = $kind" + NODE_FIELDS + " ORDER BY n.id",
+}
+ALL_NODES: LiteralString = "MATCH (n:Node)" + NODE_FIELDS
+ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node)" + EDGE_FIELDS
+
+# A node's Neo4j labels are exactly `keep` (Node, its kind, its extra labels); dynamic labels are
+# parameters (Cypher 5.26), so no label is ever written into query text.
+PUT_NODES: LiteralString = """
+UNWIND $rows AS row
+MERGE (n:Node {id: row.id})
+SET n.kind = row.kind, n.labels = row.labels, n.props = row.props, n.dataset = row.dataset,
+    n.written_at = row.written_at, n.model_ref = row.model_ref, n.model = row.model
+WITH n, row
+REMOVE n:$([label IN labels(n) WHERE NOT label IN row.keep])
+SET n:$(row.keep)
+"""
+PUT_EDGES: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Node {id: row.src})
+MATCH (b:Node {id: row.dst})
+MERGE (a)-[r:$(row.type) {key: row.key}]->(b)
+SET r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
+RETURN count(r)
+"""
+DELETE_EDGES: LiteralString = """
+UNWIND $rows AS row
+MATCH (:Node {id: row.src})-[r:$(row.type) {key: row.key}]->(:Node {id: row.dst})
+DELETE r
+"""
+DELETE_NODES: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id}) DETACH DELETE n"
+# Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
+DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+DROP_ALL: LiteralString = (
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead"
+    " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+)
+
+_EXTRA_LABELS = frozenset(EXTRA_LABELS)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _node(r: Record) -> Node:
+    return Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
+
+
+def _edge(r: Record) -> Edge:
+    return Edge(r[0], r[1], r[2], r[3], orjson.loads(r[4]))
+
+
+def _stored(r: Record) -> StoredEvent:
+    return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Driver errors become our StoreError tree at the store's edge (STYLE habit 1)."""
+    try:
+        yield
+    except (ServiceUnavailable, SessionExpired, ConnectionPoolError, TransientError) as exc:
+        # Unreachable, or still transient once the driver's own retries are spent: retry later.
+        raise StoreUnavailable(f"neo4j: {exc}") from exc
+    except (Neo4jError, DriverError) as exc:
+        raise StoreError(f"neo4j: {exc}") from exc
+
+
+class _Reads:
+    """Graph reads in one transaction: the GraphView the projection is handed."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self.tx = tx
+
+    def _nodes(self, query: LiteralString, **params: Any) -> list[Node]:
+        return [_node(r) for r in self.tx.run(query, params)]
+
+    def _edges(self, query: LiteralString, **params: Any) -> list[Edge]:
+        return [_edge(r) for r in self.tx.run(query, params)]
+
+    def node(self, node_id: str) -> Node | None:
+        found = self._nodes(NODE, id=node_id)
+        return found[0] if found else None
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        return self._edges(OUT_EDGES, id=src, type=edge_type)
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        return self._edges(IN_EDGES, id=dst, type=edge_type)
+
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
+
+    def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
+        return self._edges(INFERRED_READS, dataset=dataset, since=since)
+
+    def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
+        return self._nodes(NODES_WITH[prop], kind=kind, value=value)
+
+    def dump(self) -> tuple[list[Node], list[Edge]]:
+        return self._nodes(ALL_NODES), self._edges(ALL_EDGES)
+
+
+def _node_row(n: Node) -> dict[str, Any]:
+    # Labels become real Neo4j labels: only our fixed vocabulary may get there.
+    if n.kind not in KINDS or not n.labels <= _EXTRA_LABELS:
+        raise ValueError(f"node {n.id}: unknown kind {n.kind!r} or labels {sorted(n.labels)}")
+    labels = sorted(n.labels)
+    version = n.kind == VERSION
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "labels": labels,
+        "keep": ["Node", n.kind, *labels],
+        "props": _dumps(n.props),
+        # Promoted scalars, exactly as the SQLite store's indexed columns.
+        "dataset": n.props.get("dataset") if version else None,
+        "written_at": n.props.get("written_at") if version else None,
+        "model_ref": n.props.get("model_ref"),
+        "model": n.props.get("model") if n.kind == ALIAS else None,
+    }
+
+
+def _edge_row(e: Edge) -> dict[str, Any]:
+    if e.type not in EDGE_TYPES:
+        raise ValueError(f"edge {e.ident}: unknown type {e.type!r}")
+    inferred = e.props.get("dataset") if e.props.get("inferred") else None
+    return {
+        "src": e.src,
+        "type": e.type,
+        "dst": e.dst,
+        "key": e.key,
+        "props": _dumps(e.props),
+        "inferred_dataset": inferred,
+        "read_at": e.props.get("read_at") if inferred else None,
+    }
+
+
+def _apply(tx: ManagedTransaction, mutations: list[Mutation]) -> None:
+    """Apply in order, one UNWIND query per run of mutations of one type."""
+    for kind, group in groupby(mutations, key=type):
+        batch = list(group)
+        if kind is PutNode:
+            tx.run(PUT_NODES, rows=[_node_row(m.node) for m in batch if isinstance(m, PutNode)]).consume()
+        elif kind is PutEdge:
+            rows = [_edge_row(m.edge) for m in batch if isinstance(m, PutEdge)]
+            done = tx.run(PUT_EDGES, rows=rows).single(strict=True)[0]
+            if done != len(rows):  # a relationship cannot dangle; the projection promised both ends
+                raise StoreError(f"neo4j: {len(rows) - done} edge(s) whose end node does not exist")
+        elif kind is DeleteEdge:
+            rows = [{"src": m.src, "type": m.type, "dst": m.dst, "key": m.key} for m in batch if isinstance(m, DeleteEdge)]
+            tx.run(DELETE_EDGES, rows=rows).consume()
+        else:
+            tx.run(DELETE_NODES, ids=[m.id for m in batch if isinstance(m, DeleteNode)]).consume()
+
+
+def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+    """The unit of work of `ingest`: all its state is local, so the driver may re-run it."""
+    tx.run(LOCK_HEAD).consume()
+    head = tx.run(READ_HEAD).single()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+    known: dict[str, int] = {r[0]: r[1] for r in tx.run(FIND_EVENTS, ids=[e.id for e in events])}
+    view = _Reads(tx)
+    outcomes, rows = [], []
+    for event in events:
+        if event.id in known:
+            outcomes.append(IngestOutcome(event.id, False, known[event.id]))
+            continue
+        seq += 1
+        prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
+        known[event.id] = seq
+        rows.append(
+            {
+                "event": {
+                    "seq": seq, "id": event.id, "received_at": received_at, "event_time": event.event_time,
+                    "kind": event.kind, "event_type": event.event_type, "run_uuid": event.run_uuid,
+                    "job_namespace": event.job_namespace, "job_name": event.job_name, "producer": event.producer,
+                    "payload": event.canonical.decode(), "prev_hash": prev_hash, "hash": prev,
+                },
+                "subjects": subjects(event),
+            }
+        )
+        # The projection reads no events, so the log entries can be written in one go below.
+        _apply(tx, project(event, view))
+        outcomes.append(IngestOutcome(event.id, True, seq))
+    if rows:
+        tx.run(CREATE_EVENTS, rows=rows).consume()
+        tx.run(SET_HEAD, seq=seq, hash=prev).consume()
+    return outcomes
+
+
+def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
+    """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
+    tx.run(LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
+    view, done, last = _Reads(tx), 0, after
+    for r in list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS)):
+        _apply(tx, project(parse_event(orjson.loads(r[1])), view))
+        done, last = done + 1, r[0]
+    return done, last
+
+
+class Neo4jStore:
+    """One driver per store; every write is a retried unit of work in a write transaction."""
+
+    backend = "neo4j"
+
+    def __init__(self, url: str, user: str, password: str, database: str) -> None:
+        self.url = url
+        self.database = database
+        with _translated():
+            self._driver = GraphDatabase.driver(url, auth=(user, password) if password else None)
+        try:
+            self.setup()
+        except BaseException:
+            self._driver.close()
+            raise
+
+    def _session(self) -> Session:
+        # One bookmark manager for every session: on a cluster, a read sees the writes before it.
+        return self._driver.session(
+            database=self.database, bookmark_manager=self._driver.execute_query_bookmark_manager
+        )
+
+    def _read(self, work: Callable[[_Reads], T]) -> T:
+        with _translated(), self._session() as session:
+            return session.execute_read(lambda tx: work(_Reads(tx)))
+
+    def setup(self) -> None:
+        with _translated(), self._session() as session:
+            for query in SCHEMA:
+                session.run(query).consume()
+
+    # --- writes --------------------------------------------------------------------------
+    def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        with _translated(), self._session() as session:
+            return session.execute_write(_ingest, events, received_at)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Not atomic like SQLite's: stop ingest while it runs (the CLI's `lineage rebuild`)."""
+        with _translated(), self._session() as session:
+            session.run(DROP_GRAPH).consume()
+            done, last = 0, 0
+            while True:
+                count, last = session.execute_write(_replay, last)
+                if not count:
+                    return done
+                done += count
+                if progress:
+                    progress(count)
+
+    def reset(self) -> None:
+        with _translated(), self._session() as session:
+            session.run(DROP_ALL).consume()
+
+    # --- reads ---------------------------------------------------------------------------
+    def node(self, node_id: str) -> Node | None:
+        return self._read(lambda view: view.node(node_id))
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        return self._read(lambda view: view.out_edges(src, edge_type))
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        return self._read(lambda view: view.in_edges(dst, edge_type))
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        return sort_dump(*self._read(lambda view: view.dump()))
+
+    def event_count(self) -> int:
+        return self._read(lambda view: int(view.tx.run(EVENT_COUNT).single(strict=True)[0]))
+
+    def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
+        query = EVENTS["subject" if flt.subject is not None else "run" if flt.run_uuid is not None else "all"]
+        params = {
+            "after": after_seq, "run": flt.run_uuid, "since": flt.since, "until": flt.until,
+            "subject": flt.subject,
+            "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
+        }
+        return self._read(lambda view: [_stored(r) for r in view.tx.run(query, params)])
+
+    def ping(self) -> None:
+        with _translated(), self._session() as session:
+            session.run("RETURN 1").consume()
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,160 @@
+"""Parsing: what is accepted, what is refused, and that every refusal names the field."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from lineage.errors import InvalidEvent
+from lineage.facets import check_facet
+from lineage.ingest.parse import parse_event
+from tests import corpus, scenario
+
+CORPUS = corpus.load()
+
+
+@pytest.mark.parametrize("item", CORPUS, ids=lambda c: c.label)
+def test_corpus_event_is_accepted_or_rejected_naming_the_field(item: corpus.CorpusEvent) -> None:
+    if item.path in corpus.INVALID:
+        with pytest.raises(InvalidEvent) as info:
+            parse_event(item.body)
+        assert info.value.field == corpus.INVALID[item.path]
+    else:
+        event = parse_event(item.body)
+        assert len(event.id) == 64
+
+
+@pytest.mark.parametrize("sample", corpus.facet_samples(), ids=lambda s: f"{s[0]}:{s[1]}")
+def test_every_spec_facet_sample_passes_our_facet_checks(sample: tuple[str, str, dict]) -> None:
+    check_facet(sample[1], sample[2], "facets")
+
+
+def base() -> dict:
+    return scenario.event("etl#1", "COMPLETE", scenario.ts(10), inputs=[scenario.dataset("raw")], outputs=[scenario.dataset("clean")])
+
+
+def test_identity_is_hash_of_canonical_json_regardless_of_key_order_and_spacing() -> None:
+    body = base()
+    reordered = dict(reversed(list(body.items())))
+    assert parse_event(body).id == parse_event(reordered).id
+    changed = copy.deepcopy(body)
+    changed["eventTime"] = scenario.ts(11)
+    assert parse_event(changed).id != parse_event(body).id
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        ("2026-03-01T10:00:00", "2026-03-01T10:00:00.000000Z"),  # no zone: UTC
+        ("2026-03-01T12:00:00+02:00", "2026-03-01T10:00:00.000000Z"),
+        ("2026-03-01T10:00:00.123456789Z", "2026-03-01T10:00:00.123456Z"),  # nanoseconds truncated
+    ],
+    ids=["no-zone-is-utc", "offset-normalised", "nanoseconds"],
+)
+def test_event_time_is_normalised_to_utc(time: str, expected: str) -> None:
+    body = base()
+    body["eventTime"] = time
+    assert parse_event(body).event_time == expected
+
+
+def test_lenient_where_unambiguous() -> None:
+    body = base()
+    del body["schemaURL"]
+    del body["eventType"]
+    event = parse_event(body)
+    assert event.event_type == "OTHER" and event.schema_url == ""
+    body["eventType"] = "complete"
+    assert parse_event(body).event_type == "COMPLETE"
+
+
+def test_kinds_are_told_apart_by_keys() -> None:
+    dataset_event = {"eventTime": scenario.ts(1), "producer": "p", "dataset": {"namespace": "n", "name": "d"}}
+    job_event = {"eventTime": scenario.ts(1), "producer": "p", "job": {"namespace": "n", "name": "j"}}
+    assert parse_event(dataset_event).kind == "dataset"
+    assert parse_event(job_event).kind == "job"
+    assert parse_event(base()).kind == "run"
+
+
+def _mutate(path: list, value: object) -> dict:
+    body = base()
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (["eventTime"], KeyError, "eventTime"),
+        (["eventTime"], "yesterday", "eventTime"),
+        (["eventTime"], 12, "eventTime"),
+        (["producer"], KeyError, "producer"),
+        (["eventType"], "FINISHED", "eventType"),
+        (["run", "runId"], "not-a-uuid", "run.runId"),
+        (["run", "runId"], 42, "run.runId"),
+        (["job", "name"], "", "job.name"),
+        (["job", "namespace"], None, "job.namespace"),
+        (["inputs"], {"a": 1}, "inputs"),
+        (["inputs"], [{"namespace": "n"}], "inputs[0].name"),
+        (["outputs"], ["x"], "outputs[0]"),
+        (["run", "facets"], [], "run.facets"),
+        (["run", "facets"], {"nominalTime": "soon"}, "run.facets.nominalTime"),
+        (["schemaURL"], 7, "schemaURL"),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, (list, dict)) else None,
+)
+def test_wrong_shapes_are_refused_naming_the_field(path: list, value: object, field: str) -> None:
+    with pytest.raises(InvalidEvent) as info:
+        parse_event(_mutate(path, value))
+    assert info.value.field == field
+
+
+def test_not_an_object_and_too_deep_are_refused() -> None:
+    with pytest.raises(InvalidEvent):
+        parse_event([base()])
+    deep: dict = {}
+    cursor = deep
+    for _ in range(100):
+        cursor["x"] = {}
+        cursor = cursor["x"]
+    body = base()
+    body["run"]["facets"]["deep"] = deep
+    with pytest.raises(InvalidEvent, match="nested deeper"):
+        parse_event(body)
+
+
+@pytest.mark.parametrize(
+    ("facets", "field"),
+    [
+        ({"ml_modelVersion": scenario.facet(name="churn")}, "outputs[0].facets.ml_modelVersion.version"),
+        ({"ml_artifact": scenario.facet(sha256="abc")}, "outputs[0].facets.ml_artifact.sha256"),
+        ({"ml_endpoint": scenario.facet(name="e", trafficPercent=140)}, "outputs[0].facets.ml_endpoint.trafficPercent"),
+        (
+            {"version": scenario.facet(datasetVersion="1"), "ml_modelVersion": scenario.facet(name="m", version="2")},
+            "outputs[0].facets.ml_modelVersion.version",
+        ),
+    ],
+    ids=["model-without-version", "bad-sha256", "traffic-over-100", "versions-disagree"],
+)
+def test_custom_facets_are_checked(facets: dict, field: str) -> None:
+    body = base()
+    body["outputs"][0]["facets"] = facets
+    with pytest.raises(InvalidEvent) as info:
+        parse_event(body)
+    assert info.value.field == field
+
+
+def test_run_facet_checks() -> None:
+    body = base()
+    body["run"]["facets"]["ml_approval"] = scenario.facet(reviewer="bob", decision="maybe")
+    with pytest.raises(InvalidEvent) as info:
+        parse_event(body)
+    assert info.value.field == "run.facets.ml_approval.decision"
+    body["run"]["facets"]["ml_approval"] = scenario.facet(reviewer="bob", decision="approved", checks={"auc": True})
+    assert parse_event(body).run_facets["ml_approval"]["decision"] == "approved"
