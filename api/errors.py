@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
+
+from api.responses import json_response
 
 from lineage.errors import (
     Ambiguous,
@@ -46,14 +48,14 @@ def error_body(exc: LineageError) -> tuple[int, dict[str, object]]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(LineageError)
-    async def _lineage_error(request: Request, exc: LineageError) -> ORJSONResponse:
+    async def _lineage_error(request: Request, exc: LineageError) -> Response:
         status, body = error_body(exc)
         if status >= 500:
             log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
         headers = {"Retry-After": "1"} if status == 503 else None
-        return ORJSONResponse(body, status_code=status, headers=headers)
+        return json_response(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error: %s %s", request.method, request.url.path)
-        return ORJSONResponse({"error": "internal", "detail": "internal error"}, status_code=500)
+        return json_response({"error": "internal", "detail": "internal error"}, status_code=500)

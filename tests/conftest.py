@@ -96,4 +96,4 @@ def store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store=f"sqlite:///{tmp_path / 'unused.db'}", max_body_bytes=64 * 1024, max_batch_events=50)
+    return Settings(store=f"sqlite:///{tmp_path / 'unused.db'}", max_body_bytes=512 * 1024, max_batch_events=50)

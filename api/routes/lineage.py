@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
+
+from api.responses import json_response
 
 from api.deps import BodyDep, IngestDep
 from api.errors import error_body
@@ -15,17 +17,17 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 
 @router.post("/lineage", status_code=201, summary="Ingest one OpenLineage event")
-async def post_event(body: BodyDep, ingest: IngestDep) -> ORJSONResponse:
+async def post_event(body: BodyDep, ingest: IngestDep) -> Response:
     event = ingest.parse_one(body)
     (outcome,) = await asyncio.wrap_future(ingest.committer.submit([event]))
-    return ORJSONResponse(
+    return json_response(
         {"id": outcome.id, "seq": outcome.seq, "status": "created" if outcome.created else "duplicate"},
         status_code=201 if outcome.created else 200,
     )
 
 
 @router.post("/lineage/batch", summary="Ingest a JSON array or NDJSON of events; per-event results")
-async def post_batch(body: BodyDep, ingest: IngestDep) -> ORJSONResponse:
+async def post_batch(body: BodyDep, ingest: IngestDep) -> Response:
     events, positions, rejected = ingest.parse_batch(body)
     outcomes = await asyncio.wrap_future(ingest.committer.submit(events))
     results = []
@@ -43,4 +45,4 @@ async def post_batch(body: BodyDep, ingest: IngestDep) -> ORJSONResponse:
         "results": results,
     }
     # Partial success is a success; only a batch with nothing usable is the client's error.
-    return ORJSONResponse(summary, status_code=400 if rejected and not events else 200)
+    return json_response(summary, status_code=400 if rejected and not events else 200)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import Response
+
+from api.responses import json_response
 
 from api.deps import StoreDep
 from lineage.errors import NotFound, StoreError
@@ -18,16 +20,16 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The store answers; 503 while it does not")
-def readyz(store: StoreDep) -> ORJSONResponse:
+def readyz(store: StoreDep) -> Response:
     try:
         store.ping()
     except StoreError as exc:
-        return ORJSONResponse(
+        return json_response(
             {"status": "unavailable", "store": store.backend, "detail": str(exc)},
             status_code=503,
             headers={"Retry-After": "1"},
         )
-    return ORJSONResponse({"status": "ready", "store": store.backend})
+    return json_response({"status": "ready", "store": store.backend})
 
 
 @router.get("/schemas/facets", summary="Keys of our custom facets")
@@ -36,8 +38,8 @@ async def facet_keys() -> dict[str, list[str]]:
 
 
 @router.get("/schemas/facets/{key}.json", summary="JSON schema of one custom facet")
-async def facet(key: str, request: Request) -> ORJSONResponse:
+async def facet(key: str, request: Request) -> Response:
     if key not in CUSTOM_FACETS:
         raise NotFound(f"no facet {key!r}", suggestions=sorted(CUSTOM_FACETS))
     base = str(request.base_url).rstrip("/")
-    return ORJSONResponse(facet_schema(key, base), media_type="application/schema+json")
+    return json_response(facet_schema(key, base), media_type="application/schema+json")
