@@ -325,3 +325,27 @@ def test_event_log_is_a_hash_chain_and_filterable(store: Store) -> None:
     assert [e.seq for e in store.events(EventFilter(), 2, 1)] == [3]
     window = store.events(EventFilter(since="2026-03-01T07:00:00.000000Z", until="2026-03-01T07:35:00.000000Z"), 0, 100)
     assert [e.seq for e in window] == [2, 3]
+
+
+def test_dataset_and_job_events(store: Store) -> None:
+    dataset_event = {
+        "eventTime": s.ts(5),
+        "producer": s.PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": s.dataset("customers", "data-v1.7.1", facets={"schema": s.facet(fields=[{"name": "id", "type": "int"}])}),
+    }
+    job_event = {
+        "eventTime": s.ts(5),
+        "producer": s.PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/JobEvent",
+        "job": {"namespace": "ml-pipelines", "name": "train", "facets": {"jobType": s.facet(jobType="TRAINING", processingType="BATCH", integration="SDK")}},
+        "inputs": [s.dataset("customers")],
+        "outputs": [],
+    }
+    ingest(store, dataset_event, job_event)
+    assert node(store, ver("customers", "data-v1.7.1")).props["written_at"] == "2026-03-01T05:00:00.000000Z"
+    assert node(store, ds("customers")).props["facets"]["schema"]["fields"][0]["name"] == "id"
+    assert node(store, ids.job_id("ml-pipelines", "train")).props["job_type"] == "TRAINING"
+    # A later reader without a version binds to the version the dataset event announced.
+    ingest(store, s.event("read#1", "COMPLETE", s.ts(6), inputs=[s.dataset("customers")]))
+    assert targets(store, ids.run_id(s.run_uuid("read#1")), READ) == [ver("customers", "data-v1.7.1")]

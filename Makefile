@@ -1,0 +1,34 @@
+# Set-up is two commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install neo4j-start neo4j-stop clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the API on the embedded SQLite store (data/lineage.db) at http://127.0.0.1:5000
+run: $(STAMP)
+	LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
+
+## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set)
+test: $(STAMP)
+	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## A Neo4j 5.26 for local use (bolt://127.0.0.1:7687, no auth), without Docker
+neo4j-start: $(STAMP)
+	$(BIN)/python ops/neo4j_local.py start
+
+neo4j-stop:
+	$(BIN)/python ops/neo4j_local.py stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
