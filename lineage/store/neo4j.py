@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import Any, LiteralString, TypeVar
 
 import orjson
-from neo4j import GraphDatabase, ManagedTransaction, Record, Session
+from neo4j import GraphDatabase, ManagedTransaction, NotificationDisabledClassification, Record, Session
 from neo4j.exceptions import (
     ConnectionPoolError,
     DriverError,
@@ -61,9 +61,11 @@ SCHEMA: tuple[LiteralString, ...] = (
 # --- the log ---------------------------------------------------------------------------------
 # Setting a property takes the node's write lock until commit: every ingest (in any process)
 # queues here first, so seq and the hash chain stay linear. The head is read in a later query,
-# after the lock is held.
+# once the lock is held: read in the same query, it could be a value from before the wait.
 LOCK_HEAD: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.locked = true"
-READ_HEAD: LiteralString = "MATCH (e:Event) RETURN e.seq AS seq, e.hash AS hash ORDER BY e.seq DESC LIMIT 1"
+# The head is the log's last entry, as in SQLite (`seq > 0` lets the seq index give the order);
+# LogHead keeps a copy, written in the same transaction, for operators.
+READ_HEAD: LiteralString = "MATCH (e:Event) WHERE e.seq > 0 RETURN e.seq, e.hash ORDER BY e.seq DESC LIMIT 1"
 SET_HEAD: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.seq = $seq, h.hash = $hash"
 FIND_EVENTS: LiteralString = "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id, e.seq AS seq"
 CREATE_EVENTS: LiteralString = """
@@ -99,8 +101,30 @@ REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 NODE_FIELDS: LiteralString = " RETURN n.id, n.kind, n.labels, n.props"
 EDGE_FIELDS: LiteralString = " RETURN a.id, type(r), b.id, r.key, r.props"
 NODE: LiteralString = "MATCH (n:Node {id: $id})" + NODE_FIELDS
-OUT_EDGES: LiteralString = "MATCH (a:Node {id: $id})-[r:$($type)]->(b:Node)" + EDGE_FIELDS + " ORDER BY b.id, r.key"
-IN_EDGES: LiteralString = "MATCH (a:Node)-[r:$($type)]->(b:Node {id: $id})" + EDGE_FIELDS + " ORDER BY a.id, r.key"
+# One fixed query per edge type: a static type lets Neo4j expand only that type's
+# relationships of a dense node, where a dynamic `$($type)` expands all and filters.
+_OUT: LiteralString = EDGE_FIELDS + " ORDER BY b.id, r.key"
+_IN: LiteralString = EDGE_FIELDS + " ORDER BY a.id, r.key"
+OUT_EDGES: dict[str, LiteralString] = {
+    "RUN_OF": "MATCH (a:Node {id: $id})-[r:RUN_OF]->(b:Node)" + _OUT,
+    "READ": "MATCH (a:Node {id: $id})-[r:READ]->(b:Node)" + _OUT,
+    "WROTE": "MATCH (a:Node {id: $id})-[r:WROTE]->(b:Node)" + _OUT,
+    "VERSION_OF": "MATCH (a:Node {id: $id})-[r:VERSION_OF]->(b:Node)" + _OUT,
+    "AT_COMMIT": "MATCH (a:Node {id: $id})-[r:AT_COMMIT]->(b:Node)" + _OUT,
+    "CHILD_OF": "MATCH (a:Node {id: $id})-[r:CHILD_OF]->(b:Node)" + _OUT,
+    "SERVES": "MATCH (a:Node {id: $id})-[r:SERVES]->(b:Node)" + _OUT,
+    "POINTS_TO": "MATCH (a:Node {id: $id})-[r:POINTS_TO]->(b:Node)" + _OUT,
+}
+IN_EDGES: dict[str, LiteralString] = {
+    "RUN_OF": "MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: $id})" + _IN,
+    "READ": "MATCH (a:Node)-[r:READ]->(b:Node {id: $id})" + _IN,
+    "WROTE": "MATCH (a:Node)-[r:WROTE]->(b:Node {id: $id})" + _IN,
+    "VERSION_OF": "MATCH (a:Node)-[r:VERSION_OF]->(b:Node {id: $id})" + _IN,
+    "AT_COMMIT": "MATCH (a:Node)-[r:AT_COMMIT]->(b:Node {id: $id})" + _IN,
+    "CHILD_OF": "MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: $id})" + _IN,
+    "SERVES": "MATCH (a:Node)-[r:SERVES]->(b:Node {id: $id})" + _IN,
+    "POINTS_TO": "MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: $id})" + _IN,
+}
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
     + NODE_FIELDS
@@ -199,10 +223,12 @@ class _Reads:
         return found[0] if found else None
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
-        return self._edges(OUT_EDGES, id=src, type=edge_type)
+        query = OUT_EDGES.get(edge_type)
+        return self._edges(query, id=src) if query else []  # no edges of an unknown type
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
-        return self._edges(IN_EDGES, id=dst, type=edge_type)
+        query = IN_EDGES.get(edge_type)
+        return self._edges(query, id=dst) if query else []
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
@@ -324,7 +350,12 @@ class Neo4jStore:
         self.url = url
         self.database = database
         with _translated():
-            self._driver = GraphDatabase.driver(url, auth=(user, password) if password else None)
+            self._driver = GraphDatabase.driver(
+                url,
+                auth=(user, password) if password else None,
+                # "label/property does not exist yet" warnings are expected on an empty database.
+                notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
+            )
         try:
             self.setup()
         except BaseException:

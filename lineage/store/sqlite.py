@@ -138,7 +138,7 @@ class _Reads:
 
     def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
         rows = self.conn.execute(
-            "SELECT src, type, dst, key, props FROM edges WHERE inferred_dataset = ? AND read_at >= ?"
+            "SELECT src, type, dst, key, props FROM edges WHERE inferred_dataset = ? AND read_at >= ? AND type = 'READ'"
             " ORDER BY src, type, dst, key",
             (dataset, since),
         )
