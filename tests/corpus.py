@@ -4,12 +4,16 @@ events, and which of those are invalid on purpose, with the field the rejection 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "openlineage-corpus"
+# The corpus sits beside the repository (../shared); LINEAGE_CORPUS points elsewhere.
+CORPUS = Path(os.environ.get("LINEAGE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "openlineage-corpus")
+if not (CORPUS / "SOURCES.md").is_file():
+    raise FileNotFoundError(f"OpenLineage corpus not found at {CORPUS}; set LINEAGE_CORPUS to its folder")
 
 # Files SOURCES.md marks invalid against the spec, and the field our 400 must name.
 INVALID = {
