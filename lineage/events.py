@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-EventKind = Literal["run", "dataset", "job"]
+EventKind = Literal["run", "dataset", "job", "annotation"]
 
 TERMINAL_STATES = frozenset({"COMPLETE", "FAIL", "ABORT"})
 RUN_STATES = frozenset({"START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"})
@@ -41,6 +41,7 @@ class Event:
     inputs: tuple[DatasetRef, ...] = ()
     outputs: tuple[DatasetRef, ...] = ()
     dataset: DatasetRef | None = None  # dataset events only
+    annotation: dict[str, Any] | None = None  # annotation events only: target, ref, tag, reason, author
     canonical: bytes = b""  # canonical JSON of the event as received
 
     @property

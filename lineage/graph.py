@@ -7,7 +7,8 @@ from typing import Any, Protocol
 
 # Primary node kinds (DESIGN.md section 3); every node has exactly one.
 JOB, RUN, DATASET, VERSION, COMMIT, ALIAS = "Job", "Run", "Dataset", "DatasetVersion", "Commit", "Alias"
-KINDS = (JOB, RUN, DATASET, VERSION, COMMIT, ALIAS)
+ANNOTATION = "Annotation"  # a tag put on a node by a person (issue 3), itself an event in the log
+KINDS = (JOB, RUN, DATASET, VERSION, COMMIT, ALIAS, ANNOTATION)
 # Extra labels given by our ml_* facets.
 FEATURE_VIEW, MODEL, ENDPOINT = "FeatureView", "Model", "Endpoint"
 FEATURE_VIEW_VERSION, MODEL_VERSION, DEPLOYMENT = "FeatureViewVersion", "ModelVersion", "Deployment"
@@ -15,7 +16,32 @@ EXTRA_LABELS = (FEATURE_VIEW, MODEL, ENDPOINT, FEATURE_VIEW_VERSION, MODEL_VERSI
 
 RUN_OF, READ, WROTE, VERSION_OF = "RUN_OF", "READ", "WROTE", "VERSION_OF"
 AT_COMMIT, CHILD_OF, SERVES, POINTS_TO = "AT_COMMIT", "CHILD_OF", "SERVES", "POINTS_TO"
-EDGE_TYPES = (RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO)
+ANNOTATES = "ANNOTATES"
+EDGE_TYPES = (RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO, ANNOTATES)
+
+# Edges along which data flows, and which way: downstream of a version are the runs that read
+# it, downstream of a run the versions it wrote, downstream of a model version the deployments
+# serving it, downstream of a commit the runs built from it, downstream of a run its child runs.
+FLOW_FORWARD = (WROTE,)  # flows src -> dst
+FLOW_BACKWARD = (READ, SERVES, AT_COMMIT, CHILD_OF)  # flows dst -> src
+
+# Scalar node properties the stores index, for resolving human refs (DESIGN.md section 5).
+LOOKUP_PROPS = (
+    "name",  # Job, Dataset
+    "version",  # DatasetVersion label
+    "model_ref",  # ModelVersion: model@version
+    "feature_view_ref",  # FeatureViewVersion: view@version
+    "alias_ref",  # Alias: model@alias
+    "model",  # Alias: the model it belongs to
+    "endpoint",  # Endpoint datasets and their deployments
+    "model_name",  # Model datasets and their versions
+    "feature_view",  # FeatureView datasets and their versions
+    "run_id",  # Run
+    "sha",  # Commit
+    "target",  # Annotation: the node it is about
+)
+# What a search matches (substring, case-insensitive): the human-facing ones.
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model"})
 
 
 @dataclass(frozen=True, slots=True)

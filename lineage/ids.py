@@ -35,6 +35,10 @@ def alias_id(model: str, alias: str) -> str:
     return "alias-" + _digest(model, alias)
 
 
+def annotation_id(event_hash: str) -> str:
+    return "ann-" + event_hash[:24]
+
+
 def format_time(moment: datetime) -> str:
     """UTC, microseconds, fixed width: such strings sort in time order on both backends."""
     if moment.tzinfo is None:

@@ -15,6 +15,8 @@ from lineage import ids
 from lineage.events import TERMINAL_STATES, DatasetRef, Event, Facets, commit_of, declared_version
 from lineage.graph import (
     ALIAS,
+    ANNOTATES,
+    ANNOTATION,
     AT_COMMIT,
     CHILD_OF,
     COMMIT,
@@ -88,6 +90,7 @@ class _Projector:
         self.runs_to_refresh: set[str] = set()
         self.aliases_to_refresh: set[str] = set()
         self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
+        self.annotated: set[str] = set()  # nodes whose annotation summary must be recomputed
 
     # --- generic upserts -----------------------------------------------------------------
     def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
@@ -99,8 +102,14 @@ class _Projector:
         return current, props, labels
 
     def _put(self, node_id: str, kind: str, labels: set[str], props: dict[str, Any]) -> Node:
+        is_new = self.g.node(node_id) is None
         node = Node(node_id, kind, frozenset(labels), props)
         self.g.put_node(node)
+        if is_new and kind != ANNOTATION:
+            # Annotations projected before their target existed attach now (order independence).
+            for annotation in self.g.nodes_with(ANNOTATION, "target", node_id):
+                self._edge(annotation.id, ANNOTATES, node_id)
+                self.annotated.add(node_id)
         return node
 
     def _edge(self, src: str, edge_type: str, dst: str, key: str = "", props: dict[str, Any] | None = None) -> None:
@@ -170,6 +179,8 @@ class _Projector:
             newly_model = MODEL_VERSION not in labels or props.get("model_name") != model
             labels.add(MODEL_VERSION)
             props["model_name"], props["model_ref"] = model, f"{model}@{label}"
+        if "ml_featureView" in merged:
+            props["feature_view_ref"] = f"{merged['ml_featureView'].get('name')}@{label}"
         if "ml_endpoint" in merged:
             labels.add(DEPLOYMENT)
             props["endpoint"] = merged["ml_endpoint"].get("name")
@@ -421,7 +432,9 @@ class _Projector:
         e = self.e
         assert e.run_uuid
         node_id = ids.alias_id(facet["model"], facet["alias"])
-        _, props, labels = self._upsert(node_id, ALIAS, {"model": facet["model"], "alias": facet["alias"]})
+        _, props, labels = self._upsert(
+            node_id, ALIAS, {"model": facet["model"], "alias": facet["alias"], "alias_ref": f"{facet['model']}@{facet['alias']}"}
+        )
         moves = dict(props.get("moves") or {})
         move = dict(moves.get(e.run_uuid) or {})
         move["at"] = _min_pair(move.get("at"), [0 if e.event_type == "COMPLETE" else 1, e.event_time])
@@ -469,12 +482,39 @@ class _Projector:
         props["unresolved_versions"] = sorted(set(pending))
         self._put(alias, ALIAS, set(node.labels), props)
 
+    # --- annotations ---------------------------------------------------------------------
+    def annotation_event(self) -> None:
+        """An annotation is a node of its own, ANNOTATES its target once that exists."""
+        e = self.e
+        assert e.annotation is not None
+        node_id = ids.annotation_id(e.id)
+        target = e.annotation["target"]
+        props = dict(e.annotation) | {"created_at": e.event_time, "event": e.id}
+        self._put(node_id, ANNOTATION, set(), props)
+        if self.g.node(target) is not None:
+            self._edge(node_id, ANNOTATES, target)
+            self.annotated.add(target)
+
+    def refresh_annotations(self, target: str) -> None:
+        """The target's `annotations` summary, recomputed whole from its ANNOTATES edges."""
+        node = self.g.node(target)
+        if node is None:
+            return
+        found = [a for e in self.g.in_edges(target, ANNOTATES) if (a := self.g.node(e.src)) is not None]
+        summary = sorted(
+            ({k: a.props.get(k) for k in ("tag", "reason", "author", "created_at")} | {"id": a.id} for a in found),
+            key=lambda x: (x["created_at"], x["id"]),
+        )
+        self._put(target, node.kind, set(node.labels), dict(node.props) | {"annotations": summary})
+
     # --- driver --------------------------------------------------------------------------
     def project(self) -> list[Mutation]:
         if self.e.kind == "run":
             self.run_event()
         elif self.e.kind == "dataset":
             self.dataset_event()
+        elif self.e.kind == "annotation":
+            self.annotation_event()
         else:
             self.job_event()
         for dataset, since in sorted(self.rebinds.items()):
@@ -486,12 +526,16 @@ class _Projector:
             self.refresh_endpoint(endpoint)
         for alias in sorted(self.aliases_to_refresh):
             self.refresh_alias(alias)
+        for target in sorted(self.annotated):
+            self.refresh_annotations(target)
         return self.g.mutations()
 
 
 def subjects(event: Event) -> list[str]:
     """Ids of the nodes an event speaks of directly: what it is evidence for."""
     out: set[str] = set()
+    if event.annotation is not None:
+        out.update((event.annotation["target"], ids.annotation_id(event.id)))
     if event.dataset is not None:
         dataset = ids.dataset_id(event.dataset.namespace, event.dataset.name)
         out.add(dataset)

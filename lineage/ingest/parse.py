@@ -116,8 +116,31 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+def _annotation(value: Any) -> dict[str, Any]:
+    obj = _object(value, "annotation")
+    out = {
+        "target": _string(obj, "target", "annotation"),
+        "tag": _string(obj, "tag", "annotation"),
+        "author": _string(obj, "author", "annotation"),
+        "reason": _string(obj, "reason", "annotation", required=False),
+        "ref": _string(obj, "ref", "annotation", required=False),
+    }
+    if not TAG.match(out["tag"]):
+        raise InvalidEvent("annotation.tag", "1-64 letters, digits, '_', '.', ':' or '-', starting with a letter or digit")
+    for key, limit in (("target", 256), ("author", 256), ("reason", 4096), ("ref", 1024)):
+        if len(out[key]) > limit:
+            raise InvalidEvent(f"annotation.{key}", f"longer than {limit} characters")
+    return out
+
+
 def detect_kind(body: dict[str, Any]) -> EventKind:
-    """RunEvent, DatasetEvent or JobEvent, told apart by their keys (DESIGN.md 4)."""
+    """RunEvent, DatasetEvent or JobEvent, told apart by their keys (DESIGN.md 4); our own
+    annotation events carry `annotation`."""
+    if "annotation" in body and "run" not in body and "job" not in body:
+        return "annotation"
     if "run" in body:
         return "run"
     if "dataset" in body and "job" not in body:
@@ -150,6 +173,8 @@ def parse_event(body: Any, *, max_depth: int = MAX_DEPTH) -> Event:
     }
     if kind == "dataset":
         return Event(**common, dataset=_dataset(body.get("dataset"), "dataset", None))
+    if kind == "annotation":
+        return Event(**common, annotation=_annotation(body.get("annotation")))
 
     job = _object(body.get("job"), "job")
     if not job:

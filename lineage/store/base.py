@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from lineage.events import Event
 from lineage.graph import Edge, Node
@@ -48,6 +48,18 @@ class EventFilter:
     until: str | None = None
 
 
+@dataclass
+class Subgraph:
+    """Nodes reached by a traversal, the edges among them, and each node's distance."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    depth: dict[str, int] = field(default_factory=dict)
+
+
+Direction = Literal["down", "up"]
+
+
 class Store(Protocol):
     """Event log and graph in one backend, written in one transaction per `ingest` call."""
 
@@ -73,6 +85,18 @@ class Store(Protocol):
     def out_edges(self, src: str, edge_type: str) -> list[Edge]: ...
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]: ...
+
+    def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
+        """Nodes whose indexed property (graph.LOOKUP_PROPS) equals, or starts with, a value."""
+
+    def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
+        """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
+
+    def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
+        """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
+        along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
+
+    def count_events(self, flt: EventFilter) -> int: ...
 
     def event_count(self) -> int: ...
 

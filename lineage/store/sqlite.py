@@ -14,10 +14,10 @@ import orjson
 from lineage.chain import GENESIS, entry_hash
 from lineage.errors import StoreError, StoreUnavailable
 from lineage.events import Event
-from lineage.graph import DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
+from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import EventFilter, IngestOutcome, StoredEvent, sort_dump
+from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, sort_dump
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -48,14 +48,11 @@ CREATE TABLE IF NOT EXISTS nodes (
     labels TEXT NOT NULL,
     props TEXT NOT NULL,
     dataset TEXT,
-    written_at TEXT,
-    model_ref TEXT,
-    model TEXT
+    written_at TEXT
 );
 CREATE INDEX IF NOT EXISTS nodes_versions ON nodes(dataset, written_at) WHERE dataset IS NOT NULL;
-CREATE INDEX IF NOT EXISTS nodes_model_ref ON nodes(model_ref) WHERE model_ref IS NOT NULL;
-CREATE INDEX IF NOT EXISTS nodes_model ON nodes(kind, model) WHERE model IS NOT NULL;
 CREATE INDEX IF NOT EXISTS nodes_kind ON nodes(kind);
+
 CREATE TABLE IF NOT EXISTS edges (
     src TEXT NOT NULL,
     type TEXT NOT NULL,
@@ -70,11 +67,58 @@ CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type);
 CREATE INDEX IF NOT EXISTS edges_inferred ON edges(inferred_dataset, read_at) WHERE inferred_dataset IS NOT NULL;
 """
 
-# nodes_with() looks nodes up by one of these properties only; each has its own indexed column.
-_NODES_WITH = {
-    "model_ref": "SELECT id, kind, labels, props FROM nodes WHERE kind = ? AND model_ref = ? ORDER BY id",
-    "model": "SELECT id, kind, labels, props FROM nodes WHERE kind = ? AND model = ? ORDER BY id",
+# Lookups by property use an expression index each. The property names come from the fixed
+# tuple graph.LOOKUP_PROPS, never from a request, so these texts are constants.
+_LOOKUP_INDEXES = "".join(
+    f"CREATE INDEX IF NOT EXISTS nodes_by_{p} ON nodes(json_extract(props, '$.{p}'))"
+    f" WHERE json_extract(props, '$.{p}') IS NOT NULL;\n"
+    for p in LOOKUP_PROPS
+)
+_NODE = "SELECT id, kind, labels, props FROM nodes"
+_FIND = {
+    p: f"{_NODE} WHERE json_extract(props, '$.{p}') = ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
+    for p in LOOKUP_PROPS
 }
+_FIND_PREFIX = {
+    p: f"{_NODE} WHERE json_extract(props, '$.{p}') >= ? AND json_extract(props, '$.{p}') < ?"
+    f" AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
+    for p in LOOKUP_PROPS
+}
+_SUGGEST = (
+    f"{_NODE} WHERE (? IS NULL OR kind = ?) AND ("
+    + " OR ".join(f"instr(lower(coalesce(json_extract(props, '$.{p}'), '')), ?) > 0" for p in SUGGEST_PROPS)
+    + ") ORDER BY kind, id LIMIT ?"
+)
+# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD), breadth-first with a depth bound as a
+# parameter: UNION drops repeated (node, depth) pairs, the bound ends cycles.
+_FLOW = {
+    "down": """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT value, 0 FROM json_each(?)
+    UNION
+    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id AND e.type = 'WROTE' WHERE w.depth < ?
+    UNION
+    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id
+        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF') WHERE w.depth < ?
+)
+SELECT id, min(depth) FROM walk GROUP BY id""",
+    "up": """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT value, 0 FROM json_each(?)
+    UNION
+    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id AND e.type = 'WROTE' WHERE w.depth < ?
+    UNION
+    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id
+        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF') WHERE w.depth < ?
+)
+SELECT id, min(depth) FROM walk GROUP BY id""",
+}
+_FLOW_EDGES = """
+SELECT src, type, dst, key, props FROM edges
+WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json_each(?))
+    AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')
+ORDER BY src, type, dst, key"""
+_NODES_BY_ID = f"{_NODE} WHERE id IN (SELECT value FROM json_each(?))"
 
 
 def _dumps(value: Any) -> str:
@@ -145,7 +189,14 @@ class _Reads:
         return [_edge(r) for r in rows]
 
     def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
-        return [_node(r) for r in self.conn.execute(_NODES_WITH[prop], (kind, value))]
+        return self.find(prop, value, kind=kind, limit=10_000)
+
+    def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
+        if prefix:
+            rows = self.conn.execute(_FIND_PREFIX[prop], (value, value + "\U0010ffff", kind, kind, limit))
+        else:
+            rows = self.conn.execute(_FIND[prop], (value, kind, kind, limit))
+        return [_node(r) for r in rows]
 
 
 def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
@@ -153,10 +204,10 @@ def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
         if isinstance(m, PutNode):
             n = m.node
             conn.execute(
-                "INSERT INTO nodes (id, kind, labels, props, dataset, written_at, model_ref, model)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"
+                "INSERT INTO nodes (id, kind, labels, props, dataset, written_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"
                 " labels = excluded.labels, props = excluded.props, dataset = excluded.dataset,"
-                " written_at = excluded.written_at, model_ref = excluded.model_ref, model = excluded.model",
+                " written_at = excluded.written_at",
                 (
                     n.id,
                     n.kind,
@@ -164,8 +215,6 @@ def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
                     _dumps(n.props),
                     n.props.get("dataset") if n.kind == "DatasetVersion" else None,
                     n.props.get("written_at") if n.kind == "DatasetVersion" else None,
-                    n.props.get("model_ref"),
-                    n.props.get("model") if n.kind == "Alias" else None,
                 ),
             )
         elif isinstance(m, PutEdge):
@@ -220,7 +269,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES)
 
     # --- writes --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
@@ -309,6 +358,38 @@ class SqliteStore:
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
         with _translated():
             return self._reads().in_edges(dst, edge_type)
+
+    def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
+        with _translated():
+            return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
+
+    def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
+        needle = text.lower()
+        with _translated():
+            rows = self._reader.execute(_SUGGEST, (kind, kind, *([needle] * len(SUGGEST_PROPS)), limit))
+            return [_node(r) for r in rows]
+
+    def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
+        with _translated():
+            conn = self._reader
+            conn.execute("BEGIN")  # one snapshot for the walk and its nodes and edges
+            try:
+                reached = dict(conn.execute(_FLOW[direction], (_dumps(list(start)), depth, depth)).fetchall())
+                ids = _dumps(list(reached))
+                nodes = {n.id: n for n in (_node(r) for r in conn.execute(_NODES_BY_ID, (ids,)))}
+                edges = [_edge(r) for r in conn.execute(_FLOW_EDGES, (ids, ids))]
+            finally:
+                conn.execute("COMMIT")
+        return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
+
+    def count_events(self, flt: EventFilter) -> int:
+        with _translated():
+            row = self._reader.execute(
+                "SELECT count(*) FROM events WHERE (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?)"
+                " AND (? IS NULL OR event_time <= ?) AND (? IS NULL OR seq IN (SELECT seq FROM event_subjects WHERE node_id = ?))",
+                (flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until, flt.subject, flt.subject),
+            ).fetchone()
+            return int(row[0])
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         with _translated():
