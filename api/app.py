@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import lineage, ops
+from api.routes import lineage, ops, queries, releases
 from lineage import __version__
 from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
@@ -44,5 +44,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(lineage.router)
+    app.include_router(queries.router)
+    app.include_router(releases.router)
     app.include_router(ops.router)
     return app

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LineageError(Exception):
     """Base of every error this service raises on purpose."""
@@ -32,7 +34,7 @@ class PayloadTooLarge(LineageError):
 class NotFound(LineageError):
     """Nothing matches; `suggestions` lists near matches."""
 
-    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+    def __init__(self, message: str, suggestions: list[Any] | None = None) -> None:
         super().__init__(message)
         self.suggestions = suggestions or []
 

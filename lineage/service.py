@@ -160,6 +160,19 @@ class GroupCommitter:
             start += len(request.events)
 
 
+ANNOTATION_PRODUCER = "urn:lineage-graph:annotations"
+
+
+def annotation_body(target: str, ref: str, tag: str, reason: str, author: str, at: str) -> dict[str, Any]:
+    """An annotation as an event of the log, so it is evidence like any other (issue 3)."""
+    return {
+        "eventTime": at,
+        "producer": ANNOTATION_PRODUCER,
+        "schemaURL": "/schemas/annotation.json",
+        "annotation": {"target": target, "ref": ref, "tag": tag, "reason": reason, "author": author},
+    }
+
+
 class IngestService:
     """Parsing and validation in front of the group committer; the API and CLI share it."""
 
@@ -167,6 +180,13 @@ class IngestService:
         self.store = store
         self.committer = committer
         self.max_batch_events = max_batch_events
+
+    def annotation(self, ref: str, tag: str, reason: str, author: str) -> Event:
+        """Resolve the ref and build the annotation event for it (not yet stored)."""
+        from lineage.refs import resolve_ref
+
+        target = resolve_ref(self.store, ref)
+        return parse_event(annotation_body(target.id, ref, tag, reason, author, now()))
 
     def parse_one(self, raw: bytes) -> Event:
         return parse_event(decode_json(raw))

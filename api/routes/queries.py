@@ -1,0 +1,55 @@
+"""Graph queries: impact, upstream, graph, search, nodes and raw events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import StoreDep
+from lineage import queries
+
+router = APIRouter(prefix="/api/v1", tags=["queries"])
+
+Ref = Annotated[str, Query(description="Node id, version label, model@version, name, run UUID or sha prefix")]
+Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
+
+
+@router.get("/impact", summary="Everything downstream of a ref, and the endpoints it reached")
+def impact(store: StoreDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
+    return queries.impact(store, ref, depth)
+
+
+@router.get("/upstream", summary="Provenance of a ref: commits, data, features, runs, models")
+def upstream(store: StoreDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
+    return queries.upstream(store, ref, depth)
+
+
+@router.get("/graph", summary="Nodes and edges around a ref, for drawing")
+def graph(store: StoreDep, ref: Ref, direction: str = "both", depth: Depth = 3) -> dict[str, Any]:
+    return queries.graph(store, ref, direction, depth)
+
+
+@router.get("/search", summary="Nodes whose name, version or handle contains q")
+def search(
+    store: StoreDep, q: str, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 20
+) -> dict[str, Any]:
+    return queries.search(store, q, kind, limit)
+
+
+@router.get("/nodes/{node_id}", summary="One node with its edges, annotations and event count")
+def node(store: StoreDep, node_id: str) -> dict[str, Any]:
+    return queries.node_detail(store, node_id)
+
+
+@router.get("/events", summary="Raw events from the log, filtered and paged; carries the total")
+def events(
+    store: StoreDep,
+    run: str | None = None,
+    ref: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    return queries.events(store, run=run, ref=ref, since=since, until=until, limit=limit, cursor=cursor)

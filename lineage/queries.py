@@ -1,0 +1,286 @@
+"""Incident queries over the graph: impact, upstream, graph, search, nodes and events.
+
+Traversal is native in each store (`Store.flow`); shaping the answer is shared here, so both
+backends give the same answers (the conformance suite checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from lineage.errors import InvalidEvent, NotFound
+from lineage.graph import (
+    ALIAS,
+    ANNOTATES,
+    DATASET,
+    DEPLOYMENT,
+    EDGE_TYPES,
+    ENDPOINT,
+    FEATURE_VIEW_VERSION,
+    JOB,
+    MODEL_VERSION,
+    POINTS_TO,
+    RUN,
+    RUN_OF,
+    SERVES,
+    VERSION,
+    VERSION_OF,
+    Node,
+)
+from lineage.refs import check_kind, display, resolve_ref, summary
+from lineage.store.base import Direction, EventFilter, Store, Subgraph
+
+MAX_DEPTH = 50
+DEFAULT_DEPTH = 20
+MAX_PAGE = 1000
+
+
+def check_depth(depth: int) -> int:
+    if not 1 <= depth <= MAX_DEPTH:
+        raise InvalidEvent("depth", f"must be between 1 and {MAX_DEPTH}")
+    return depth
+
+
+def check_limit(limit: int, field: str = "limit") -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidEvent(field, f"must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def bucket(node: Node) -> str:
+    """Which group of an answer a node belongs to."""
+    if node.kind == VERSION:
+        if DEPLOYMENT in node.labels:
+            return "deployments"
+        if MODEL_VERSION in node.labels:
+            return "model_versions"
+        if FEATURE_VIEW_VERSION in node.labels:
+            return "feature_view_versions"
+        return "dataset_versions"
+    return {RUN: "runs", "Commit": "commits", JOB: "jobs", DATASET: "datasets", ALIAS: "aliases"}.get(node.kind, "other")
+
+
+def item(node: Node, depth: int | None = None) -> dict[str, Any]:
+    """A node as it appears in query answers: its summary and the fields responders read."""
+    p = node.props
+    out = summary(node)
+    if depth is not None:
+        out["depth"] = depth
+    if node.kind == VERSION:
+        out |= {"dataset": p.get("dataset"), "name": p.get("name"), "version": p.get("version"), "written_at": p.get("written_at")}
+        if DEPLOYMENT in node.labels:
+            out |= {k: p.get(k) for k in ("endpoint", "since", "until", "status", "traffic_percent", "canary", "rollback")}
+        if p.get("immutability_violations"):
+            out["immutability_violations"] = p["immutability_violations"]
+    elif node.kind == RUN:
+        facets = p.get("facets") or {}
+        training = facets.get("ml_training") or {}
+        out |= {
+            "run_id": p.get("run_id"),
+            "job": p.get("job_name"),
+            "namespace": p.get("job_namespace"),
+            "state": p.get("state"),
+            "started_at": p.get("started_at"),
+            "ended_at": p.get("ended_at"),
+            "params": training.get("params", {}),
+            "metrics": training.get("metrics", {}),
+        }
+    elif node.kind == "Commit":
+        out |= {"repo": p.get("repo"), "sha": p.get("sha"), "branch": p.get("branch"), "tag": p.get("tag")}
+    if p.get("annotations"):
+        out["annotations"] = p["annotations"]
+    return out
+
+
+def start_nodes(store: Store, node: Node, direction: Direction) -> list[str]:
+    """Where a traversal begins: a dataset (or endpoint) means all its versions (or
+    deployments), a job all its runs, an alias the versions it has pointed to."""
+    if node.kind == DATASET:
+        return [e.src for e in store.in_edges(node.id, VERSION_OF)] or [node.id]
+    if node.kind == JOB:
+        return [e.src for e in store.in_edges(node.id, RUN_OF)] or [node.id]
+    if node.kind == ALIAS:
+        return [e.dst for e in store.out_edges(node.id, POINTS_TO)] or [node.id]
+    return [node.id]
+
+
+def walk(store: Store, ref: str, direction: Direction, depth: int) -> tuple[Node, Subgraph]:
+    node = resolve_ref(store, ref)
+    return node, store.flow(start_nodes(store, node, direction), direction, check_depth(depth))
+
+
+def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {
+        "commits": [], "dataset_versions": [], "feature_view_versions": [], "runs": [], "model_versions": [], "deployments": []
+    }
+    for node_id, node in sub.nodes.items():
+        if node_id in skip:
+            continue
+        groups.setdefault(bucket(node), []).append(item(node, sub.depth.get(node_id)))
+    for items in groups.values():
+        items.sort(key=lambda i: (i.get("depth", 0), i["label"], i["id"]))
+    return groups
+
+
+def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
+    """An endpoint's deployments, newest first, with what each serves."""
+    node = store.node(endpoint)
+    deployments = []
+    for edge in store.in_edges(endpoint, VERSION_OF):
+        dep = store.node(edge.src)
+        if dep is None or DEPLOYMENT not in dep.labels:
+            continue
+        served = [store.node(e.dst) for e in store.out_edges(dep.id, SERVES)]
+        row = item(dep) | {"model_versions": [display(m) for m in served if m is not None]}
+        row["run_id"] = next((w.src.removeprefix("run-") for w in store.in_edges(dep.id, "WROTE")), None)
+        deployments.append(row)
+    deployments.sort(key=lambda d: (d.get("since") or "", d["id"]), reverse=True)
+    live = [d for d in deployments if d.get("status") == "live"]
+    return {
+        "name": (node.props.get("endpoint") if node else None) or endpoint,
+        "id": endpoint,
+        "environment": (((node.props.get("facets") or {}).get("ml_endpoint") or {}).get("environment") if node else None),
+        "live": live,
+        "deployments": deployments,
+    }
+
+
+def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
+    """Everything downstream of a ref, version-exact, and the endpoints it reached."""
+    node, sub = walk(store, ref, "down", depth)
+    skip = {node.id} if node.id in sub.nodes else set()
+    groups = grouped(sub, skip)
+    affected: dict[str, list[dict[str, Any]]] = {}
+    for dep in groups["deployments"]:
+        affected.setdefault(dep["dataset"], []).append(dep)
+    endpoints = []
+    for endpoint_id, deps in sorted(affected.items()):
+        status = endpoint_status(store, endpoint_id)
+        hit = {d["id"] for d in deps}
+        current = [m for d in status["live"] for m in d["model_versions"]]
+        endpoints.append(
+            {
+                "name": status["name"],
+                "id": endpoint_id,
+                "environment": status["environment"],
+                "currently_serving": any(d["id"] in hit for d in status["live"]),
+                "current_model_version": current[0] if len(current) == 1 else (current or None),
+                "affected_deployments": [
+                    {k: d[k] for k in ("id", "since", "until", "status", "canary", "rollback")}
+                    | {"model_version": ", ".join(d["model_versions"])}
+                    for d in reversed(status["deployments"])  # oldest first
+                    if d["id"] in hit
+                ],
+            }
+        )
+    counts = {k: len(v) for k, v in groups.items()}
+    return {"ref": ref, "node": item(node), "depth": depth, "counts": counts, **groups, "endpoints": endpoints}
+
+
+def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
+    """Provenance of a ref: commits, dataset and feature view versions, runs with params."""
+    node, sub = walk(store, ref, "up", depth)
+    groups = grouped(sub, {node.id} if node.id in sub.nodes else set())
+    return {"ref": ref, "node": item(node), "depth": depth, "counts": {k: len(v) for k, v in groups.items()}, **groups}
+
+
+def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> dict[str, Any]:
+    """Nodes and edges around a ref, for drawing."""
+    if direction not in ("up", "down", "both"):
+        raise InvalidEvent("direction", "must be up, down or both")
+    node = resolve_ref(store, ref)
+    check_depth(depth)
+    subs = [store.flow(start_nodes(store, node, d), d, depth) for d in (("up", "down") if direction == "both" else (direction,))]  # type: ignore[arg-type]
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for sub in subs:
+        for node_id, n in sub.nodes.items():
+            nodes[node_id] = item(n, sub.depth.get(node_id))
+        for e in sub.edges:
+            edges[e.ident] = {"src": e.src, "type": e.type, "dst": e.dst, "key": e.key, "props": e.props}
+    if node.kind in (DATASET, JOB, ALIAS):  # the ref itself, tied to where the walk began
+        nodes[node.id] = item(node, 0)
+    return {"root": node.id, "nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": [edges[k] for k in sorted(edges)]}
+
+
+def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> dict[str, Any]:
+    if not q.strip():
+        raise InvalidEvent("q", "must not be empty")
+    if len(q) > 1024:
+        raise InvalidEvent("q", "longer than 1024 characters")
+    found = store.suggest(q.strip(), check_kind(kind), check_limit(limit))
+    return {"q": q, "results": [item(n) for n in found]}
+
+
+def node_detail(store: Store, node_id: str) -> dict[str, Any]:
+    node = store.node(node_id)
+    if node is None:
+        raise NotFound(f"no node {node_id!r}", suggestions=[summary(n) for n in store.suggest(node_id, None, 5)])
+    out_edges, in_edges = [], []
+    for edge_type in EDGE_TYPES:
+        for e in store.out_edges(node_id, edge_type)[:MAX_PAGE]:
+            out_edges.append({"type": e.type, "dst": e.dst, "key": e.key, "props": e.props})
+        for e in store.in_edges(node_id, edge_type)[:MAX_PAGE]:
+            in_edges.append({"type": e.type, "src": e.src, "key": e.key, "props": e.props})
+    annotations = [a.props for e in store.in_edges(node_id, ANNOTATES) if (a := store.node(e.src))]
+    return {
+        **item(node),
+        "props": {k: v for k, v in node.props.items() if not k.startswith("_")},
+        "out": out_edges,
+        "in": in_edges,
+        "annotations": annotations,
+        "events": store.count_events(EventFilter(subject=node_id)),
+    }
+
+
+def events(
+    store: Store,
+    *,
+    run: str | None = None,
+    ref: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+    cursor: int = 0,
+) -> dict[str, Any]:
+    """Raw events from the log, oldest first, `limit` at a time; `next_cursor` pages on."""
+    from lineage.ingest.parse import parse_time, parse_uuid
+
+    check_limit(limit)
+    if cursor < 0:
+        raise InvalidEvent("cursor", "must not be negative")
+    flt = EventFilter(
+        run_uuid=parse_uuid(run, "run") if run else None,
+        subject=resolve_ref(store, ref).id if ref else None,
+        since=parse_time(since, "since") if since else None,
+        until=parse_time(until, "until") if until else None,
+    )
+    found = store.events(flt, cursor, limit)
+    rows = [
+        {
+            "seq": e.seq,
+            "id": e.id,
+            "received_at": e.received_at,
+            "event_time": e.event_time,
+            "kind": e.kind,
+            "event_type": e.event_type,
+            "run_id": e.run_uuid,
+            "job": f"{e.job_namespace}/{e.job_name}" if e.job_name else None,
+            "producer": e.producer,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+            "event": orjson.loads(e.payload),
+        }
+        for e in found
+    ]
+    return {
+        "total": store.count_events(flt),
+        "events": rows,
+        "next_cursor": rows[-1]["seq"] if len(rows) == limit else None,
+    }
+
+
+def is_endpoint(node: Node) -> bool:
+    return node.kind == DATASET and ENDPOINT in node.labels

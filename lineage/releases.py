@@ -1,0 +1,234 @@
+"""Release questions: what changed between two releases, what an endpoint served when, and
+which model version is the last known good."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lineage.errors import Ambiguous, InvalidEvent, NotFound
+from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
+from lineage.ingest.parse import parse_time
+from lineage.queries import DEFAULT_DEPTH, check_depth, display, endpoint_status, item, start_nodes
+from lineage.refs import check_ref, resolve_ref, summary
+from lineage.store.base import Store, Subgraph
+
+BAD_TAGS = frozenset({"deprecated", "quarantined", "investigation"})
+GOOD_TAG = "known-good"
+
+
+def _change(before: Any, after: Any) -> str:
+    if before == after:
+        return "same"
+    if before in (None, [], {}):
+        return "added"
+    if after in (None, [], {}):
+        return "removed"
+    return "changed"
+
+
+def _versions_by_dataset(sub: Subgraph, skip: set[str]) -> dict[str, list[Node]]:
+    out: dict[str, list[Node]] = {}
+    for node in sub.nodes.values():
+        if node.kind == VERSION and node.id not in skip and "Deployment" not in node.labels:
+            out.setdefault(node.props["dataset"], []).append(node)
+    return out
+
+
+def _runs_by_job(sub: Subgraph) -> dict[str, Node]:
+    """The nearest run of each job in a provenance (several runs of one job: the closest wins)."""
+    out: dict[str, Node] = {}
+    for node in sorted(sub.nodes.values(), key=lambda n: (sub.depth.get(n.id, 0), n.id), reverse=True):
+        if node.kind == RUN:
+            out[f"{node.props.get('job_namespace')}/{node.props.get('job_name')}"] = node
+    return out
+
+
+def _dataset_kind(node: Node) -> str:
+    if MODEL_VERSION in node.labels:
+        return "model"
+    if "FeatureViewVersion" in node.labels:
+        return "feature_view"
+    return "dataset"
+
+
+def diff(store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
+    """What differs upstream of two nodes: versions per dataset, commits, params, metrics."""
+    check_depth(depth)
+    a, b = resolve_ref(store, from_ref), resolve_ref(store, to_ref)
+    sa = store.flow(start_nodes(store, a, "up"), "up", depth)
+    sb = store.flow(start_nodes(store, b, "up"), "up", depth)
+    va, vb = _versions_by_dataset(sa, set()), _versions_by_dataset(sb, set())
+    datasets = []
+    for dataset in sorted(set(va) | set(vb)):
+        left = sorted(str(n.props.get("version")) for n in va.get(dataset, []))
+        right = sorted(str(n.props.get("version")) for n in vb.get(dataset, []))
+        sample = (va.get(dataset) or vb[dataset])[0]
+        datasets.append(
+            {
+                "dataset": dataset,
+                "name": sample.props.get("model_name") or sample.props.get("feature_view") or sample.props.get("name"),
+                "kind": _dataset_kind(sample),
+                "from": left,
+                "to": right,
+                "change": _change(left, right),
+            }
+        )
+    commits = []
+    repos: dict[str, tuple[set[str], set[str]]] = {}
+    for side, sub in ((0, sa), (1, sb)):
+        for node in sub.nodes.values():
+            if node.kind == "Commit":
+                repos.setdefault(node.props["repo"], (set(), set()))[side].add(node.props["sha"])
+    for repo, (left_shas, right_shas) in sorted(repos.items()):
+        commits.append({"repo": repo, "from": sorted(left_shas), "to": sorted(right_shas), "change": _change(sorted(left_shas), sorted(right_shas))})
+    ra, rb = _runs_by_job(sa), _runs_by_job(sb)
+    params, metrics, runs = [], [], []
+    for job in sorted(set(ra) | set(rb)):
+        left_run, right_run = ra.get(job), rb.get(job)
+        runs.append(
+            {
+                "job": job,
+                "from": left_run.props.get("run_id") if left_run else None,
+                "to": right_run.props.get("run_id") if right_run else None,
+                "change": _change(left_run.id if left_run else None, right_run.id if right_run else None),
+            }
+        )
+        for field, rows in (("params", params), ("metrics", metrics)):
+            lf = ((left_run.props.get("facets") or {}).get("ml_training") or {}).get(field, {}) if left_run else {}
+            rf = ((right_run.props.get("facets") or {}).get("ml_training") or {}).get(field, {}) if right_run else {}
+            for key in sorted(set(lf) | set(rf)):
+                if lf.get(key) != rf.get(key):
+                    rows.append({"job": job, "name": key, "from": lf.get(key), "to": rf.get(key), "change": _change(lf.get(key), rf.get(key))})
+    changed = [d for d in datasets if d["change"] != "same"]
+    return {
+        "from": item(a),
+        "to": item(b),
+        "datasets": datasets,
+        "commits": commits,
+        "runs": runs,
+        "params": params,
+        "metrics": metrics,
+        "summary": {
+            "datasets_changed": len(changed),
+            "commits_changed": sum(1 for c in commits if c["change"] != "same"),
+            "params_changed": len(params),
+            "metrics_changed": len(metrics),
+        },
+    }
+
+
+def find_one(store: Store, prop: str, name: str, what: str) -> Node:
+    """The dataset node an endpoint or model name (or node id) stands for."""
+    name = check_ref(name, "name")
+    node = store.node(name)
+    if node is not None and node.kind == DATASET:
+        return node
+    found = store.find(prop, name, kind=DATASET, limit=10)
+    if not found:
+        near = store.suggest(name, DATASET, 5)
+        raise NotFound(f"no {what} {name!r}", suggestions=[summary(n) for n in near if n.props.get(prop)])
+    if len(found) > 1:
+        raise Ambiguous(f"{what} {name!r} names several datasets; use an id", [summary(n) for n in found])
+    return found[0]
+
+
+def endpoint(store: Store, name: str, at: str | None = None) -> dict[str, Any]:
+    """Current deployment and full history; with `at`, what the endpoint served then."""
+    node = find_one(store, "endpoint", name, "endpoint")
+    status = endpoint_status(store, node.id)
+    out = {
+        "name": status["name"],
+        "id": node.id,
+        "environment": status["environment"],
+        "current": status["live"],
+        "current_model_version": [m for d in status["live"] for m in d["model_versions"]],
+        "history": status["deployments"],
+    }
+    if at is not None:
+        moment = parse_time(at, "at")
+        serving = [
+            d
+            for d in status["deployments"]
+            if d.get("since") and d["since"] <= moment and (d.get("until") is None or moment < d["until"])
+        ]
+        out["at"] = {"time": moment, "serving": serving, "model_versions": [m for d in serving for m in d["model_versions"]]}
+    return out
+
+
+def _training_data(store: Store, version: Node) -> dict[str, Any]:
+    sub = store.flow([version.id], "up", 10)
+    versions = [n for n in sub.nodes.values() if n.kind == VERSION and n.id != version.id]
+    return {
+        "dataset_versions": sorted((item(n) for n in versions if "FeatureViewVersion" not in n.labels), key=lambda i: i["label"]),
+        "feature_view_versions": sorted((item(n) for n in versions if "FeatureViewVersion" in n.labels), key=lambda i: i["label"]),
+        "commits": sorted((item(n) for n in sub.nodes.values() if n.kind == "Commit"), key=lambda i: i["label"]),
+        "runs": sorted((item(n) for n in sub.nodes.values() if n.kind == RUN), key=lambda i: i["label"]),
+    }
+
+
+def _tags(node_or_item: Node | dict[str, Any]) -> list[dict[str, Any]]:
+    props = node_or_item.props if isinstance(node_or_item, Node) else node_or_item
+    return list(props.get("annotations") or [])
+
+
+def _verdict(version: dict[str, Any]) -> str | None:
+    """Why a version is not good, or None. Its own newest good/bad tag decides; otherwise any
+    bad tag on what it was trained from rules it out."""
+    own = [a for a in _tags(version) if a["tag"] in BAD_TAGS or a["tag"] == GOOD_TAG]
+    if own:
+        newest = own[-1]
+        return None if newest["tag"] == GOOD_TAG else f"{version['label']} is {newest['tag']}"
+    for group in ("dataset_versions", "feature_view_versions"):
+        for upstream in version["training_data"][group]:
+            bad = [a for a in _tags(upstream) if a["tag"] in BAD_TAGS]
+            if bad:
+                return f"trained on {upstream['label']} ({bad[-1]['tag']})"
+    return None
+
+
+def model_versions(store: Store, name: str, before: str | None = None) -> dict[str, Any]:
+    """A model's versions with training data, aliases and annotations; with `before`, the
+    last known good version before that one."""
+    model = find_one(store, "model_name", name, "model")
+    model_name = model.props.get("model_name") or name
+    aliases = [
+        {"alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"), "history": a.props.get("history", [])}
+        for a in store.find("model", model_name, kind=ALIAS, limit=100)
+    ]
+    rows = []
+    for edge in store.in_edges(model.id, VERSION_OF):
+        node = store.node(edge.src)
+        if node is None or MODEL_VERSION not in node.labels:
+            continue
+        facet = (node.props.get("facets") or {}).get("ml_modelVersion") or {}
+        row = item(node) | {
+            "metrics": facet.get("metrics", {}),
+            "params": facet.get("params", {}),
+            "framework": facet.get("framework"),
+            "stage": facet.get("stage"),
+            "annotations": node.props.get("annotations", []),
+            "aliases": sorted(a["alias"] for a in aliases if a["current_version"] == node.props.get("version")),
+            "training_data": _training_data(store, node),
+        }
+        rows.append(row)
+    rows.sort(key=lambda r: (r.get("written_at") or "", r["id"]), reverse=True)
+    out: dict[str, Any] = {"model": model_name, "id": model.id, "versions": rows, "aliases": aliases}
+    if before is not None:
+        target = next((r for r in rows if before in (r["version"], r["label"])), None)
+        if target is None:
+            raise NotFound(f"model {model_name!r} has no version {before!r}", suggestions=[r["version"] for r in rows[:5]])
+        if not target.get("written_at"):
+            raise InvalidEvent("before", f"version {before!r} has no known time to compare with")
+        excluded, good = [], None
+        for row in rows:
+            if not row.get("written_at") or row["written_at"] >= target["written_at"] or row["id"] == target["id"]:
+                continue
+            reason = _verdict(row)
+            if reason is None:
+                good = row
+                break
+            excluded.append({"version": row["version"], "reason": reason})
+        out["before"] = target["version"]
+        out["last_known_good"] = good
+        out["excluded"] = excluded
+    return out
