@@ -29,7 +29,7 @@ from lineage.graph import (
     VERSION_OF,
     Node,
 )
-from lineage.refs import check_kind, display, resolve_ref, summary
+from lineage.refs import check_kind, display, near, resolve_ref, summary
 from lineage.store.base import Direction, EventFilter, Store, Subgraph
 
 MAX_DEPTH = 50
@@ -217,7 +217,7 @@ def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> di
 def node_detail(store: Store, node_id: str) -> dict[str, Any]:
     node = store.node(node_id)
     if node is None:
-        raise NotFound(f"no node {node_id!r}", suggestions=[summary(n) for n in store.suggest(node_id, None, 5)])
+        raise NotFound(f"no node {node_id!r}", suggestions=[summary(n) for n in near(store, node_id, None)])
     out_edges, in_edges = [], []
     for edge_type in EDGE_TYPES:
         for e in store.out_edges(node_id, edge_type)[:MAX_PAGE]:

@@ -101,6 +101,20 @@ def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
     return []
 
 
+def near(store: Store, text: str, kind: str | None, limit: int = 5) -> list[Node]:
+    """Suggestions for a ref that matched nothing: nodes containing it, else containing
+    ever shorter prefixes of it (a mistyped tail is the common slip)."""
+    size = len(text)
+    for _ in range(8):
+        if size < 3:
+            break
+        found = store.suggest(text[:size], kind, limit)
+        if found:
+            return found
+        size = size - 1 if size <= 16 else size // 2
+    return []
+
+
 def resolve_ref(store: Store, ref: str, kind: str | None = None) -> Node:
     """Exactly one node, or NotFound with suggestions, or Ambiguous listing the candidates."""
     ref = check_ref(ref)
@@ -108,6 +122,5 @@ def resolve_ref(store: Store, ref: str, kind: str | None = None) -> Node:
     if len(found) == 1:
         return found[0]
     if not found:
-        near = store.suggest(ref, kind, 5)
-        raise NotFound(f"nothing matches {ref!r}", suggestions=[summary(n) for n in near])
+        raise NotFound(f"nothing matches {ref!r}", suggestions=[summary(n) for n in near(store, ref, kind)])
     raise Ambiguous(f"{ref!r} matches {len(found)} nodes; use an id", candidates=[summary(n) for n in found])

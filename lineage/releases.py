@@ -9,7 +9,7 @@ from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
 from lineage.ingest.parse import parse_time
 from lineage.queries import DEFAULT_DEPTH, check_depth, display, endpoint_status, item, start_nodes
-from lineage.refs import check_ref, resolve_ref, summary
+from lineage.refs import check_ref, near, resolve_ref, summary
 from lineage.store.base import Store, Subgraph
 
 BAD_TAGS = frozenset({"deprecated", "quarantined", "investigation"})
@@ -125,8 +125,8 @@ def find_one(store: Store, prop: str, name: str, what: str) -> Node:
         return node
     found = store.find(prop, name, kind=DATASET, limit=10)
     if not found:
-        near = store.suggest(name, DATASET, 5)
-        raise NotFound(f"no {what} {name!r}", suggestions=[summary(n) for n in near if n.props.get(prop)])
+        close = near(store, name, DATASET, 20)
+        raise NotFound(f"no {what} {name!r}", suggestions=[summary(n) for n in close if n.props.get(prop)][:5])
     if len(found) > 1:
         raise Ambiguous(f"{what} {name!r} names several datasets; use an id", [summary(n) for n in found])
     return found[0]
