@@ -61,8 +61,10 @@ def written_rank(event: Event) -> list[Any] | None:
     return [1, event.event_time]
 
 
-def _merge_facets(props: dict[str, Any], facets: Facets, order: list[str]) -> bool:
-    """Per facet key, the value from the newest event wins whole; returns whether anything changed."""
+def _merge_facets(props: dict[str, Any], facets: Facets, order: list[Any]) -> bool:
+    """Per facet key, the value from the greatest `order` wins whole: newest event, ties broken
+    by event hash; for datasets, what the writer said outranks what a reader said (a deploy
+    run naming a model as input must not erase the metrics its training run recorded)."""
     if not facets:
         return False
     merged = dict(props.get("facets") or {})
@@ -87,6 +89,8 @@ class _Projector:
         self.e = event
         self.g = Overlay(view)
         self.order = [event.event_time, event.id]
+        self.writer_order = [1, event.event_time, event.id]  # outputs and dataset events
+        self.reader_order = [0, event.event_time, event.id]  # inputs
         self.runs_to_refresh: set[str] = set()
         self.aliases_to_refresh: set[str] = set()
         self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
@@ -133,10 +137,10 @@ class _Projector:
         self._edge(node_id, RUN_OF, job)
         return node_id
 
-    def dataset(self, ref: DatasetRef) -> str:
+    def dataset(self, ref: DatasetRef, writer: bool) -> str:
         node_id = ids.dataset_id(ref.namespace, ref.name)
         _, props, labels = self._upsert(node_id, DATASET, {"namespace": ref.namespace, "name": ref.name})
-        _merge_facets(props, ref.facets, self.order)
+        _merge_facets(props, ref.facets, self.writer_order if writer else self.reader_order)
         merged = props.get("facets") or {}
         for facet, label, prop in (
             ("ml_featureView", FEATURE_VIEW, "feature_view"),
@@ -150,7 +154,13 @@ class _Projector:
         return node_id
 
     def version(
-        self, dataset: str, ref: DatasetRef, label: str | None, written: list[Any] | None, declared: bool = True
+        self,
+        dataset: str,
+        ref: DatasetRef,
+        label: str | None,
+        written: list[Any] | None,
+        declared: bool = True,
+        writer: bool = False,
     ) -> str:
         """Upsert a version of `dataset`; `label` None is the unversioned placeholder.
 
@@ -165,7 +175,7 @@ class _Projector:
         props["declared"] = bool(props.get("declared")) or (declared and label is not None)
         old_written = props.get("written_at")
         if label is not None:
-            _merge_facets(props, ref.facets, self.order)
+            _merge_facets(props, ref.facets, self.writer_order if writer else self.reader_order)
             props["_written"] = _min_pair(props.get("_written"), written)
             props["written_at"] = props["_written"][1] if props.get("_written") else None
             self._artifact(props, ref.facets.get("ml_artifact"))
@@ -269,7 +279,7 @@ class _Projector:
                 parent_run = self.run_stub(parent_uuid, parent_job)
                 self._edge(run, CHILD_OF, parent_run)
         for ref in e.inputs:
-            dataset = self.dataset(ref)
+            dataset = self.dataset(ref, writer=False)
             label = declared_version(ref)
             if label is None:
                 self.inferred_read(run, dataset, ref)
@@ -278,9 +288,9 @@ class _Projector:
             self._io_edge(run, READ, version, ref)
         written = written_rank(e)
         for ref in e.outputs:
-            dataset = self.dataset(ref)
+            dataset = self.dataset(ref, writer=True)
             label = declared_version(ref)
-            version = self.version(dataset, ref, label or e.run_uuid, written, declared=label is not None)
+            version = self.version(dataset, ref, label or e.run_uuid, written, declared=label is not None, writer=True)
             self._io_edge(run, WROTE, version, ref)
         alias = e.run_facets.get("ml_alias")
         if alias:
@@ -341,17 +351,19 @@ class _Projector:
     def dataset_event(self) -> None:
         ref = self.e.dataset
         assert ref is not None
-        dataset = self.dataset(ref)
+        dataset = self.dataset(ref, writer=True)
         label = declared_version(ref)
         if label is not None:
-            self.version(dataset, ref, label, written_rank(self.e))
+            self.version(dataset, ref, label, written_rank(self.e), writer=True)
 
     def job_event(self) -> None:
         e = self.e
         assert e.job_namespace and e.job_name
         self.job(e.job_namespace, e.job_name, e.job_facets)
-        for ref in (*e.inputs, *e.outputs):
-            self.dataset(ref)
+        for ref in e.inputs:
+            self.dataset(ref, writer=False)
+        for ref in e.outputs:
+            self.dataset(ref, writer=True)
 
     # --- deployments (ml_endpoint) -------------------------------------------------------
     def _model_version_appeared(self, version: str, model: str) -> None:

@@ -349,3 +349,10 @@ def test_dataset_and_job_events(store: Store) -> None:
     # A later reader without a version binds to the version the dataset event announced.
     ingest(store, s.event("read#1", "COMPLETE", s.ts(6), inputs=[s.dataset("customers")]))
     assert targets(store, ids.run_id(s.run_uuid("read#1")), READ) == [ver("customers", "data-v1.7.1")]
+
+
+def test_what_the_writer_said_outranks_a_later_reader(store: Store) -> None:
+    trained = s.event("train#1", "COMPLETE", s.ts(9), outputs=[s.model("churn", "2.3.1", metrics={"auc": 0.84})])
+    ingest(store, trained, *s.deploy("dep#1", s.ts(10), "churn", "2.3.1", "churn-prod"))
+    facet = node(store, model_version("churn", "2.3.1")).props["facets"]["ml_modelVersion"]
+    assert facet["metrics"] == {"auc": 0.84}  # the deploy's bare reference did not replace it
