@@ -129,9 +129,12 @@ class _Projector:
         self._put(node_id, JOB, labels, props)
         return node_id
 
-    def run_stub(self, run_uuid: str, job: str) -> str:
+    def run_stub(self, run_uuid: str, job: str, namespace: str, name: str) -> str:
+        """A run known only as another run's parent, until its own events arrive."""
         node_id = ids.run_id(run_uuid)
-        _, props, labels = self._upsert(node_id, RUN, {"run_id": run_uuid, "state": None})
+        _, props, labels = self._upsert(
+            node_id, RUN, {"run_id": run_uuid, "state": None, "job_namespace": namespace, "job_name": name}
+        )
         props["job"] = min(props.get("job") or job, job)
         self._put(node_id, RUN, labels, props)
         self._edge(node_id, RUN_OF, job)
@@ -275,8 +278,9 @@ class _Projector:
         if parent:
             parent_uuid = parent["run"]["runId"].lower()
             if parent_uuid != e.run_uuid:
-                parent_job = self.job(parent["job"]["namespace"], parent["job"]["name"], {})
-                parent_run = self.run_stub(parent_uuid, parent_job)
+                parent_ns, parent_name = parent["job"]["namespace"], parent["job"]["name"]
+                parent_job = self.job(parent_ns, parent_name, {})
+                parent_run = self.run_stub(parent_uuid, parent_job, parent_ns, parent_name)
                 self._edge(run, CHILD_OF, parent_run)
         for ref in e.inputs:
             dataset = self.dataset(ref, writer=False)

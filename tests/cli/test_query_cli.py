@@ -90,3 +90,8 @@ def test_over_http_with_url(server: str) -> None:
     assert versions["last_known_good"]["version"] == "2.2.0"
     result = runner.invoke(app, ["upstream", "nope", "--url", server])
     assert result.exit_code == 1 and "nothing matches" in result.stderr
+
+
+def test_the_readme_incident_file_is_the_incident_story() -> None:
+    lines = (Path(__file__).resolve().parents[2] / "examples" / "incident.ndjson").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == incident.EVENTS
