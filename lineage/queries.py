@@ -240,20 +240,26 @@ def events(
     *,
     run: str | None = None,
     ref: str | None = None,
+    job: str | None = None,
+    dataset: str | None = None,
     since: str | None = None,
     until: str | None = None,
     limit: int = 100,
     cursor: int = 0,
 ) -> dict[str, Any]:
-    """Raw events from the log, oldest first, `limit` at a time; `next_cursor` pages on."""
+    """Raw events from the log, oldest first, `limit` at a time; `next_cursor` pages on.
+    `ref`, `job` and `dataset` name what the events are about (one of them at a time)."""
     from lineage.ingest.parse import parse_time, parse_uuid
 
     check_limit(limit)
     if cursor < 0:
         raise InvalidEvent("cursor", "must not be negative")
+    about = [(value, kind) for value, kind in ((ref, None), (job, JOB), (dataset, DATASET)) if value]
+    if len(about) > 1:
+        raise InvalidEvent("ref", "give at most one of ref, job and dataset")
     flt = EventFilter(
         run_uuid=parse_uuid(run, "run") if run else None,
-        subject=resolve_ref(store, ref).id if ref else None,
+        subject=resolve_ref(store, about[0][0], about[0][1]).id if about else None,
         since=parse_time(since, "since") if since else None,
         until=parse_time(until, "until") if until else None,
     )

@@ -47,9 +47,11 @@ def events(
     store: StoreDep,
     run: str | None = None,
     ref: str | None = None,
+    job: str | None = None,
+    dataset: str | None = None,
     since: str | None = None,
     until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
     cursor: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    return queries.events(store, run=run, ref=ref, since=since, until=until, limit=limit, cursor=cursor)
+    return queries.events(store, run=run, ref=ref, job=job, dataset=dataset, since=since, until=until, limit=limit, cursor=cursor)

@@ -118,3 +118,10 @@ def test_graph_search_nodes_events(client: TestClient) -> None:
     by_run = client.get("/api/v1/events", params={"run": run}).json()
     assert [e["event_type"] for e in by_run["events"]] == ["START", "COMPLETE"]
     assert client.get("/api/v1/events", params={"run": "not-a-uuid"}).status_code == 400
+    by_job = client.get("/api/v1/events", params={"job": "train-churn"}).json()
+    assert by_job["total"] == 2 and {e["job"] for e in by_job["events"]} == {"ml-pipelines/train-churn"}
+    by_dataset = client.get("/api/v1/events", params={"dataset": "customers"}).json()
+    assert by_dataset["total"] == 6  # two snapshots, and both cleaning runs' START and COMPLETE
+    window = client.get("/api/v1/events", params={"job": "train-churn", "since": "2026-03-02T00:00:00Z"}).json()
+    assert window["total"] == 1
+    assert client.get("/api/v1/events", params={"job": "train-churn", "dataset": "customers"}).status_code == 400
