@@ -22,10 +22,11 @@ from lineage.chain import GENESIS, entry_hash
 from lineage.errors import StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import (
-    ALIAS,
     EDGE_TYPES,
     EXTRA_LABELS,
     KINDS,
+    LOOKUP_PROPS,
+    SUGGEST_PROPS,
     VERSION,
     DeleteEdge,
     DeleteNode,
@@ -37,7 +38,7 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import EventFilter, IngestOutcome, StoredEvent, sort_dump
+from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, sort_dump
 
 T = TypeVar("T")
 
@@ -52,8 +53,21 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX event_run IF NOT EXISTS FOR (e:Event) ON (e.run_uuid)",
     "CREATE INDEX event_time IF NOT EXISTS FOR (e:Event) ON (e.event_time)",
     "CREATE INDEX version_written IF NOT EXISTS FOR (n:DatasetVersion) ON (n.dataset, n.written_at)",
+    # One range index per graph.LOOKUP_PROPS property, promoted from `props` onto the node.
+    "CREATE INDEX node_name IF NOT EXISTS FOR (n:Node) ON (n.name)",
+    "CREATE INDEX node_version IF NOT EXISTS FOR (n:Node) ON (n.version)",
     "CREATE INDEX node_model_ref IF NOT EXISTS FOR (n:Node) ON (n.model_ref)",
-    "CREATE INDEX alias_model IF NOT EXISTS FOR (n:Alias) ON (n.model)",
+    "CREATE INDEX node_feature_view_ref IF NOT EXISTS FOR (n:Node) ON (n.feature_view_ref)",
+    "CREATE INDEX node_alias_ref IF NOT EXISTS FOR (n:Node) ON (n.alias_ref)",
+    "CREATE INDEX node_model IF NOT EXISTS FOR (n:Node) ON (n.model)",
+    "CREATE INDEX node_endpoint IF NOT EXISTS FOR (n:Node) ON (n.endpoint)",
+    "CREATE INDEX node_model_name IF NOT EXISTS FOR (n:Node) ON (n.model_name)",
+    "CREATE INDEX node_feature_view IF NOT EXISTS FOR (n:Node) ON (n.feature_view)",
+    "CREATE INDEX node_run_id IF NOT EXISTS FOR (n:Node) ON (n.run_id)",
+    "CREATE INDEX node_sha IF NOT EXISTS FOR (n:Node) ON (n.sha)",
+    "CREATE INDEX node_target IF NOT EXISTS FOR (n:Node) ON (n.target)",
+    # Superseded by node_model (which covers every kind); dropped from databases made before.
+    "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
     "CALL db.awaitIndexes(300)",
 )
@@ -94,6 +108,17 @@ EVENTS: dict[str, LiteralString] = {
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
+# count_events(): the filters of `events` without the page (seq, limit); DISTINCT as SQLite's `IN`.
+_COUNT_FILTER: LiteralString = (
+    " WHERE ($run IS NULL OR e.run_uuid = $run)"
+    " AND ($since IS NULL OR e.event_time >= $since) AND ($until IS NULL OR e.event_time <= $until)"
+    " RETURN count(DISTINCT e)"
+)
+COUNT_EVENTS: dict[str, LiteralString] = {
+    "subject": "MATCH (:Subject {id: $subject})<-[:ABOUT]-(e:Event)" + _COUNT_FILTER,
+    "run": "MATCH (e:Event {run_uuid: $run})" + _COUNT_FILTER,
+    "all": "MATCH (e:Event)" + _COUNT_FILTER,
+}
 REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $after RETURN e.seq, e.payload ORDER BY e.seq LIMIT $limit"
 REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 
@@ -114,6 +139,7 @@ OUT_EDGES: dict[str, LiteralString] = {
     "CHILD_OF": "MATCH (a:Node {id: $id})-[r:CHILD_OF]->(b:Node)" + _OUT,
     "SERVES": "MATCH (a:Node {id: $id})-[r:SERVES]->(b:Node)" + _OUT,
     "POINTS_TO": "MATCH (a:Node {id: $id})-[r:POINTS_TO]->(b:Node)" + _OUT,
+    "ANNOTATES": "MATCH (a:Node {id: $id})-[r:ANNOTATES]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: $id})" + _IN,
@@ -124,6 +150,7 @@ IN_EDGES: dict[str, LiteralString] = {
     "CHILD_OF": "MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: $id})" + _IN,
     "SERVES": "MATCH (a:Node)-[r:SERVES]->(b:Node {id: $id})" + _IN,
     "POINTS_TO": "MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: $id})" + _IN,
+    "ANNOTATES": "MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: $id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
@@ -135,21 +162,102 @@ INFERRED_READS: LiteralString = (
     + EDGE_FIELDS
     + " ORDER BY a.id, b.id, r.key"
 )
-# nodes_with() looks nodes up by one of these properties only; each has its own index.
-NODES_WITH: dict[str, LiteralString] = {
-    "model_ref": "MATCH (n:Node {model_ref: $value}) WHERE n.kind = $kind" + NODE_FIELDS + " ORDER BY n.id",
-    "model": "MATCH (n:Alias {model: $value}) WHERE n.kind = $kind" + NODE_FIELDS + " ORDER BY n.id",
+# find() and nodes_with(): one fixed query per graph.LOOKUP_PROPS property, each served by its
+# range index (equality, or STARTS WITH for a prefix). A property name never comes from a request.
+_EQ: LiteralString = " = $value AND ($kind IS NULL OR n.kind = $kind)" + NODE_FIELDS + " ORDER BY n.id LIMIT $limit"
+_PREFIX: LiteralString = (
+    " STARTS WITH $value AND ($kind IS NULL OR n.kind = $kind)" + NODE_FIELDS + " ORDER BY n.id LIMIT $limit"
+)
+FIND: dict[str, LiteralString] = {
+    "name": "MATCH (n:Node) WHERE n.name" + _EQ,
+    "version": "MATCH (n:Node) WHERE n.version" + _EQ,
+    "model_ref": "MATCH (n:Node) WHERE n.model_ref" + _EQ,
+    "feature_view_ref": "MATCH (n:Node) WHERE n.feature_view_ref" + _EQ,
+    "alias_ref": "MATCH (n:Node) WHERE n.alias_ref" + _EQ,
+    "model": "MATCH (n:Node) WHERE n.model" + _EQ,
+    "endpoint": "MATCH (n:Node) WHERE n.endpoint" + _EQ,
+    "model_name": "MATCH (n:Node) WHERE n.model_name" + _EQ,
+    "feature_view": "MATCH (n:Node) WHERE n.feature_view" + _EQ,
+    "run_id": "MATCH (n:Node) WHERE n.run_id" + _EQ,
+    "sha": "MATCH (n:Node) WHERE n.sha" + _EQ,
+    "target": "MATCH (n:Node) WHERE n.target" + _EQ,
 }
+FIND_PREFIX: dict[str, LiteralString] = {
+    "name": "MATCH (n:Node) WHERE n.name" + _PREFIX,
+    "version": "MATCH (n:Node) WHERE n.version" + _PREFIX,
+    "model_ref": "MATCH (n:Node) WHERE n.model_ref" + _PREFIX,
+    "feature_view_ref": "MATCH (n:Node) WHERE n.feature_view_ref" + _PREFIX,
+    "alias_ref": "MATCH (n:Node) WHERE n.alias_ref" + _PREFIX,
+    "model": "MATCH (n:Node) WHERE n.model" + _PREFIX,
+    "endpoint": "MATCH (n:Node) WHERE n.endpoint" + _PREFIX,
+    "model_name": "MATCH (n:Node) WHERE n.model_name" + _PREFIX,
+    "feature_view": "MATCH (n:Node) WHERE n.feature_view" + _PREFIX,
+    "run_id": "MATCH (n:Node) WHERE n.run_id" + _PREFIX,
+    "sha": "MATCH (n:Node) WHERE n.sha" + _PREFIX,
+    "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
+}
+# suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
+# lowercased). coalesce as in SQLite, where an empty needle matches every node.
+SUGGEST: LiteralString = (
+    "MATCH (n:Node) WHERE ($kind IS NULL OR n.kind = $kind) AND ("
+    "toLower(coalesce(n.name, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.version, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.model_ref, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.feature_view_ref, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.alias_ref, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.endpoint, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.model_name, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.feature_view, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.run_id, '')) CONTAINS $needle"
+    " OR toLower(coalesce(n.sha, '')) CONTAINS $needle"
+    ")" + NODE_FIELDS + " ORDER BY n.kind, n.id LIMIT $limit"
+)
+# flow(): one query per breadth-first level, expanding only the frontier, along graph.FLOW_FORWARD
+# (src -> dst) and FLOW_BACKWARD (dst -> src) edges, or against them for "up".
+FLOW_STEP: dict[str, LiteralString] = {
+    "down": """
+UNWIND $frontier AS id
+MATCH (a:Node {id: id})
+CALL (a) {
+    MATCH (a)-[:WROTE]->(b:Node) RETURN b
+    UNION
+    MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF]-(b:Node) RETURN b
+}
+RETURN DISTINCT b.id
+""",
+    "up": """
+UNWIND $frontier AS id
+MATCH (a:Node {id: id})
+CALL (a) {
+    MATCH (a)<-[:WROTE]-(b:Node) RETURN b
+    UNION
+    MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN b
+}
+RETURN DISTINCT b.id
+""",
+}
+NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
+# Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
+# The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
+# be planned as a scan of the id index for b, whose cost follows the graph.
+FLOW_EDGES: LiteralString = """
+UNWIND $ids AS id
+MATCH (a:Node {id: id})
+CALL (a) {
+    MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+}
+WITH a, r, b WHERE b.id IN $ids
+""" + EDGE_FIELDS
 ALL_NODES: LiteralString = "MATCH (n:Node)" + NODE_FIELDS
 ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node)" + EDGE_FIELDS
 
 # A node's Neo4j labels are exactly `keep` (Node, its kind, its extra labels); dynamic labels are
 # parameters (Cypher 5.26), so no label is ever written into query text.
+# `SET n = ` replaces every property: a promoted one no longer in `props` goes (null is no value).
 PUT_NODES: LiteralString = """
 UNWIND $rows AS row
 MERGE (n:Node {id: row.id})
-SET n.kind = row.kind, n.labels = row.labels, n.props = row.props, n.dataset = row.dataset,
-    n.written_at = row.written_at, n.model_ref = row.model_ref, n.model = row.model
+SET n = row.fields
 WITH n, row
 REMOVE n:$([label IN labels(n) WHERE NOT label IN row.keep])
 SET n:$(row.keep)
@@ -176,6 +284,16 @@ DROP_ALL: LiteralString = (
 )
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
+# Node properties of our own, beside the promoted LOOKUP_PROPS: these must never collide.
+_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at"})
+# The fixed query dicts must cover the model's vocabulary exactly (checked at import, not in use).
+assert set(OUT_EDGES) == set(IN_EDGES) == set(EDGE_TYPES), "OUT_EDGES/IN_EDGES must match graph.EDGE_TYPES"
+assert set(FIND) == set(FIND_PREFIX) == set(LOOKUP_PROPS), "FIND/FIND_PREFIX must match graph.LOOKUP_PROPS"
+assert SUGGEST.count("CONTAINS") == len(SUGGEST_PROPS) and all(
+    f"coalesce(n.{p}, '')" in SUGGEST for p in SUGGEST_PROPS
+), "SUGGEST must match graph.SUGGEST_PROPS"
+assert not _OWN_PROPS & set(LOOKUP_PROPS), "a LOOKUP_PROPS name collides with a stored node property"
+assert all(f"ON (n.{p})" in " ".join(SCHEMA) for p in LOOKUP_PROPS), "every LOOKUP_PROPS property needs an index"
 
 
 def _dumps(value: Any) -> str:
@@ -237,10 +355,38 @@ class _Reads:
         return self._edges(INFERRED_READS, dataset=dataset, since=since)
 
     def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
-        return self._nodes(NODES_WITH[prop], kind=kind, value=value)
+        return self.find(prop, value, kind=kind, limit=10_000)  # the same cap as SQLite's
+
+    def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
+        query = (FIND_PREFIX if prefix else FIND)[prop]  # KeyError for a property not indexed, as SQLite
+        return self._nodes(query, value=value, kind=kind, limit=_limit(limit))
+
+    def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
+        return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
+
+    def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
+        """Breadth first, one query per level over the new nodes only: each node is expanded
+        at most once (so cycles end), and never beyond `depth`."""
+        step = FLOW_STEP[direction]
+        reached = dict.fromkeys(start, 0)
+        frontier = list(reached)
+        level = 0
+        while frontier and level < depth:
+            level += 1
+            found = [r[0] for r in self.tx.run(step, frontier=frontier)]
+            frontier = [i for i in found if i not in reached]
+            reached.update(dict.fromkeys(frontier, level))
+        ids = list(reached)
+        nodes = {n.id: n for n in sorted(self._nodes(NODES_BY_ID, ids=ids), key=lambda n: n.id)}
+        edges = sorted(self._edges(FLOW_EDGES, ids=ids), key=lambda e: e.ident)
+        return Subgraph(nodes, edges, {i: reached[i] for i in nodes})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
         return self._nodes(ALL_NODES), self._edges(ALL_EDGES)
+
+
+def _limit(limit: int) -> int:
+    return limit if limit >= 0 else 2**62  # SQLite reads a negative LIMIT as none
 
 
 def _node_row(n: Node) -> dict[str, Any]:
@@ -249,18 +395,18 @@ def _node_row(n: Node) -> dict[str, Any]:
         raise ValueError(f"node {n.id}: unknown kind {n.kind!r} or labels {sorted(n.labels)}")
     labels = sorted(n.labels)
     version = n.kind == VERSION
-    return {
+    fields: dict[str, Any] = {
+        # Promoted scalars, as the SQLite store's indexed columns and expressions: string values
+        # of LOOKUP_PROPS (the only kind SQLite's `json_extract(..) = ?` can match).
+        **{p: v for p in LOOKUP_PROPS if isinstance(v := n.props.get(p), str)},
         "id": n.id,
         "kind": n.kind,
         "labels": labels,
-        "keep": ["Node", n.kind, *labels],
         "props": _dumps(n.props),
-        # Promoted scalars, exactly as the SQLite store's indexed columns.
-        "dataset": n.props.get("dataset") if version else None,
-        "written_at": n.props.get("written_at") if version else None,
-        "model_ref": n.props.get("model_ref"),
-        "model": n.props.get("model") if n.kind == ALIAS else None,
     }
+    if version:
+        fields["dataset"], fields["written_at"] = n.props.get("dataset"), n.props.get("written_at")
+    return {"id": n.id, "keep": ["Node", n.kind, *labels], "fields": fields}
 
 
 def _edge_row(e: Edge) -> dict[str, Any]:
@@ -411,6 +557,23 @@ class Neo4jStore:
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         return sort_dump(*self._read(lambda view: view.dump()))
+
+    def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
+        return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
+
+    def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
+        return self._read(lambda view: view.suggest(text, kind, limit))
+
+    def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
+        # One read transaction: the walk, its nodes and its edges see one state of the graph.
+        return self._read(lambda view: view.flow(start, direction, depth))
+
+    def count_events(self, flt: EventFilter) -> int:
+        if flt == EventFilter():
+            return self.event_count()  # the count store answers without a scan
+        query = COUNT_EVENTS["subject" if flt.subject is not None else "run" if flt.run_uuid is not None else "all"]
+        params = {"run": flt.run_uuid, "since": flt.since, "until": flt.until, "subject": flt.subject}
+        return self._read(lambda view: int(view.tx.run(query, params).single(strict=True)[0]))
 
     def event_count(self) -> int:
         return self._read(lambda view: int(view.tx.run(EVENT_COUNT).single(strict=True)[0]))

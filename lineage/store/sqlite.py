@@ -86,7 +86,7 @@ _FIND_PREFIX = {
 }
 _SUGGEST = (
     f"{_NODE} WHERE (? IS NULL OR kind = ?) AND ("
-    + " OR ".join(f"instr(lower(coalesce(json_extract(props, '$.{p}'), '')), ?) > 0" for p in SUGGEST_PROPS)
+    + " OR ".join(f"instr(fold(json_extract(props, '$.{p}')), ?) > 0" for p in SUGGEST_PROPS)
     + ") ORDER BY kind, id LIMIT ?"
 )
 # Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD), breadth-first with a depth bound as a
@@ -256,6 +256,8 @@ class SqliteStore:
         # FULL: an acknowledged event survives power loss, not only a process crash.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = OFF")
+        # SQLite's lower() folds ASCII only; search must fold case the way Python does.
+        conn.create_function("fold", 1, lambda v: (v or "").lower(), deterministic=True)
         return conn
 
     @property
@@ -364,7 +366,7 @@ class SqliteStore:
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
-        needle = text.lower()
+        needle = text.lower()  # as fold() lowers the stored values
         with _translated():
             rows = self._reader.execute(_SUGGEST, (kind, kind, *([needle] * len(SUGGEST_PROPS)), limit))
             return [_node(r) for r in rows]
