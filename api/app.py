@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, observe
 from api.routes import lineage, ops, queries, releases
 from lineage import __version__
+from lineage.metrics import Metrics
 from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
 from lineage.store import open_store
@@ -25,7 +26,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         app.state.store = open_store(settings) if own else store
         app.state.store.setup()
         committer = GroupCommitter(
-            app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms
+            app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms, app.state.metrics
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
         try:
@@ -42,7 +43,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = Metrics()
     errors.install(app)
+    observe.install(app)
     app.include_router(lineage.router)
     app.include_router(queries.router)
     app.include_router(releases.router)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lineage.errors import InvalidEvent, PayloadTooLarge
+from lineage.metrics import Metrics
 from lineage.service import IngestService, decompress
 from lineage.settings import Settings
 from lineage.store.base import Store
@@ -24,7 +25,12 @@ def get_ingest(request: Request) -> IngestService:
     return request.app.state.ingest  # type: ignore[no-any-return]
 
 
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StoreDep = Annotated[Store, Depends(get_store)]
 IngestDep = Annotated[IngestService, Depends(get_ingest)]
 

@@ -8,7 +8,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from api.responses import json_response
-
 from lineage.errors import (
     Ambiguous,
     InvalidEvent,
@@ -46,10 +45,20 @@ def error_body(exc: LineageError) -> tuple[int, dict[str, object]]:
     return 500, {"error": "internal", "detail": str(exc)}
 
 
+def reject_reason(exc: LineageError) -> str:
+    """A bounded label for a refusal: the error code and the top-level field it names."""
+    if isinstance(exc, InvalidEvent):
+        top = exc.field.split(".")[0].split("[")[0]
+        return f"invalid:{top or 'body'}"
+    return "too_large" if isinstance(exc, PayloadTooLarge) else "other"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LineageError)
     async def _lineage_error(request: Request, exc: LineageError) -> Response:
         status, body = error_body(exc)
+        if status in (400, 413):
+            request.app.state.metrics.rejects.labels(reject_reason(exc)).inc()
         if status >= 500:
             log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
         headers = {"Retry-After": "1"} if status == 503 else None

@@ -19,6 +19,7 @@ from lineage.errors import InvalidEvent, PayloadTooLarge, StoreError, StoreUnava
 from lineage.events import Event
 from lineage.ids import format_time
 from lineage.ingest.parse import decode_json, parse_event
+from lineage.metrics import Metrics
 from lineage.store.base import IngestOutcome, Store
 
 
@@ -84,8 +85,11 @@ class GroupCommitter:
     so an acknowledgement always means the events are durable.
     """
 
-    def __init__(self, store: Store, max_events: int = 500, max_wait_ms: float = 0.0) -> None:
+    def __init__(
+        self, store: Store, max_events: int = 500, max_wait_ms: float = 0.0, metrics: Metrics | None = None
+    ) -> None:
         self.store = store
+        self.metrics = metrics
         self.max_events = max_events
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -140,24 +144,36 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Request]) -> None:
         events = [e for request in batch for e in request.events]
+        started = time.monotonic()
         try:
             outcomes = self.store.ingest(events, now())
-        except StoreUnavailable as exc:
-            for request in batch:
-                request.future.set_exception(exc)
-            return
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].future.set_exception(exc if isinstance(exc, StoreError) else StoreError(str(exc)))
-                return
-            # One request must not fail the others: commit each on its own.
-            for request in batch:
-                self._commit([request])
+            if self.metrics:
+                kind = "unavailable" if isinstance(exc, StoreUnavailable) else "error" if isinstance(exc, StoreError) else "unexpected"
+                self.metrics.store_errors.labels(kind).inc()
+            self._fail(batch, exc)
             return
+        if self.metrics:
+            self.metrics.commit_batch.observe(len(events))
+            self.metrics.commit_latency.observe(time.monotonic() - started)
+            for outcome in outcomes:
+                self.metrics.events.labels("created" if outcome.created else "duplicate").inc()
         start = 0
         for request in batch:
             request.future.set_result(outcomes[start : start + len(request.events)])
             start += len(request.events)
+
+    def _fail(self, batch: list[_Request], exc: Exception) -> None:
+        if isinstance(exc, StoreUnavailable):
+            for request in batch:  # nothing can commit now; clients retry on 503
+                request.future.set_exception(exc)
+            return
+        if len(batch) == 1:
+            batch[0].future.set_exception(exc if isinstance(exc, StoreError) else StoreError(str(exc)))
+            return
+        # One request must not fail the others: commit each on its own.
+        for request in batch:
+            self._commit([request])
 
 
 ANNOTATION_PRODUCER = "urn:lineage-graph:annotations"

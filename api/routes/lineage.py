@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from api.responses import json_response
 
-from api.deps import BodyDep, IngestDep
-from api.errors import error_body
+from api.deps import BodyDep, IngestDep, MetricsDep
+from api.errors import error_body, reject_reason
 from lineage.service import combine
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -27,8 +27,11 @@ async def post_event(body: BodyDep, ingest: IngestDep) -> Response:
 
 
 @router.post("/lineage/batch", summary="Ingest a JSON array or NDJSON of events; per-event results")
-async def post_batch(body: BodyDep, ingest: IngestDep) -> Response:
+async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep) -> Response:
     events, positions, rejected = ingest.parse_batch(body)
+    for item in rejected:
+        assert item.error is not None
+        metrics.rejects.labels(reject_reason(item.error)).inc()
     outcomes = await asyncio.wrap_future(ingest.committer.submit(events))
     results = []
     for item in combine(positions, outcomes, rejected):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from api.deps import MetricsDep, StoreDep
 from api.responses import json_response
-
-from api.deps import StoreDep
 from lineage.errors import NotFound, StoreError
 from lineage.facets import CUSTOM_FACETS, facet_schema
 
@@ -30,6 +30,11 @@ def readyz(store: StoreDep) -> Response:
             headers={"Retry-After": "1"},
         )
     return json_response({"status": "ready", "store": store.backend})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/schemas/facets", summary="Keys of our custom facets")

@@ -1,0 +1,47 @@
+"""Prometheus metrics, one registry per app so that tests and processes stay independent."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class Metrics:
+    """What operators watch: ingest counts and latency, batch sizes, rejects, store errors."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events = Counter(
+            "lineage_ingest_events", "Events received, by outcome", ["outcome"], registry=self.registry
+        )
+        self.rejects = Counter(
+            "lineage_ingest_rejects", "Rejected requests or events, by reason", ["reason"], registry=self.registry
+        )
+        self.ack_latency = Histogram(
+            "lineage_ingest_ack_seconds", "Time from request to acknowledgement (after commit)",
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.commit_batch = Histogram(
+            "lineage_commit_batch_events", "Events per group-committed transaction",
+            buckets=BATCH_BUCKETS, registry=self.registry,
+        )
+        self.commit_latency = Histogram(
+            "lineage_commit_seconds", "Store transaction time per group commit",
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.store_errors = Counter(
+            "lineage_store_errors", "Store failures, by kind", ["kind"], registry=self.registry
+        )
+        self.requests = Counter(
+            "lineage_http_requests", "HTTP requests, by route and status", ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_latency = Histogram(
+            "lineage_http_request_seconds", "HTTP request latency, by route", ["route"],
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
