@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,6 +23,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 5000
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
 
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_batch_events: int = Field(default=1000, ge=1)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
 
+from lineage import logs
 from lineage.settings import Settings
+
+
+def redact(url: str) -> str:
+    """A store URL fit for a log line: no password."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
 def register(app: typer.Typer) -> None:
@@ -25,5 +33,8 @@ def register(app: typer.Typer) -> None:
             settings.host = host
         if port is not None:
             settings.port = port
-        typer.echo(f"lineage: store {settings.store}, listening on http://{settings.host}:{settings.port}")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        logs.configure(settings.log_level, settings.log_format)
+        logging.getLogger("lineage").info(
+            "starting", extra={"store": redact(settings.store), "listen": f"http://{settings.host}:{settings.port}"}
+        )
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
