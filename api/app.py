@@ -10,11 +10,22 @@ from fastapi import FastAPI
 from api import errors, observe
 from api.routes import lineage, ops, queries, releases
 from lineage import __version__
+from lineage.auth import Authenticator, is_loopback
 from lineage.metrics import Metrics
 from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import Store
+
+
+def check_exposure(settings: Settings, auth: Authenticator) -> None:
+    """Refuse to listen beyond loopback with nobody keeping strangers out (issue 6)."""
+    if is_loopback(settings.host) or settings.allow_insecure or auth.enforced():
+        return
+    raise RuntimeError(
+        f"refusing to listen on {settings.host} without auth: create a token (`lineage token create NAME"
+        " --scope ingest`), set LINEAGE_AUTH=on, or set LINEAGE_ALLOW_INSECURE=true"
+    )
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
@@ -25,6 +36,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         own = store is None
         app.state.store = open_store(settings) if own else store
         app.state.store.setup()
+        app.state.auth = Authenticator(app.state.store, settings.auth)
+        check_exposure(settings, app.state.auth)
         committer = GroupCommitter(
             app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms, app.state.metrics
         )

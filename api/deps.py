@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from lineage.errors import InvalidEvent, PayloadTooLarge
+from lineage.auth import Authenticator
+from lineage.errors import Forbidden, InvalidEvent, PayloadTooLarge, Unauthorized
 from lineage.metrics import Metrics
 from lineage.service import IngestService, decompress
 from lineage.settings import Settings
@@ -54,3 +56,24 @@ async def read_body(request: Request, settings: SettingsDep) -> bytes:
 
 
 BodyDep = Annotated[bytes, Depends(read_body)]
+
+
+def require(scope: str) -> Any:
+    """A dependency that lets a request through only with a token carrying `scope`
+    (or any request, while auth is not enforced). OpenLineage clients' `api_key` sends
+    exactly this header."""
+
+    async def check(request: Request) -> None:
+        auth: Authenticator = request.app.state.auth
+        if not await run_in_threadpool(auth.enforced):
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send Authorization: Bearer <token>")
+        record = await run_in_threadpool(auth.lookup, token.strip())
+        if record is None or record.revoked_at is not None:
+            raise Unauthorized("unknown or revoked token")
+        if not record.allows(scope):
+            raise Forbidden(f"token {record.name!r} lacks the {scope!r} scope")
+
+    return Depends(check)

@@ -12,10 +12,12 @@ from lineage.errors import (
     Ambiguous,
     InvalidEvent,
     LineageError,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     StoreError,
     StoreUnavailable,
+    Unauthorized,
 )
 
 log = logging.getLogger("lineage.api")
@@ -26,6 +28,8 @@ STATUS: list[tuple[type[LineageError], int, str]] = [
     (PayloadTooLarge, 413, "payload_too_large"),
     (NotFound, 404, "not_found"),
     (Ambiguous, 409, "ambiguous"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
     (StoreUnavailable, 503, "store_unavailable"),
     (StoreError, 500, "store_error"),
 ]
@@ -61,7 +65,7 @@ def install(app: FastAPI) -> None:
             request.app.state.metrics.rejects.labels(reject_reason(exc)).inc()
         if status >= 500:
             log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
-        headers = {"Retry-After": "1"} if status == 503 else None
+        headers = {"Retry-After": "1"} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return json_response(body, status_code=status, headers=headers)
 
     @app.exception_handler(Exception)

@@ -5,6 +5,8 @@
     ├── PayloadTooLarge   bad input: over a size limit (413)
     ├── NotFound          a ref or node that does not exist (404)
     ├── Ambiguous         a ref that names several nodes (409)
+    ├── Unauthorized      no valid bearer token (401)
+    ├── Forbidden         a token without the scope the route needs (403)
     └── StoreError        our fault: the store failed (5xx)
         └── StoreUnavailable   the store cannot be reached right now (503)
 """
@@ -45,6 +47,14 @@ class Ambiguous(LineageError):
     def __init__(self, message: str, candidates: list[dict[str, object]]) -> None:
         super().__init__(message)
         self.candidates = candidates
+
+
+class Unauthorized(LineageError):
+    """No bearer token, or one that is unknown or revoked."""
+
+
+class Forbidden(LineageError):
+    """A valid token without the scope the request needs."""
 
 
 class StoreError(LineageError):

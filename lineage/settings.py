@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
 
+    # auto: bearer tokens are required as soon as one exists (`lineage token create`).
+    auth: Literal["auto", "on", "off"] = "auto"
+    # Listening beyond loopback with auth off or no token is refused unless this is set.
+    allow_insecure: bool = False
+
     host: str = "127.0.0.1"
     port: int = 5000
 

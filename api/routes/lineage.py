@@ -9,11 +9,11 @@ from fastapi.responses import Response
 
 from api.responses import json_response
 
-from api.deps import BodyDep, IngestDep, MetricsDep
+from api.deps import BodyDep, IngestDep, MetricsDep, require
 from api.errors import error_body, reject_reason
 from lineage.service import combine
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[require("ingest")])
 
 
 @router.post("/lineage", status_code=201, summary="Ingest one OpenLineage event")

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import StoreDep
+from api.deps import StoreDep, require
 from lineage import queries
 
-router = APIRouter(prefix="/api/v1", tags=["queries"])
+router = APIRouter(prefix="/api/v1", tags=["queries"], dependencies=[require("read")])
 
 Ref = Annotated[str, Query(description="Node id, version label, model@version, name, run UUID or sha prefix")]
 Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import IngestDep, StoreDep
+from api.deps import IngestDep, StoreDep, require
 from api.responses import json_response
 from lineage import queries, releases
 from lineage.ids import annotation_id
@@ -17,7 +17,7 @@ from lineage.ids import annotation_id
 router = APIRouter(prefix="/api/v1", tags=["releases"])
 
 
-@router.get("/diff", summary="What differs upstream of two nodes (e.g. two model versions)")
+@router.get("/diff", dependencies=[require("read")], summary="What differs upstream of two nodes (e.g. two model versions)")
 def diff(
     store: StoreDep,
     from_: Annotated[str, Query(alias="from")],
@@ -27,12 +27,12 @@ def diff(
     return releases.diff(store, from_, to, depth)
 
 
-@router.get("/endpoints/{name}", summary="Current deployment and history; `at` answers what it served then")
+@router.get("/endpoints/{name}", dependencies=[require("read")], summary="Current deployment and history; `at` answers what it served then")
 def endpoint(store: StoreDep, name: str, at: str | None = None) -> dict[str, Any]:
     return releases.endpoint(store, name, at)
 
 
-@router.get("/models/{name}/versions", summary="Versions with training data, aliases, annotations; last known good")
+@router.get("/models/{name}/versions", dependencies=[require("read")], summary="Versions with training data, aliases, annotations; last known good")
 def model_versions(store: StoreDep, name: str, before: str | None = None) -> dict[str, Any]:
     return releases.model_versions(store, name, before)
 
@@ -44,7 +44,7 @@ class AnnotationIn(BaseModel):
     author: str = Field(min_length=1, max_length=256)
 
 
-@router.post("/annotations", status_code=201, summary="Tag a node; stored as an event, so it is evidence")
+@router.post("/annotations", status_code=201, dependencies=[require("ingest")], summary="Tag a node; stored as an event, so it is evidence")
 async def annotate(body: AnnotationIn, ingest: IngestDep) -> Response:
     event = await asyncio.to_thread(ingest.annotation, body.ref, body.tag, body.reason, body.author)
     (outcome,) = await asyncio.wrap_future(ingest.committer.submit([event]))

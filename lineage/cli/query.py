@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -58,11 +59,13 @@ def ask(url: str | None, method: str, path: str, params: dict[str, Any], local: 
         except LineageError as exc:
             raise Failed(str(exc), []) from exc
     clean = {k: v for k, v in params.items() if v is not None}
+    token = os.environ.get("LINEAGE_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         if method == "GET":
-            response = httpx.get(url.rstrip("/") + path, params=clean, timeout=60)
+            response = httpx.get(url.rstrip("/") + path, params=clean, headers=headers, timeout=60)
         else:
-            response = httpx.post(url.rstrip("/") + path, json=clean, timeout=60)
+            response = httpx.post(url.rstrip("/") + path, json=clean, headers=headers, timeout=60)
     except httpx.HTTPError as exc:
         raise Failed(f"cannot reach {url}: {exc}", []) from exc
     body = response.json()

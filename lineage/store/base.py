@@ -48,6 +48,20 @@ class EventFilter:
     until: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token as stored: its sha256, never the secret itself."""
+
+    name: str
+    hash: str
+    scopes: tuple[str, ...]
+    created_at: str
+    revoked_at: str | None = None
+
+    def allows(self, scope: str) -> bool:
+        return self.revoked_at is None and (scope in self.scopes or "admin" in self.scopes)
+
+
 @dataclass
 class Subgraph:
     """Nodes reached by a traversal, the edges among them, and each node's distance."""
@@ -97,6 +111,18 @@ class Store(Protocol):
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
 
     def count_events(self, flt: EventFilter) -> int: ...
+
+    def put_token(self, record: TokenRecord) -> None:
+        """Store a token record; InvalidEvent if the name is taken."""
+
+    def tokens(self) -> list[TokenRecord]:
+        """Every token record, active and revoked, by name."""
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        """The token record with this hash, or None."""
+
+    def revoke_token(self, name: str, at: str) -> bool:
+        """Mark a token revoked; False if there is no active token of that name."""
 
     def event_count(self) -> int: ...
 

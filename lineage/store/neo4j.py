@@ -10,6 +10,7 @@ from typing import Any, LiteralString, TypeVar
 import orjson
 from neo4j import GraphDatabase, ManagedTransaction, NotificationDisabledClassification, Record, Session
 from neo4j.exceptions import (
+    ConstraintError,
     ConnectionPoolError,
     DriverError,
     Neo4jError,
@@ -19,7 +20,7 @@ from neo4j.exceptions import (
 )
 
 from lineage.chain import GENESIS, entry_hash
-from lineage.errors import StoreError, StoreUnavailable
+from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import (
     EDGE_TYPES,
@@ -38,7 +39,7 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, sort_dump
+from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 
 T = TypeVar("T")
 
@@ -50,6 +51,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (e:Event) REQUIRE e.seq IS UNIQUE",
     "CREATE CONSTRAINT subject_id IF NOT EXISTS FOR (s:Subject) REQUIRE s.id IS UNIQUE",
     "CREATE CONSTRAINT log_head_name IF NOT EXISTS FOR (h:LogHead) REQUIRE h.name IS UNIQUE",
+    "CREATE CONSTRAINT token_name IF NOT EXISTS FOR (t:Token) REQUIRE t.name IS UNIQUE",
+    "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:Token) REQUIRE t.hash IS UNIQUE",
     "CREATE INDEX event_run IF NOT EXISTS FOR (e:Event) ON (e.run_uuid)",
     "CREATE INDEX event_time IF NOT EXISTS FOR (e:Event) ON (e.event_time)",
     "CREATE INDEX version_written IF NOT EXISTS FOR (n:DatasetVersion) ON (n.dataset, n.written_at)",
@@ -279,8 +282,19 @@ DELETE_NODES: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id}) DETACH 
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead"
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token"
     " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+)
+
+# API tokens live beside the graph (:Token, never :Node), hashed; see lineage/auth.py.
+TOKEN_FIELDS: LiteralString = " RETURN t.name, t.hash, t.scopes, t.created_at, t.revoked_at"
+CREATE_TOKEN: LiteralString = (
+    "CREATE (t:Token {name: $name, hash: $hash, scopes: $scopes, created_at: $created_at, revoked_at: $revoked_at})"
+)
+TOKENS: LiteralString = "MATCH (t:Token)" + TOKEN_FIELDS + " ORDER BY t.name"
+TOKEN_BY_HASH: LiteralString = "MATCH (t:Token {hash: $hash})" + TOKEN_FIELDS
+REVOKE_TOKEN: LiteralString = (
+    "MATCH (t:Token {name: $name}) WHERE t.revoked_at IS NULL SET t.revoked_at = $at RETURN count(t) AS n"
 )
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
@@ -487,6 +501,10 @@ def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
     return done, last
 
 
+def _token(record: Record) -> TokenRecord:
+    return TokenRecord(record[0], record[1], tuple(record[2]), record[3], record[4])
+
+
 class Neo4jStore:
     """One driver per store; every write is a retried unit of work in a write transaction."""
 
@@ -586,6 +604,32 @@ class Neo4jStore:
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
         return self._read(lambda view: [_stored(r) for r in view.tx.run(query, params)])
+
+    def put_token(self, record: TokenRecord) -> None:
+        try:
+            with _translated(), self._session() as session:
+                session.run(
+                    CREATE_TOKEN, name=record.name, hash=record.hash, scopes=list(record.scopes),
+                    created_at=record.created_at, revoked_at=record.revoked_at,
+                ).consume()
+        except StoreError as exc:
+            if isinstance(exc.__cause__, ConstraintError):
+                raise InvalidEvent("name", f"a token named {record.name!r} exists") from None
+            raise
+
+    def tokens(self) -> list[TokenRecord]:
+        with _translated(), self._session() as session:
+            return [_token(r) for r in session.run(TOKENS)]
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        with _translated(), self._session() as session:
+            record = session.run(TOKEN_BY_HASH, hash=token_hash).single()
+            return _token(record) if record else None
+
+    def revoke_token(self, name: str, at: str) -> bool:
+        with _translated(), self._session() as session:
+            record = session.run(REVOKE_TOKEN, name=name, at=at).single()
+            return bool(record and record["n"])
 
     def ping(self) -> None:
         with _translated(), self._session() as session:

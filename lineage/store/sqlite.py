@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 
 from lineage.chain import GENESIS, entry_hash
-from lineage.errors import StoreError, StoreUnavailable
+from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, sort_dump
+from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS edges (
     PRIMARY KEY (src, type, dst, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type);
+CREATE TABLE IF NOT EXISTS tokens (
+    name TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 CREATE INDEX IF NOT EXISTS edges_inferred ON edges(inferred_dataset, read_at) WHERE inferred_dataset IS NOT NULL;
 """
 
@@ -342,7 +349,8 @@ class SqliteStore:
     def reset(self) -> None:
         with _translated(), self._write_lock:
             self._writer.executescript(
-                "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM events; COMMIT;"
+                "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM events;"
+                " DELETE FROM tokens; COMMIT;"
             )
 
     # --- reads ---------------------------------------------------------------------------
@@ -422,6 +430,35 @@ class SqliteStore:
                 ),
             )
             return [_stored(r) for r in rows]
+
+    def put_token(self, record: TokenRecord) -> None:
+        with _translated(), self._write_lock:
+            try:
+                self._writer.execute(
+                    "INSERT INTO tokens (name, hash, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+                    (record.name, record.hash, _dumps(list(record.scopes)), record.created_at, record.revoked_at),
+                )
+            except sqlite3.IntegrityError:
+                raise InvalidEvent("name", f"a token named {record.name!r} exists") from None
+
+    def tokens(self) -> list[TokenRecord]:
+        with _translated():
+            rows = self._reader.execute("SELECT name, hash, scopes, created_at, revoked_at FROM tokens ORDER BY name")
+            return [TokenRecord(r[0], r[1], tuple(orjson.loads(r[2])), r[3], r[4]) for r in rows]
+
+    def token(self, token_hash: str) -> TokenRecord | None:
+        with _translated():
+            r = self._reader.execute(
+                "SELECT name, hash, scopes, created_at, revoked_at FROM tokens WHERE hash = ?", (token_hash,)
+            ).fetchone()
+            return TokenRecord(r[0], r[1], tuple(orjson.loads(r[2])), r[3], r[4]) if r else None
+
+    def revoke_token(self, name: str, at: str) -> bool:
+        with _translated(), self._write_lock:
+            cur = self._writer.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name)
+            )
+            return cur.rowcount > 0
 
     def ping(self) -> None:
         with _translated():
