@@ -17,6 +17,9 @@ from lineage.ingest.canonical import canonical_json, event_hash
 
 # Deeper nesting than this is never a real event and could exhaust the stack when walked.
 MAX_DEPTH = 64
+# Names, namespaces and other identifying strings longer than this are refused (issue 6).
+MAX_NAME = 4096
+MAX_FACET_KEY = 256
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -48,8 +51,11 @@ def _string(obj: dict[str, Any], key: str, field: str, *, required: bool = True)
     value = obj.get(key)
     if value is None and not required:
         return ""
+    where = f"{field}.{key}" if field else key
     if not isinstance(value, str) or (required and not value):
-        raise InvalidEvent(f"{field}.{key}" if field else key, "required non-empty string")
+        raise InvalidEvent(where, "required non-empty string")
+    if len(value) > MAX_NAME:
+        raise InvalidEvent(where, f"longer than {MAX_NAME} characters")
     return value
 
 
@@ -65,6 +71,8 @@ def _facets(value: Any, field: str) -> Facets:
     facets = _object(value, field)
     out: Facets = {}
     for key, facet in facets.items():
+        if len(key) > MAX_FACET_KEY:
+            raise InvalidEvent(field, f"facet name longer than {MAX_FACET_KEY} characters")
         if facet is None:
             continue
         if not isinstance(facet, dict):

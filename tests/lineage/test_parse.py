@@ -106,6 +106,8 @@ def _mutate(path: list, value: object) -> dict:
         (["run", "facets"], [], "run.facets"),
         (["run", "facets"], {"nominalTime": "soon"}, "run.facets.nominalTime"),
         (["schemaURL"], 7, "schemaURL"),
+        (["job", "name"], "j" * 5000, "job.name"),
+        (["run", "facets"], {"f" * 300: {}}, "run.facets"),
     ],
     ids=lambda v: str(v) if not isinstance(v, (list, dict)) else None,
 )
