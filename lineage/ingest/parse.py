@@ -170,7 +170,10 @@ def parse_event(body: Any, *, max_depth: int = MAX_DEPTH) -> Event:
     schema_url = body.get("schemaURL", "")
     if not isinstance(schema_url, str):
         raise InvalidEvent("schemaURL", "must be a string")
-    canonical = canonical_json(body)
+    try:
+        canonical = canonical_json(body)
+    except TypeError as exc:  # orjson refuses integers beyond 64 bits, as JSON decoders do
+        raise InvalidEvent("", f"cannot be stored as canonical JSON: {exc}") from None
     common: dict[str, Any] = {
         "id": event_hash(canonical),
         "kind": kind,
