@@ -5,6 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from lineage import ids
 from lineage.chain import GENESIS, entry_hash
 from lineage.graph import (
@@ -22,10 +26,12 @@ from lineage.graph import (
     SERVES,
     VERSION_OF,
     WROTE,
+    MemoryGraph,
     Node,
 )
 from lineage.ingest.parse import parse_event
-from lineage.store.base import EventFilter, Store
+from lineage.projection import project
+from lineage.store.base import EventFilter, Store, sort_dump
 from tests import scenario as s
 
 NOW = "2026-03-02T00:00:00.000000Z"
@@ -356,3 +362,28 @@ def test_what_the_writer_said_outranks_a_later_reader(store: Store) -> None:
     ingest(store, trained, *s.deploy("dep#1", s.ts(10), "churn", "2.3.1", "churn-prod"))
     facet = node(store, model_version("churn", "2.3.1")).props["facets"]["ml_modelVersion"]
     assert facet["metrics"] == {"auc": 0.84}  # the deploy's bare reference did not replace it
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(len(ML_STORY))), repeats=st.lists(st.integers(0, len(ML_STORY) - 1), max_size=4))
+def test_property_any_permutation_with_duplicates_matches_the_reference_graph(
+    store: Store, order: list[int], repeats: list[int]
+) -> None:
+    store.reset()
+    events = [ML_STORY[i] for i in order] + [ML_STORY[i] for i in repeats]
+    for start in range(0, len(events), 3):  # several transactions, some holding duplicates
+        ingest(store, *events[start : start + 3])
+    assert store.dump() == REFERENCE
+
+
+def _reference() -> dict:
+    graph, seen = MemoryGraph(), set()
+    for body in ML_STORY:
+        event = parse_event(body)
+        if event.id not in seen:
+            seen.add(event.id)
+            graph.apply(project(event, graph))
+    return orjson.loads(orjson.dumps(sort_dump(list(graph.nodes.values()), list(graph.edges.values()))))
+
+
+REFERENCE = _reference()
