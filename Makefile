@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install neo4j-start neo4j-stop clean
+.PHONY: run test install bench neo4j-start neo4j-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## Benchmarks on both stores (quick); `make bench BENCH_ARGS=--full` for 10k/100k/1M events
+bench: $(STAMP)
+	$(BIN)/python ops/neo4j_local.py install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## A Neo4j 5.26 for local use (bolt://127.0.0.1:7687, no auth), without Docker
 neo4j-start: $(STAMP)

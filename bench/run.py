@@ -1,0 +1,186 @@
+"""Benchmarks: ingest throughput and latency, query latency, API memory, on both stores.
+
+    python -m bench.run            # quick: 10k events, short HTTP runs (what `make bench` runs)
+    python -m bench.run --full     # 10k, 100k and 1M events, longer HTTP runs
+    python -m bench.run --stores sqlite
+
+Every figure is measured here and printed as a table; nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.workload import Workload
+from lineage import queries, releases
+from lineage.ingest.parse import parse_event
+from lineage.settings import Settings
+from lineage.store import open_store
+from lineage.store.base import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "ops"))
+NOW = "2026-06-01T00:00:00.000000Z"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+@contextmanager
+def neo4j_server() -> Iterator[str]:
+    import neo4j_local  # type: ignore[import-not-found]
+
+    with tempfile.TemporaryDirectory() as home:
+        server = neo4j_local.start(Path(home), neo4j_local.free_port(), heap="2g", pagecache="1g")
+        try:
+            yield server.uri
+        finally:
+            server.stop()
+
+
+@contextmanager
+def store_url(kind: str) -> Iterator[str]:
+    if kind == "neo4j":
+        with neo4j_server() as uri:
+            yield uri
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/bench.db"
+
+
+def bulk(store: Store, size: int, chunk: int = 500) -> tuple[float, Workload]:
+    """Events per second of `store.ingest` in chunks (what `lineage import` does)."""
+    workload = Workload(size)
+    events = [parse_event(e) for e in workload.events()]
+    started = time.perf_counter()
+    for start in range(0, len(events), chunk):
+        store.ingest(events[start : start + chunk], NOW)
+    return len(events) / (time.perf_counter() - started), workload
+
+
+def latency(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    fn()  # warm caches, as a responder's second question would
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), percentile(times, 0.95)
+
+
+def query_latencies(store: Store, workload: Workload, repeat: int) -> dict[str, tuple[float, float]]:
+    probes = workload.probes()
+    out = {}
+    out["impact"] = latency(lambda: [queries.impact(store, r) for r in probes["impact"][:1]], repeat)
+    out["upstream"] = latency(lambda: [queries.upstream(store, r) for r in probes["upstream"][:1]], repeat)
+    a, b = probes["diff"][0].split("|")
+    out["diff"] = latency(lambda: releases.diff(store, a, b), repeat)
+    ep = probes["endpoint"][0]
+    out["endpoint as-of"] = latency(lambda: releases.endpoint(store, ep, "2026-01-20T00:00:00Z"), repeat)
+    return out
+
+
+@contextmanager
+def served(url: str) -> Iterator[tuple[str, int]]:
+    port = int(subprocess.check_output([sys.executable, "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]))
+    env = os.environ | {"LINEAGE_STORE": url, "LINEAGE_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    try:
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> tuple[float, float, float]:
+    """`clients` concurrent clients, each posting single events and waiting for each ack."""
+    bodies = list(Workload(clients * per_client, seed=1000 + offset).events())
+    latencies: list[float] = []
+
+    async def client(i: int) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            for body in bodies[i::clients]:
+                started = time.perf_counter()
+                response = await http.post("/api/v1/lineage", json=body)
+                response.raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    return len(bodies) / elapsed, statistics.median(latencies), percentile(latencies, 0.99)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="10k, 100k and 1M events")
+    parser.add_argument("--stores", default="sqlite,neo4j")
+    args = parser.parse_args()
+    sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
+    per_client = 200 if args.full else 60
+    console = Console()
+    console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {'full' if args.full else 'quick'} run")
+    ingest_rows, query_rows = [], []
+    for kind in args.stores.split(","):
+        for size in sizes:
+            with store_url(kind) as url:
+                settings = Settings(store=url)
+                store = open_store(settings)
+                try:
+                    rate, workload = bulk(store, size)
+                    lat = query_latencies(store, workload, repeat=30)
+                finally:
+                    store.close()
+                query_rows.append([kind, f"{size:,}", f"{rate:,.0f}"] + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat.values()])
+        with store_url(kind) as url, served(url) as (base, pid):
+            for offset, clients in enumerate((1, 8, 32)):
+                rate, p50, p99 = asyncio.run(http_ingest(base, clients, per_client, offset))
+                ingest_rows.append([kind, str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"])
+    table = Table(title="Single-event HTTP ingest (POST /api/v1/lineage, ack after commit)")
+    for col in ("store", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
+        table.add_column(col)
+    for row in ingest_rows:
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title="Bulk ingest and query latency (p50 / p95 ms)")
+    for col in ("store", "events", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of"):
+        table.add_column(col)
+    for row in query_rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
