@@ -36,4 +36,4 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=1000, ge=1)
     # Group commit: gather concurrent requests into one transaction (DESIGN.md section 2).
     group_commit_max_events: int = Field(default=500, ge=1)
-    group_commit_max_wait_ms: float = Field(default=2.0, ge=0)
+    group_commit_max_wait_ms: float = Field(default=0.0, ge=0)
