@@ -165,10 +165,8 @@ class OutputStatisticsFacet(_Facet):
     fileCount: int | None = None
 
 
-class InputStatisticsFacet(_Facet):
-    rowCount: int | None = None
-    size: int | None = None
-    fileCount: int | None = None
+class InputStatisticsFacet(OutputStatisticsFacet):
+    """Same fields as the output statistics, on the reading side."""
 
 
 class DataQualityMetricsFacet(_Facet):

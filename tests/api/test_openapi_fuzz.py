@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,29 +12,15 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests import incident
-from tests.api.test_serve import free_port
+from tests.server import running
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     db = tmp_path_factory.mktemp("fuzz") / "lineage.db"
-    env = os.environ | {"LINEAGE_STORE": f"sqlite:///{db}", "LINEAGE_LOG_LEVEL": "warning"}
-    proc = subprocess.Popen([sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running(f"sqlite:///{db}") as url:
         httpx.post(f"{url}/api/v1/lineage/batch", json=incident.EVENTS).raise_for_status()
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        assert Path(db).exists()
 
 
 def test_no_input_makes_the_service_fail(served: str) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +14,7 @@ from lineage import queries
 from lineage.cli.main import app
 from lineage.store.base import Store
 from tests import incident
-from tests.api.test_serve import free_port
+from tests.server import running
 from tests.conformance.test_projection_rules import ingest
 
 runner = CliRunner()
@@ -63,22 +59,9 @@ def test_unknown_ref_exits_nonzero_with_suggestions(loaded: Store) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {"LINEAGE_STORE": f"sqlite:///{tmp_path / 'served.db'}"}
-    proc = subprocess.Popen([sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/healthz")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running(f"sqlite:///{tmp_path / 'served.db'}") as url:
         assert httpx.post(f"{url}/api/v1/lineage/batch", json=incident.EVENTS).json()["created"] == len(incident.EVENTS)
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_over_http_with_url(server: str) -> None:
