@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 
 from tests import scenario as s
-from tests.server import running
+from tests.server import free_port, running  # noqa: F401  (free_port: used by other test modules)
 
 
 def test_serve_ingests_into_the_embedded_store(tmp_path: Path) -> None:
