@@ -18,6 +18,7 @@ from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, E
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.cache import BatchView
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -167,6 +168,9 @@ class _Reads:
         row = self.conn.execute("SELECT id, kind, labels, props FROM nodes WHERE id = ?", (node_id,)).fetchone()
         return _node(row) if row else None
 
+    def nodes(self, ids: list[str]) -> list[Node]:
+        return [_node(r) for r in self.conn.execute(_NODES_BY_ID, (_dumps(ids),))]
+
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         rows = self.conn.execute(
             "SELECT src, type, dst, key, props FROM edges WHERE src = ? AND type = ? ORDER BY dst, key", (src, edge_type)
@@ -296,7 +300,9 @@ class SqliteStore:
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        view = _Reads(conn)
+        view = BatchView(_Reads(conn))
+        about = {event.id: subjects(event) for event in events}
+        view.prefetch(node_id for ids in about.values() for node_id in ids)
         outcomes = []
         for event in events:
             found = conn.execute("SELECT seq FROM events WHERE id = ?", (event.id,)).fetchone()
@@ -314,9 +320,11 @@ class SqliteStore:
                 ),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", [(s, seq) for s in subjects(event)]
+                "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", [(s, seq) for s in about[event.id]]
             )
-            _apply(conn, project(event, view))
+            mutations = project(event, view)
+            _apply(conn, mutations)
+            view.applied(mutations)
             outcomes.append(IngestOutcome(event.id, True, seq))
         return outcomes
 
@@ -327,15 +335,18 @@ class SqliteStore:
             try:
                 conn.execute("DELETE FROM edges")
                 conn.execute("DELETE FROM nodes")
-                view, done, last = _Reads(conn), 0, 0
+                done, last = 0, 0
                 while True:
                     rows = conn.execute(
                         "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", (last,)
                     ).fetchall()
                     if not rows:
                         break
+                    view = BatchView(_Reads(conn))
                     for seq, payload in rows:
-                        _apply(conn, project(parse_event(orjson.loads(payload)), view))
+                        mutations = project(parse_event(orjson.loads(payload)), view)
+                        _apply(conn, mutations)
+                        view.applied(mutations)
                         last = seq
                     done += len(rows)
                     if progress:
