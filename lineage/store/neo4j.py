@@ -40,6 +40,7 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.cache import BatchView
 
 T = TypeVar("T")
 
@@ -354,6 +355,9 @@ class _Reads:
         found = self._nodes(NODE, id=node_id)
         return found[0] if found else None
 
+    def nodes(self, ids: list[str]) -> list[Node]:
+        return self._nodes(NODES_BY_ID, ids=ids)
+
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         query = OUT_EDGES.get(edge_type)
         return self._edges(query, id=src) if query else []  # no edges of an unknown type
@@ -462,7 +466,10 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     head = tx.run(READ_HEAD).single()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
     known: dict[str, int] = {r[0]: r[1] for r in tx.run(FIND_EVENTS, ids=[e.id for e in events])}
-    view = _Reads(tx)
+    # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
+    view = BatchView(_Reads(tx))
+    about = {e.id: subjects(e) for e in events if e.id not in known}
+    view.prefetch(node_id for ids in about.values() for node_id in ids)
     outcomes, rows = [], []
     for event in events:
         if event.id in known:
@@ -479,11 +486,13 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
                     "job_namespace": event.job_namespace, "job_name": event.job_name, "producer": event.producer,
                     "payload": event.canonical.decode(), "prev_hash": prev_hash, "hash": prev,
                 },
-                "subjects": subjects(event),
+                "subjects": about[event.id],
             }
         )
         # The projection reads no events, so the log entries can be written in one go below.
-        _apply(tx, project(event, view))
+        mutations = project(event, view)
+        _apply(tx, mutations)
+        view.applied(mutations)
         outcomes.append(IngestOutcome(event.id, True, seq))
     if rows:
         tx.run(CREATE_EVENTS, rows=rows).consume()
@@ -494,9 +503,11 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
 def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
     """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
     tx.run(LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
-    view, done, last = _Reads(tx), 0, after
+    view, done, last = BatchView(_Reads(tx)), 0, after
     for r in list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS)):
-        _apply(tx, project(parse_event(orjson.loads(r[1])), view))
+        mutations = project(parse_event(orjson.loads(r[1])), view)
+        _apply(tx, mutations)
+        view.applied(mutations)
         done, last = done + 1, r[0]
     return done, last
 
@@ -510,13 +521,18 @@ class Neo4jStore:
 
     backend = "neo4j"
 
-    def __init__(self, url: str, user: str, password: str, database: str) -> None:
+    def __init__(self, url: str, user: str, password: str, database: str, retry_seconds: float = 2.0) -> None:
+        """`retry_seconds` bounds the driver's retries of a transaction and each connection
+        attempt, so a Neo4j that is down turns into StoreUnavailable (a 503) within a few
+        seconds, inside an OpenLineage client's own timeout, instead of the driver's 30 s."""
         self.url = url
         self.database = database
         with _translated():
             self._driver = GraphDatabase.driver(
                 url,
                 auth=(user, password) if password else None,
+                max_transaction_retry_time=retry_seconds,
+                connection_timeout=max(retry_seconds, 1.0),
                 # "label/property does not exist yet" warnings are expected on an empty database.
                 notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
             )
