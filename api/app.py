@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from api import errors, observe
 from api.routes import lineage, ops, queries, releases
 from lineage import __version__
 from lineage.auth import Authenticator, is_loopback
+from lineage.errors import StoreUnavailable
 from lineage.metrics import Metrics
 from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
@@ -18,10 +20,22 @@ from lineage.store import open_store
 from lineage.store.base import Store
 
 
+log = logging.getLogger("lineage.api")
+
+
 def check_exposure(settings: Settings, auth: Authenticator) -> None:
     """Refuse to listen beyond loopback with nobody keeping strangers out (issue 6)."""
-    if is_loopback(settings.host) or settings.allow_insecure or auth.enforced():
+    if is_loopback(settings.host) or settings.allow_insecure:
         return
+    try:
+        if auth.enforced():
+            return
+    except StoreUnavailable:
+        if settings.auth == "auto":
+            # Whether tokens exist cannot be told now: fail closed, every request needs one.
+            log.warning("store unavailable at start-up: requiring tokens until it is back")
+            auth.mode = "on"
+            return
     raise RuntimeError(
         f"refusing to listen on {settings.host} without auth: create a token (`lineage token create NAME"
         " --scope ingest`), set LINEAGE_AUTH=on, or set LINEAGE_ALLOW_INSECURE=true"
@@ -35,7 +49,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
         app.state.store = open_store(settings) if own else store
-        app.state.store.setup()
+        try:
+            app.state.store.setup()
+        except StoreUnavailable as exc:
+            # Start anyway: /readyz answers 503 and ingest 503 until the store is back.
+            log.warning("store unavailable at start-up", extra={"error": str(exc)})
         app.state.auth = Authenticator(app.state.store, settings.auth)
         check_exposure(settings, app.state.auth)
         committer = GroupCommitter(

@@ -132,6 +132,18 @@ class GroupCommitter:
             count += len(item.events)
         return batch, stop
 
+    def _drain(self) -> list[_Request]:
+        drained = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return drained
+            if item is None:
+                self._queue.put(None)  # keep the stop signal for the loop
+                return drained
+            drained.append(item)
+
     def _run(self) -> None:
         while True:
             first = self._queue.get()
@@ -165,7 +177,9 @@ class GroupCommitter:
 
     def _fail(self, batch: list[_Request], exc: Exception) -> None:
         if isinstance(exc, StoreUnavailable):
-            for request in batch:  # nothing can commit now; clients retry on 503
+            # Nothing can commit now: answer 503 to this batch and to everything already
+            # queued behind it at once, rather than make each wait for another failing commit.
+            for request in batch + self._drain():
                 request.future.set_exception(exc)
             return
         if len(batch) == 1:

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: str = ""
     neo4j_database: str = "neo4j"
+    # How long the Neo4j driver retries a transaction (and waits for a connection) before the
+    # request fails with 503: a Neo4j that is down answers within a few seconds, not 30.
+    neo4j_retry_seconds: float = Field(default=2.0, ge=0)
 
     # auto: bearer tokens are required as soon as one exists (`lineage token create`).
     auth: Literal["auto", "on", "off"] = "auto"

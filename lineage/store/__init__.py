@@ -16,5 +16,7 @@ def open_store(settings: Settings) -> Store:
     if url.split("://", 1)[0] in {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}:
         from lineage.store.neo4j import Neo4jStore
 
-        return Neo4jStore(url, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database)
+        return Neo4jStore(
+            url, settings.neo4j_user, settings.neo4j_password, settings.neo4j_database, settings.neo4j_retry_seconds
+        )
     raise ValueError(f"LINEAGE_STORE: unsupported store URL {url!r} (use sqlite:///path or neo4j://host:7687)")

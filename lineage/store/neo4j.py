@@ -524,7 +524,7 @@ class Neo4jStore:
     def __init__(self, url: str, user: str, password: str, database: str, retry_seconds: float = 2.0) -> None:
         """`retry_seconds` bounds the driver's retries of a transaction and each connection
         attempt, so a Neo4j that is down turns into StoreUnavailable (a 503) within a few
-        seconds, inside an OpenLineage client's own timeout, instead of the driver's 30 s."""
+        seconds (with 2 s: attempts at about 0, 1 and 3 s) instead of after the driver's 30 s."""
         self.url = url
         self.database = database
         with _translated():
@@ -536,8 +536,11 @@ class Neo4jStore:
                 # "label/property does not exist yet" warnings are expected on an empty database.
                 notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
             )
+        self._schema_ready = False
         try:
             self.setup()
+        except StoreUnavailable:
+            pass  # Neo4j is down: start anyway (/readyz says 503); the schema follows on first write
         except BaseException:
             self._driver.close()
             raise
@@ -556,9 +559,16 @@ class Neo4jStore:
         with _translated(), self._session() as session:
             for query in SCHEMA:
                 session.run(query).consume()
+        self._schema_ready = True
+
+    def _ensure_schema(self) -> None:
+        # Constraints must exist before the first write, also when Neo4j was down at start-up.
+        if not self._schema_ready:
+            self.setup()
 
     # --- writes --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        self._ensure_schema()
         with _translated(), self._session() as session:
             return session.execute_write(_ingest, events, received_at)
 

@@ -98,3 +98,19 @@ def test_store_outage_fails_every_waiting_request_for_retry(gated: GatedStore) -
         committer.submit(events(1, "poison")).result(5)
     committer.close()
     assert gated.event_count() == 0
+
+
+def test_requests_queued_behind_an_outage_fail_at_once(gated: GatedStore) -> None:
+    gated.fail_with = StoreUnavailable("down")
+    committer = GroupCommitter(gated, max_events=1)
+    first = committer.submit(events(1, "poison"))
+    assert gated.entered.wait(5)
+    queued = [committer.submit([e]) for e in events(3)]
+    gated.gate.set()
+    with pytest.raises(StoreUnavailable):
+        first.result(5)
+    for future in queued:
+        with pytest.raises(StoreUnavailable):
+            future.result(5)
+    committer.close()
+    assert gated.calls == [1]  # one failing commit, not one per queued request
