@@ -63,8 +63,10 @@ class Overlay:
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         local = [n for n in self._nodes.values() if n is not None and n.kind == VERSION and n.props.get("dataset") == dataset]
-        # Every local change could have displaced one base answer, so ask the base for that many more.
-        found = {n.id: n for n in self.base.versions_at(dataset, at, limit + len(self._nodes))}
+        # Each local change to a version of this dataset (or a deletion, whose dataset is not
+        # known here) could displace one base answer, so ask the base for that many more.
+        deleted = sum(1 for n in self._nodes.values() if n is None)
+        found = {n.id: n for n in self.base.versions_at(dataset, at, limit + len(local) + deleted)}
         for n in local:
             found[n.id] = n
         for node_id in [i for i in found if i in self._nodes and self._nodes[i] is None]:
