@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.routes import lineage, ops, queries, releases
+from api.routes import audit, lineage, ops, queries, releases
 from lineage import __version__
 from lineage.auth import Authenticator, is_loopback
 from lineage.errors import StoreUnavailable
@@ -80,5 +80,6 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(lineage.router)
     app.include_router(queries.router)
     app.include_router(releases.router)
+    app.include_router(audit.router)
     app.include_router(ops.router)
     return app

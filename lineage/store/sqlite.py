@@ -142,7 +142,9 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
-    return StoredEvent(*row[:10], bytes(row[10]), row[11], row[12])
+    # A payload rewritten as text behind our back must still reach `verify`, not crash it.
+    payload = row[10].encode() if isinstance(row[10], str) else bytes(row[10])
+    return StoredEvent(*row[:10], payload, row[11], row[12])
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""Tests of audit reports and the hash-chain check."""
