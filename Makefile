@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench neo4j-start neo4j-stop clean
+.PHONY: run test install bench demo neo4j-start neo4j-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python ops/neo4j_local.py install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The ML release story of examples/churn through the emitters SDK, and the incident answers
+## (starts the service on data/demo.db at http://127.0.0.1:5000 unless one runs there, and stops it)
+demo: $(STAMP)
+	$(BIN)/python -m examples.demo
 
 ## A Neo4j 5.26 for local use (bolt://127.0.0.1:7687, no auth), without Docker
 neo4j-start: $(STAMP)

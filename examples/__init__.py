@@ -1,0 +1,1 @@
+"""Runnable examples; `python -m examples.churn` tells the ML release incident through the SDK."""
