@@ -12,8 +12,8 @@ import orjson
 import typer
 from rich.console import Console
 
-from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask
-from lineage.errors import Ambiguous, LineageError, NotFound
+from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed
+from lineage.errors import LineageError
 from lineage.reports.audit import build_report
 from lineage.reports.render import RENDERERS, renderer
 from lineage.reports.verify import Anchor, verify
@@ -33,12 +33,8 @@ def _local_report(ref: str, fmt: str) -> tuple[bytes, dict[str, str]]:
     store = open_store(Settings())
     try:
         report = build_report(store, ref)
-    except NotFound as exc:
-        raise Failed(str(exc), [f"did you mean {s['ref']} ({s['kind']})" for s in exc.suggestions]) from exc
-    except Ambiguous as exc:
-        raise Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates]) from exc
     except LineageError as exc:
-        raise Failed(str(exc), []) from exc
+        raise failed(exc) from exc
     finally:
         store.close()
     log = report["log"]

@@ -37,6 +37,15 @@ class Failed(Exception):
         self.details = details
 
 
+def failed(exc: LineageError) -> Failed:
+    """What to tell a person about a refused query: suggestions or candidates when there are some."""
+    if isinstance(exc, NotFound):
+        return Failed(str(exc), [f"did you mean {s['ref']} ({s['kind']})" for s in exc.suggestions])
+    if isinstance(exc, Ambiguous):
+        return Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates])
+    return Failed(str(exc), [])
+
+
 @contextmanager
 def _store() -> Iterator[Store]:
     store = open_store(Settings())
@@ -52,12 +61,8 @@ def ask(url: str | None, method: str, path: str, params: dict[str, Any], local: 
         try:
             with _store() as store:
                 return local(store)
-        except NotFound as exc:
-            raise Failed(str(exc), [f"did you mean {s['ref']} ({s['kind']})" for s in exc.suggestions]) from exc
-        except Ambiguous as exc:
-            raise Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates]) from exc
         except LineageError as exc:
-            raise Failed(str(exc), []) from exc
+            raise failed(exc) from exc
     clean = {k: v for k, v in params.items() if v is not None}
     token = os.environ.get("LINEAGE_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
