@@ -40,7 +40,7 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.cache import BatchView
+from lineage.store.batch import Batch
 
 T = TypeVar("T")
 
@@ -467,9 +467,9 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
     known: dict[str, int] = {r[0]: r[1] for r in tx.run(FIND_EVENTS, ids=[e.id for e in events])}
     # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
-    view = BatchView(_Reads(tx))
+    batch = Batch(_Reads(tx))
     about = {e.id: subjects(e) for e in events if e.id not in known}
-    view.prefetch(node_id for ids in about.values() for node_id in ids)
+    batch.prefetch(node_id for ids in about.values() for node_id in ids)
     outcomes, rows = [], []
     for event in events:
         if event.id in known:
@@ -490,10 +490,9 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
             }
         )
         # The projection reads no events, so the log entries can be written in one go below.
-        mutations = project(event, view)
-        _apply(tx, mutations)
-        view.applied(mutations)
+        batch.apply(project(event, batch))
         outcomes.append(IngestOutcome(event.id, True, seq))
+    _apply(tx, batch.mutations())
     if rows:
         tx.run(CREATE_EVENTS, rows=rows).consume()
         tx.run(SET_HEAD, seq=seq, hash=prev).consume()
@@ -503,12 +502,11 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
 def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
     """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
     tx.run(LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
-    view, done, last = BatchView(_Reads(tx)), 0, after
+    batch, done, last = Batch(_Reads(tx)), 0, after
     for r in list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS)):
-        mutations = project(parse_event(orjson.loads(r[1])), view)
-        _apply(tx, mutations)
-        view.applied(mutations)
+        batch.apply(project(parse_event(orjson.loads(r[1])), batch))
         done, last = done + 1, r[0]
+    _apply(tx, batch.mutations())
     return done, last
 
 

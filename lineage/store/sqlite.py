@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, E
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.cache import BatchView
+from lineage.store.batch import Batch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -212,40 +213,48 @@ class _Reads:
         return [_node(r) for r in rows]
 
 
+_PUT_NODE = (
+    "INSERT INTO nodes (id, kind, labels, props, dataset, written_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"
+    " labels = excluded.labels, props = excluded.props, dataset = excluded.dataset,"
+    " written_at = excluded.written_at"
+)
+_PUT_EDGE = (
+    "INSERT INTO edges (src, type, dst, key, props, inferred_dataset, read_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(src, type, dst, key) DO UPDATE SET props = excluded.props,"
+    " inferred_dataset = excluded.inferred_dataset, read_at = excluded.read_at"
+)
+_DELETE_EDGE = "DELETE FROM edges WHERE src = ? AND type = ? AND dst = ? AND key = ?"
+
+
+def _node_row(n: Node) -> tuple[Any, ...]:
+    version = n.kind == "DatasetVersion"
+    return (
+        n.id, n.kind, _dumps(sorted(n.labels)), _dumps(n.props),
+        n.props.get("dataset") if version else None, n.props.get("written_at") if version else None,
+    )
+
+
+def _edge_row(e: Edge) -> tuple[Any, ...]:
+    inferred = e.props.get("dataset") if e.props.get("inferred") else None
+    return (e.src, e.type, e.dst, e.key, _dumps(e.props), inferred, e.props.get("read_at") if inferred else None)
+
+
 def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
-    for m in mutations:
-        if isinstance(m, PutNode):
-            n = m.node
-            conn.execute(
-                "INSERT INTO nodes (id, kind, labels, props, dataset, written_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,"
-                " labels = excluded.labels, props = excluded.props, dataset = excluded.dataset,"
-                " written_at = excluded.written_at",
-                (
-                    n.id,
-                    n.kind,
-                    _dumps(sorted(n.labels)),
-                    _dumps(n.props),
-                    n.props.get("dataset") if n.kind == "DatasetVersion" else None,
-                    n.props.get("written_at") if n.kind == "DatasetVersion" else None,
-                ),
-            )
-        elif isinstance(m, PutEdge):
-            e = m.edge
-            inferred = e.props.get("dataset") if e.props.get("inferred") else None
-            conn.execute(
-                "INSERT INTO edges (src, type, dst, key, props, inferred_dataset, read_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(src, type, dst, key) DO UPDATE SET props = excluded.props,"
-                " inferred_dataset = excluded.inferred_dataset, read_at = excluded.read_at",
-                (e.src, e.type, e.dst, e.key, _dumps(e.props), inferred, e.props.get("read_at") if inferred else None),
-            )
-        elif isinstance(m, DeleteEdge):
-            conn.execute(
-                "DELETE FROM edges WHERE src = ? AND type = ? AND dst = ? AND key = ?", (m.src, m.type, m.dst, m.key)
-            )
-        elif isinstance(m, DeleteNode):
-            conn.execute("DELETE FROM edges WHERE src = ? OR dst = ?", (m.id, m.id))
-            conn.execute("DELETE FROM nodes WHERE id = ?", (m.id,))
+    """Apply in order, one executemany per run of mutations of one type."""
+    for kind, group in groupby(mutations, key=type):
+        batch = list(group)
+        if kind is PutNode:
+            conn.executemany(_PUT_NODE, [_node_row(m.node) for m in batch if isinstance(m, PutNode)])
+        elif kind is PutEdge:
+            conn.executemany(_PUT_EDGE, [_edge_row(m.edge) for m in batch if isinstance(m, PutEdge)])
+        elif kind is DeleteEdge:
+            conn.executemany(_DELETE_EDGE, [(m.src, m.type, m.dst, m.key) for m in batch if isinstance(m, DeleteEdge)])
+        else:
+            ids = [(m.id,) for m in batch if isinstance(m, DeleteNode)]
+            conn.executemany("DELETE FROM edges WHERE src = ?", ids)
+            conn.executemany("DELETE FROM edges WHERE dst = ?", ids)
+            conn.executemany("DELETE FROM nodes WHERE id = ?", ids)
 
 
 class SqliteStore:
@@ -302,32 +311,34 @@ class SqliteStore:
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        view = BatchView(_Reads(conn))
-        about = {event.id: subjects(event) for event in events}
-        view.prefetch(node_id for ids in about.values() for node_id in ids)
-        outcomes = []
+        known: dict[str, int] = dict(
+            conn.execute("SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))", (_dumps([e.id for e in events]),))
+        )
+        batch = Batch(_Reads(conn))
+        about = {event.id: subjects(event) for event in events if event.id not in known}
+        batch.prefetch(node_id for ids in about.values() for node_id in ids)
+        outcomes, rows, about_rows = [], [], []
         for event in events:
-            found = conn.execute("SELECT seq FROM events WHERE id = ?", (event.id,)).fetchone()
-            if found:
-                outcomes.append(IngestOutcome(event.id, False, found[0]))
+            if event.id in known:
+                outcomes.append(IngestOutcome(event.id, False, known[event.id]))
                 continue
             seq += 1
             prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
-            conn.execute(
-                "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
-                " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
-                    event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
-                ),
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", [(s, seq) for s in about[event.id]]
-            )
-            mutations = project(event, view)
-            _apply(conn, mutations)
-            view.applied(mutations)
+            known[event.id] = seq
+            rows.append((
+                seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
+                event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
+            ))
+            about_rows += [(s, seq) for s in about[event.id]]
+            batch.apply(project(event, batch))
             outcomes.append(IngestOutcome(event.id, True, seq))
+        conn.executemany(
+            "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
+            " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.executemany("INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", about_rows)
+        _apply(conn, batch.mutations())
         return outcomes
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
@@ -344,12 +355,11 @@ class SqliteStore:
                     ).fetchall()
                     if not rows:
                         break
-                    view = BatchView(_Reads(conn))
+                    batch = Batch(_Reads(conn))
                     for seq, payload in rows:
-                        mutations = project(parse_event(orjson.loads(payload)), view)
-                        _apply(conn, mutations)
-                        view.applied(mutations)
+                        batch.apply(project(parse_event(orjson.loads(payload)), batch))
                         last = seq
+                    _apply(conn, batch.mutations())
                     done += len(rows)
                     if progress:
                         progress(len(rows))

@@ -1,0 +1,196 @@
+"""One ingest batch's graph: the store as it was when the batch began, plus the batch's changes.
+
+Events of a batch are projected one after another, each seeing the ones before it. Writing each
+event's mutations straight to the store costs a dozen statements (on Neo4j, round trips) per
+event, and most of them rewrite the same job, dataset and run nodes again. Instead the store hands
+every event's projection this view: it answers every GraphView read by merging the store's answer
+with what earlier events of the batch changed, and at the end gives the batch's net changes for
+the store to write in a few set-based statements.
+
+Because nothing is written to the store until the end, the store's answers cannot change during
+the batch, so each is fetched once and kept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from lineage.graph import (
+    LOOKUP_PROPS,
+    READ,
+    VERSION,
+    DeleteEdge,
+    DeleteNode,
+    Edge,
+    GraphView,
+    Mutation,
+    Node,
+    PutEdge,
+    PutNode,
+)
+
+EdgeIdent = tuple[str, str, str, str]
+
+
+class Reads(GraphView, Protocol):
+    def nodes(self, ids: list[str]) -> list[Node]:
+        """The nodes among `ids` that exist, in one round trip."""
+        ...
+
+
+def _newest_first(node: Node) -> tuple[Any, str]:
+    return (node.props["written_at"], node.id)
+
+
+class Batch:
+    """A GraphView over `base` plus the net changes of the events applied so far."""
+
+    def __init__(self, base: Reads) -> None:
+        self.base = base
+        # Store answers, kept for the whole batch (the store does not change under it).
+        self._base_nodes: dict[str, Node | None] = {}
+        self._base_reads: dict[tuple[Any, ...], list[Any]] = {}
+        # Changes: None marks a deletion.
+        self._nodes: dict[str, Node | None] = {}
+        self._edges: dict[EdgeIdent, Edge | None] = {}
+        # Deleted in this batch: their stored edges are gone, even if the node comes back.
+        self._wiped: set[str] = set()
+        # Indexes over the changes, so that each read looks only at what can match it.
+        self._out: defaultdict[tuple[str, str], set[EdgeIdent]] = defaultdict(set)
+        self._in: defaultdict[tuple[str, str], set[EdgeIdent]] = defaultdict(set)
+        self._touching: defaultdict[str, set[EdgeIdent]] = defaultdict(set)
+        self._inferred: defaultdict[str, set[EdgeIdent]] = defaultdict(set)
+        self._versions: defaultdict[str, set[str]] = defaultdict(set)  # dataset -> changed version ids
+        self._by_prop: defaultdict[tuple[str, Any], set[str]] = defaultdict(set)
+
+    # --- store reads, once each -------------------------------------------------------------
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Fetch the stored nodes among `ids` not yet known, in one round trip."""
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]
+        if not wanted:
+            return
+        found = {n.id: n for n in self.base.nodes(wanted)}
+        for node_id in wanted:
+            self._base_nodes[node_id] = found.get(node_id)
+
+    def _base_node(self, node_id: str) -> Node | None:
+        if node_id not in self._base_nodes:
+            self._base_nodes[node_id] = self.base.node(node_id)
+        return self._base_nodes[node_id]
+
+    def _stored(self, key: tuple[Any, ...]) -> list[Any]:
+        if key not in self._base_reads:
+            name, *args = key
+            self._base_reads[key] = getattr(self.base, name)(*args)
+        return self._base_reads[key]
+
+    def _alive(self, edge: Edge) -> bool:
+        """A stored edge as the batch sees it: not changed here, no end deleted here."""
+        return edge.ident not in self._edges and edge.src not in self._wiped and edge.dst not in self._wiped
+
+    # --- GraphView ---------------------------------------------------------------------------
+    def node(self, node_id: str) -> Node | None:
+        if node_id in self._nodes:
+            return self._nodes[node_id]
+        return self._base_node(node_id)
+
+    def _adjacent(self, key: tuple[Any, ...], local: set[EdgeIdent]) -> list[Edge]:
+        found = {e.ident: e for e in self._stored(key) if self._alive(e)}
+        for ident in local:
+            edge = self._edges[ident]
+            if edge is not None:
+                found[ident] = edge
+        return [found[i] for i in sorted(found)]
+
+    def out_edges(self, src: str, edge_type: str) -> list[Edge]:
+        return self._adjacent(("out_edges", src, edge_type), self._out.get((src, edge_type), set()))
+
+    def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        return self._adjacent(("in_edges", dst, edge_type), self._in.get((dst, edge_type), set()))
+
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        changed = self._versions.get(dataset, set())
+        # Each version changed here may displace one stored answer: ask for that many more.
+        stored = [n for n in self._stored(("versions_at", dataset, at, limit + len(changed))) if n.id not in self._nodes]
+        local = [
+            n for i in changed
+            if (n := self._nodes[i]) is not None and n.props.get("written_at") is not None and n.props["written_at"] <= at
+        ]
+        return sorted([*stored, *local], key=_newest_first, reverse=True)[:limit]
+
+    def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
+        found = {e.ident: e for e in self._stored(("inferred_reads", dataset, since)) if self._alive(e)}
+        for ident in self._inferred.get(dataset, set()):
+            edge = self._edges[ident]
+            if (
+                edge is not None and edge.type == READ and edge.props.get("inferred")
+                and edge.props.get("dataset") == dataset and edge.props.get("read_at", "") >= since
+            ):
+                found[ident] = edge
+        return [found[i] for i in sorted(found)]
+
+    def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
+        found = {n.id: n for n in self._stored(("nodes_with", kind, prop, value)) if n.id not in self._nodes}
+        for node_id in self._by_prop.get((prop, value), set()):
+            node = self._nodes[node_id]
+            if node is not None and node.kind == kind and node.props.get(prop) == value:
+                found[node_id] = node
+        return [found[i] for i in sorted(found)]
+
+    # --- changes -----------------------------------------------------------------------------
+    def apply(self, mutations: list[Mutation]) -> None:
+        """Take in one event's mutations, as the store would apply them."""
+        for m in mutations:
+            if isinstance(m, PutNode):
+                self._put_node(m.node)
+            elif isinstance(m, PutEdge):
+                self._put_edge(m.edge.ident, m.edge)
+            elif isinstance(m, DeleteEdge):
+                self._put_edge((m.src, m.type, m.dst, m.key), None)
+            else:
+                self._delete_node(m.id)
+
+    def _put_node(self, node: Node) -> None:
+        self._nodes[node.id] = node
+        if node.kind == VERSION and isinstance(node.props.get("dataset"), str):
+            self._versions[node.props["dataset"]].add(node.id)
+        for prop in LOOKUP_PROPS:
+            value = node.props.get(prop)
+            if isinstance(value, str):
+                self._by_prop[(prop, value)].add(node.id)
+
+    def _put_edge(self, ident: EdgeIdent, edge: Edge | None) -> None:
+        self._edges[ident] = edge
+        src, edge_type, dst, _ = ident
+        self._out[(src, edge_type)].add(ident)
+        self._in[(dst, edge_type)].add(ident)
+        self._touching[src].add(ident)
+        self._touching[dst].add(ident)
+        if edge is not None and edge.props.get("inferred") and isinstance(edge.props.get("dataset"), str):
+            self._inferred[edge.props["dataset"]].add(ident)
+
+    def _delete_node(self, node_id: str) -> None:
+        current = self.node(node_id)
+        if current is not None and current.kind == VERSION and isinstance(current.props.get("dataset"), str):
+            self._versions[current.props["dataset"]].add(node_id)
+        self._nodes[node_id] = None
+        self._wiped.add(node_id)
+        for ident in self._touching.get(node_id, set()):
+            self._edges[ident] = None
+
+    def mutations(self) -> list[Mutation]:
+        """The batch's net changes, in an order that gives the same graph as applying each
+        event's in turn: deletions of nodes (and with them their stored edges) first, then
+        of edges, then nodes and edges as they stand at the end."""
+        out: list[Mutation] = [DeleteNode(i) for i in sorted(self._wiped)]
+        # An edge that went with a deleted node needs no deletion of its own.
+        out += [
+            DeleteEdge(*ident) for ident, e in sorted(self._edges.items())
+            if e is None and ident[0] not in self._wiped and ident[2] not in self._wiped
+        ]
+        out += [PutNode(n) for _, n in sorted(self._nodes.items()) if n is not None]
+        # Edges to a node deleted after them were dropped with it (`_delete_node`).
+        out += [PutEdge(e) for _, e in sorted(self._edges.items()) if e is not None]
+        return out
