@@ -585,6 +585,19 @@ def subjects(event: Event) -> list[str]:
     return sorted(out)
 
 
+def touched(event: Event) -> list[str]:
+    """Ids of the nodes projecting an event may read or create first: its subjects, the
+    placeholders of the datasets it reads or writes without a version, its parent's job. A
+    store fetches these for a whole batch at once; anything else is read when asked."""
+    out = set(subjects(event))
+    for ref in (*event.inputs, *event.outputs):
+        out.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), ""))
+    parent = event.run_facets.get("parent")
+    if parent:
+        out.add(ids.job_id(parent["job"]["namespace"], parent["job"]["name"]))
+    return sorted(out)
+
+
 def project(event: Event, view: GraphView) -> list[Mutation]:
     """The graph changes one new event causes, given the graph as it stands."""
     return _Projector(event, view).project()

@@ -14,10 +14,13 @@ the batch, so each is fetched once and kept.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from lineage import ids
+from lineage.events import Event, declared_version
 from lineage.graph import (
+    ANNOTATION,
     LOOKUP_PROPS,
     READ,
     VERSION,
@@ -30,14 +33,37 @@ from lineage.graph import (
     PutEdge,
     PutNode,
 )
+from lineage.projection import touched
 
 EdgeIdent = tuple[str, str, str, str]
+# How many versions per dataset a prefetch brings: enough for the few newest a read binds to,
+# plus the versions earlier events of the batch may have added.
+PREFETCH_VERSIONS = 16
 
 
 class Reads(GraphView, Protocol):
     def nodes(self, ids: list[str]) -> list[Node]:
         """The nodes among `ids` that exist, in one round trip."""
         ...
+
+    def annotations_of(self, targets: list[str]) -> list[Node]:
+        """The annotation nodes whose target is among `targets`, in one round trip."""
+        ...
+
+    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
+        """`versions_at(dataset, at, limit)` for each dataset -> at of `wanted`."""
+        ...
+
+    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
+        """`inferred_reads(dataset, since)` for each dataset -> since of `wanted`."""
+        ...
+
+
+_UNKNOWN = Node("", "")
+
+
+def _by_id(node: Node) -> str:
+    return node.id
 
 
 def _newest_first(node: Node) -> tuple[Any, str]:
@@ -52,6 +78,8 @@ class Batch:
         # Store answers, kept for the whole batch (the store does not change under it).
         self._base_nodes: dict[str, Node | None] = {}
         self._base_reads: dict[tuple[Any, ...], list[Any]] = {}
+        self._versions_upto: dict[str, tuple[str, list[Node]]] = {}  # dataset -> (at, newest first)
+        self._inferred_from: dict[str, tuple[str, list[Edge]]] = {}  # dataset -> (since, edges)
         # Changes: None marks a deletion.
         self._nodes: dict[str, Node | None] = {}
         self._edges: dict[EdgeIdent, Edge | None] = {}
@@ -66,14 +94,56 @@ class Batch:
         self._by_prop: defaultdict[tuple[str, Any], set[str]] = defaultdict(set)
 
     # --- store reads, once each -------------------------------------------------------------
-    def prefetch(self, ids: Iterable[str]) -> None:
-        """Fetch the stored nodes among `ids` not yet known, in one round trip."""
+    def prefetch(self, events: Sequence[Event]) -> None:
+        """Fetch, in a few round trips, what projecting `events` will ask the store first: the
+        nodes they touch, the annotations waiting for those nodes, the versions current when
+        their unversioned inputs were read, and the inferred reads their outputs may rebind."""
+        self._prefetch_nodes(node_id for e in events for node_id in touched(e))
+        versions: dict[str, str] = {}
+        rebinds: dict[str, str] = {}
+        for e in events:
+            for ref in e.inputs:
+                if declared_version(ref) is None:
+                    d = ids.dataset_id(ref.namespace, ref.name)
+                    versions[d] = max(versions.get(d, e.event_time), e.event_time)
+            for ref in (*e.outputs, *([e.dataset] if e.dataset else [])):
+                d = ids.dataset_id(ref.namespace, ref.name)
+                rebinds[d] = min(rebinds.get(d, e.event_time), e.event_time)
+        stored = {d for d in (*versions, *rebinds) if self._base_nodes.get(d) is not None}
+        if wanted := {d: at for d, at in versions.items() if d in stored}:
+            for d, found in self.base.versions_at_many(wanted, PREFETCH_VERSIONS).items():
+                self._versions_upto[d] = (wanted[d], found)
+        if wanted := {d: since for d, since in rebinds.items() if d in stored}:
+            for d, edges in self.base.inferred_reads_many(wanted).items():
+                self._inferred_from[d] = (wanted[d], edges)
+
+    def _prefetch_nodes(self, ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]
         if not wanted:
             return
         found = {n.id: n for n in self.base.nodes(wanted)}
+        annotations: dict[str, list[Node]] = {i: [] for i in wanted}
+        for n in self.base.annotations_of(wanted):
+            annotations[n.props["target"]].append(n)
         for node_id in wanted:
             self._base_nodes[node_id] = found.get(node_id)
+            self._base_reads[("nodes_with", ANNOTATION, "target", node_id)] = sorted(annotations[node_id], key=_by_id)
+
+    def _prefetched(self, key: tuple[Any, ...]) -> list[Any] | None:
+        """The answer to a scan from a prefetched wider one, when that holds it all."""
+        name, dataset, bound, *rest = key
+        if name == "versions_at" and dataset in self._versions_upto:
+            at, found = self._versions_upto[dataset]
+            if bound <= at:
+                fit = [n for n in found if n.props["written_at"] <= bound]
+                # Newest first up to `at`: the ones up to `bound` are its newest, unless cut off.
+                if len(fit) >= rest[0] or len(found) < PREFETCH_VERSIONS:
+                    return fit[: rest[0]]
+        if name == "inferred_reads" and dataset in self._inferred_from:
+            since, edges = self._inferred_from[dataset]
+            if bound >= since:
+                return [e for e in edges if e.props.get("read_at", "") >= bound]
+        return None
 
     def _base_node(self, node_id: str) -> Node | None:
         if node_id not in self._base_nodes:
@@ -83,7 +153,15 @@ class Batch:
     def _stored(self, key: tuple[Any, ...]) -> list[Any]:
         if key not in self._base_reads:
             name, *args = key
-            self._base_reads[key] = getattr(self.base, name)(*args)
+            # A node the store does not have has no stored edges, and a dataset it does not
+            # have no versions and no reads: no need to ask.
+            absent = name != "nodes_with" and self._base_nodes.get(args[0], _UNKNOWN) is None
+            if absent:
+                self._base_reads[key] = []
+            elif (found := self._prefetched(key)) is not None:
+                self._base_reads[key] = found
+            else:
+                self._base_reads[key] = getattr(self.base, name)(*args)
         return self._base_reads[key]
 
     def _alive(self, edge: Edge) -> bool:
@@ -179,6 +257,18 @@ class Batch:
         self._wiped.add(node_id)
         for ident in self._touching.get(node_id, set()):
             self._edges[ident] = None
+
+    def surely_new(self, ident: EdgeIdent) -> bool:
+        """True if the store surely has no edge `ident` (so it can be created, not merged)."""
+        src, edge_type, dst, _ = ident
+        if src in self._wiped or dst in self._wiped:
+            return True
+        if self._base_nodes.get(src, _UNKNOWN) is None or self._base_nodes.get(dst, _UNKNOWN) is None:
+            return True
+        for key in (("out_edges", src, edge_type), ("in_edges", dst, edge_type)):
+            if key in self._base_reads:
+                return all(e.ident != ident for e in self._base_reads[key])
+        return False
 
     def mutations(self) -> list[Mutation]:
         """The batch's net changes, in an order that gives the same graph as applying each

@@ -40,7 +40,7 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.batch import Batch
+from lineage.store.batch import Batch, EdgeIdent
 
 T = TypeVar("T")
 
@@ -161,6 +161,21 @@ VERSIONS_AT: LiteralString = (
     + NODE_FIELDS
     + " ORDER BY n.written_at DESC, n.id DESC LIMIT $limit"
 )
+# The same two scans for many datasets in one round trip (a batch's prefetch); each row leads
+# with the dataset it answers.
+VERSIONS_AT_MANY: LiteralString = """
+UNWIND $rows AS row
+CALL (row) {
+    MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
+    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $limit
+}
+RETURN row.dataset, n.id, n.kind, n.labels, n.props
+"""
+INFERRED_READS_MANY: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = row.dataset AND r.read_at >= row.since
+RETURN row.dataset, a.id, type(r), b.id, r.key, r.props
+"""
 INFERRED_READS: LiteralString = (
     "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $dataset AND r.read_at >= $since"
     + EDGE_FIELDS
@@ -241,6 +256,9 @@ RETURN DISTINCT b.id
 """,
 }
 NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
+ANNOTATIONS_OF: LiteralString = (
+    "UNWIND $ids AS id MATCH (n:Node) WHERE n.target = id AND n.kind = 'Annotation'" + NODE_FIELDS
+)
 # Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
 # The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
 # be planned as a scan of the id index for b, whose cost follows the graph.
@@ -272,6 +290,16 @@ MATCH (a:Node {id: row.src})
 MATCH (b:Node {id: row.dst})
 MERGE (a)-[r:$(row.type) {key: row.key}]->(b)
 SET r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
+RETURN count(r)
+"""
+# Edges the batch knows the store lacks are created: MERGE must first look for the edge, and a
+# plan compiled while the database was still empty looks by scanning every relationship.
+CREATE_EDGES: LiteralString = """
+UNWIND $rows AS row
+MATCH (a:Node {id: row.src})
+MATCH (b:Node {id: row.dst})
+CREATE (a)-[r:$(row.type)]->(b)
+SET r.key = row.key, r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
 RETURN count(r)
 """
 DELETE_EDGES: LiteralString = """
@@ -358,6 +386,23 @@ class _Reads:
     def nodes(self, ids: list[str]) -> list[Node]:
         return self._nodes(NODES_BY_ID, ids=ids)
 
+    def annotations_of(self, targets: list[str]) -> list[Node]:
+        return self._nodes(ANNOTATIONS_OF, ids=targets)
+
+    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {d: [] for d in wanted}
+        rows = [{"dataset": d, "at": at} for d, at in wanted.items()]
+        for r in self.tx.run(VERSIONS_AT_MANY, rows=rows, limit=limit):
+            out[r[0]].append(_node(r[1:]))
+        return out
+
+    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
+        out: dict[str, list[Edge]] = {d: [] for d in wanted}
+        rows = [{"dataset": d, "since": since} for d, since in wanted.items()]
+        for r in self.tx.run(INFERRED_READS_MANY, rows=rows):
+            out[r[0]].append(_edge(r[1:]))
+        return {d: sorted(edges, key=lambda e: e.ident) for d, edges in out.items()}
+
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         query = OUT_EDGES.get(edge_type)
         return self._edges(query, id=src) if query else []  # no edges of an unknown type
@@ -442,17 +487,23 @@ def _edge_row(e: Edge) -> dict[str, Any]:
     }
 
 
-def _apply(tx: ManagedTransaction, mutations: list[Mutation]) -> None:
-    """Apply in order, one UNWIND query per run of mutations of one type."""
+def _apply(tx: ManagedTransaction, mutations: list[Mutation], surely_new: Callable[[EdgeIdent], bool] | None = None) -> None:
+    """Apply in order, one UNWIND query per run of mutations of one type (edges the caller
+    knows to be new are created rather than merged)."""
     for kind, group in groupby(mutations, key=type):
         batch = list(group)
         if kind is PutNode:
             tx.run(PUT_NODES, rows=[_node_row(m.node) for m in batch if isinstance(m, PutNode)]).consume()
         elif kind is PutEdge:
-            rows = [_edge_row(m.edge) for m in batch if isinstance(m, PutEdge)]
-            done = tx.run(PUT_EDGES, rows=rows).single(strict=True)[0]
-            if done != len(rows):  # a relationship cannot dangle; the projection promised both ends
-                raise StoreError(f"neo4j: {len(rows) - done} edge(s) whose end node does not exist")
+            edges = [m.edge for m in batch if isinstance(m, PutEdge)]
+            new = [e for e in edges if surely_new is not None and surely_new(e.ident)]
+            old = [e for e in edges if not (surely_new is not None and surely_new(e.ident))]
+            for query, part in ((CREATE_EDGES, new), (PUT_EDGES, old)):
+                if not part:
+                    continue
+                done = tx.run(query, rows=[_edge_row(e) for e in part]).single(strict=True)[0]
+                if done != len(part):  # a relationship cannot dangle; the projection promised both ends
+                    raise StoreError(f"neo4j: {len(part) - done} edge(s) whose end node does not exist")
         elif kind is DeleteEdge:
             rows = [{"src": m.src, "type": m.type, "dst": m.dst, "key": m.key} for m in batch if isinstance(m, DeleteEdge)]
             tx.run(DELETE_EDGES, rows=rows).consume()
@@ -469,7 +520,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
     batch = Batch(_Reads(tx))
     about = {e.id: subjects(e) for e in events if e.id not in known}
-    batch.prefetch(node_id for ids in about.values() for node_id in ids)
+    batch.prefetch([e for e in events if e.id in about])
     outcomes, rows = [], []
     for event in events:
         if event.id in known:
@@ -492,7 +543,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
         # The projection reads no events, so the log entries can be written in one go below.
         batch.apply(project(event, batch))
         outcomes.append(IngestOutcome(event.id, True, seq))
-    _apply(tx, batch.mutations())
+    _apply(tx, batch.mutations(), batch.surely_new)
     if rows:
         tx.run(CREATE_EVENTS, rows=rows).consume()
         tx.run(SET_HEAD, seq=seq, hash=prev).consume()
@@ -502,12 +553,16 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
 def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
     """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
     tx.run(LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
-    batch, done, last = Batch(_Reads(tx)), 0, after
-    for r in list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS)):
-        batch.apply(project(parse_event(orjson.loads(r[1])), batch))
-        done, last = done + 1, r[0]
-    _apply(tx, batch.mutations())
-    return done, last
+    rows = list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS))
+    if not rows:
+        return 0, after
+    batch = Batch(_Reads(tx))
+    events = [parse_event(orjson.loads(r[1])) for r in rows]
+    batch.prefetch(events)
+    for event in events:
+        batch.apply(project(event, batch))
+    _apply(tx, batch.mutations(), batch.surely_new)
+    return len(rows), rows[-1][0]
 
 
 def _token(record: Record) -> TokenRecord:

@@ -128,6 +128,9 @@ WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json
     AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')
 ORDER BY src, type, dst, key"""
 _NODES_BY_ID = f"{_NODE} WHERE id IN (SELECT value FROM json_each(?))"
+_ANNOTATIONS_OF = (
+    f"{_NODE} WHERE json_extract(props, '$.target') IN (SELECT value FROM json_each(?)) AND kind = 'Annotation'"
+)
 
 
 def _dumps(value: Any) -> str:
@@ -173,6 +176,16 @@ class _Reads:
 
     def nodes(self, ids: list[str]) -> list[Node]:
         return [_node(r) for r in self.conn.execute(_NODES_BY_ID, (_dumps(ids),))]
+
+    def annotations_of(self, targets: list[str]) -> list[Node]:
+        return [_node(r) for r in self.conn.execute(_ANNOTATIONS_OF, (_dumps(targets),))]
+
+    # An embedded database has no round trips to save: the batch prefetch asks one by one.
+    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
+        return {d: self.versions_at(d, at, limit) for d, at in wanted.items()}
+
+    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
+        return {d: self.inferred_reads(d, since) for d, since in wanted.items()}
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         rows = self.conn.execute(
@@ -316,7 +329,7 @@ class SqliteStore:
         )
         batch = Batch(_Reads(conn))
         about = {event.id: subjects(event) for event in events if event.id not in known}
-        batch.prefetch(node_id for ids in about.values() for node_id in ids)
+        batch.prefetch([e for e in events if e.id in about])
         outcomes, rows, about_rows = [], [], []
         for event in events:
             if event.id in known:
@@ -356,10 +369,12 @@ class SqliteStore:
                     if not rows:
                         break
                     batch = Batch(_Reads(conn))
-                    for seq, payload in rows:
-                        batch.apply(project(parse_event(orjson.loads(payload)), batch))
-                        last = seq
+                    events = [parse_event(orjson.loads(payload)) for _, payload in rows]
+                    batch.prefetch(events)
+                    for event in events:
+                        batch.apply(project(event, batch))
                     _apply(conn, batch.mutations())
+                    last = rows[-1][0]
                     done += len(rows)
                     if progress:
                         progress(len(rows))
