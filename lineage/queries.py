@@ -25,6 +25,7 @@ from lineage.graph import (
     RUN,
     RUN_OF,
     SERVES,
+    WROTE,
     VERSION,
     VERSION_OF,
     Node,
@@ -125,16 +126,26 @@ def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
-    """An endpoint's deployments, newest first, with what each serves."""
+    """An endpoint's deployments, newest first, with what each serves.
+
+    A handful of round trips whatever the length of the history: each step asks for all
+    deployments at once."""
     node = store.node(endpoint)
+    dep_ids = [e.src for e in store.in_edges(endpoint, VERSION_OF)]
+    found = {n.id: n for n in store.nodes(dep_ids)}
+    deps = [found[i] for i in dep_ids if i in found and DEPLOYMENT in found[i].labels]
+    serves: dict[str, list[str]] = {}
+    for edge in store.edges_from([d.id for d in deps], SERVES):
+        serves.setdefault(edge.src, []).append(edge.dst)
+    models = {n.id: n for n in store.nodes(sorted({m for ms in serves.values() for m in ms}))}
+    writers: dict[str, str] = {}
+    for edge in store.edges_to([d.id for d in deps], WROTE):
+        writers.setdefault(edge.dst, edge.src)
     deployments = []
-    for edge in store.in_edges(endpoint, VERSION_OF):
-        dep = store.node(edge.src)
-        if dep is None or DEPLOYMENT not in dep.labels:
-            continue
-        served = [store.node(e.dst) for e in store.out_edges(dep.id, SERVES)]
-        row = item(dep) | {"model_versions": [display(m) for m in served if m is not None]}
-        row["run_id"] = next((w.src.removeprefix("run-") for w in store.in_edges(dep.id, "WROTE")), None)
+    for dep in deps:
+        served = [models[m] for m in serves.get(dep.id, []) if m in models]
+        row = item(dep) | {"model_versions": [display(m) for m in served]}
+        row["run_id"] = writers[dep.id].removeprefix("run-") if dep.id in writers else None
         deployments.append(row)
     deployments.sort(key=lambda d: (d.get("since") or "", d["id"]), reverse=True)
     live = [d for d in deployments if d.get("status") == "live"]

@@ -100,6 +100,15 @@ class Store(Protocol):
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]: ...
 
+    def nodes(self, ids: Sequence[str]) -> list[Node]:
+        """The nodes among `ids` that exist, in one round trip."""
+
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        """Edges of a type leaving any of `ids`, ordered by (src, dst, key), in one round trip."""
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        """Edges of a type entering any of `ids`, ordered by (dst, src, key), in one round trip."""
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         """Nodes whose indexed property (graph.LOOKUP_PROPS) equals, or starts with, a value."""
 

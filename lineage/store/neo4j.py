@@ -132,29 +132,31 @@ EDGE_FIELDS: LiteralString = " RETURN a.id, type(r), b.id, r.key, r.props"
 NODE: LiteralString = "MATCH (n:Node {id: $id})" + NODE_FIELDS
 # One fixed query per edge type: a static type lets Neo4j expand only that type's
 # relationships of a dense node, where a dynamic `$($type)` expands all and filters.
-_OUT: LiteralString = EDGE_FIELDS + " ORDER BY b.id, r.key"
-_IN: LiteralString = EDGE_FIELDS + " ORDER BY a.id, r.key"
+# Each query serves one node or many (`UNWIND $ids`): an endpoint's history asks for the edges
+# of all its deployments in one round trip.
+_OUT: LiteralString = EDGE_FIELDS + " ORDER BY a.id, b.id, r.key"
+_IN: LiteralString = EDGE_FIELDS + " ORDER BY b.id, a.id, r.key"
 OUT_EDGES: dict[str, LiteralString] = {
-    "RUN_OF": "MATCH (a:Node {id: $id})-[r:RUN_OF]->(b:Node)" + _OUT,
-    "READ": "MATCH (a:Node {id: $id})-[r:READ]->(b:Node)" + _OUT,
-    "WROTE": "MATCH (a:Node {id: $id})-[r:WROTE]->(b:Node)" + _OUT,
-    "VERSION_OF": "MATCH (a:Node {id: $id})-[r:VERSION_OF]->(b:Node)" + _OUT,
-    "AT_COMMIT": "MATCH (a:Node {id: $id})-[r:AT_COMMIT]->(b:Node)" + _OUT,
-    "CHILD_OF": "MATCH (a:Node {id: $id})-[r:CHILD_OF]->(b:Node)" + _OUT,
-    "SERVES": "MATCH (a:Node {id: $id})-[r:SERVES]->(b:Node)" + _OUT,
-    "POINTS_TO": "MATCH (a:Node {id: $id})-[r:POINTS_TO]->(b:Node)" + _OUT,
-    "ANNOTATES": "MATCH (a:Node {id: $id})-[r:ANNOTATES]->(b:Node)" + _OUT,
+    "RUN_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:RUN_OF]->(b:Node)" + _OUT,
+    "READ": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:READ]->(b:Node)" + _OUT,
+    "WROTE": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:WROTE]->(b:Node)" + _OUT,
+    "VERSION_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:VERSION_OF]->(b:Node)" + _OUT,
+    "AT_COMMIT": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:AT_COMMIT]->(b:Node)" + _OUT,
+    "CHILD_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:CHILD_OF]->(b:Node)" + _OUT,
+    "SERVES": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:SERVES]->(b:Node)" + _OUT,
+    "POINTS_TO": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:POINTS_TO]->(b:Node)" + _OUT,
+    "ANNOTATES": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:ANNOTATES]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
-    "RUN_OF": "MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: $id})" + _IN,
-    "READ": "MATCH (a:Node)-[r:READ]->(b:Node {id: $id})" + _IN,
-    "WROTE": "MATCH (a:Node)-[r:WROTE]->(b:Node {id: $id})" + _IN,
-    "VERSION_OF": "MATCH (a:Node)-[r:VERSION_OF]->(b:Node {id: $id})" + _IN,
-    "AT_COMMIT": "MATCH (a:Node)-[r:AT_COMMIT]->(b:Node {id: $id})" + _IN,
-    "CHILD_OF": "MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: $id})" + _IN,
-    "SERVES": "MATCH (a:Node)-[r:SERVES]->(b:Node {id: $id})" + _IN,
-    "POINTS_TO": "MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: $id})" + _IN,
-    "ANNOTATES": "MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: $id})" + _IN,
+    "RUN_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
+    "READ": "UNWIND $ids AS id MATCH (a:Node)-[r:READ]->(b:Node {id: id})" + _IN,
+    "WROTE": "UNWIND $ids AS id MATCH (a:Node)-[r:WROTE]->(b:Node {id: id})" + _IN,
+    "VERSION_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:VERSION_OF]->(b:Node {id: id})" + _IN,
+    "AT_COMMIT": "UNWIND $ids AS id MATCH (a:Node)-[r:AT_COMMIT]->(b:Node {id: id})" + _IN,
+    "CHILD_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: id})" + _IN,
+    "SERVES": "UNWIND $ids AS id MATCH (a:Node)-[r:SERVES]->(b:Node {id: id})" + _IN,
+    "POINTS_TO": "UNWIND $ids AS id MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: id})" + _IN,
+    "ANNOTATES": "UNWIND $ids AS id MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
@@ -404,12 +406,18 @@ class _Reads:
         return {d: sorted(edges, key=lambda e: e.ident) for d, edges in out.items()}
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
-        query = OUT_EDGES.get(edge_type)
-        return self._edges(query, id=src) if query else []  # no edges of an unknown type
+        return self.edges_from([src], edge_type)
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
+        return self.edges_to([dst], edge_type)
+
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        query = OUT_EDGES.get(edge_type)
+        return self._edges(query, ids=list(ids)) if query else []  # no edges of an unknown type
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
         query = IN_EDGES.get(edge_type)
-        return self._edges(query, id=dst) if query else []
+        return self._edges(query, ids=list(ids)) if query else []
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
@@ -651,6 +659,15 @@ class Neo4jStore:
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
         return self._read(lambda view: view.in_edges(dst, edge_type))
+
+    def nodes(self, ids: Sequence[str]) -> list[Node]:
+        return self._read(lambda view: view.nodes(list(ids)))
+
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        return self._read(lambda view: view.edges_from(ids, edge_type))
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        return self._read(lambda view: view.edges_to(ids, edge_type))
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         return sort_dump(*self._read(lambda view: view.dump()))

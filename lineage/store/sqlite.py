@@ -187,6 +187,22 @@ class _Reads:
     def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
         return {d: self.inferred_reads(d, since) for d, since in wanted.items()}
 
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        rows = self.conn.execute(
+            "SELECT src, type, dst, key, props FROM edges WHERE src IN (SELECT value FROM json_each(?)) AND type = ?"
+            " ORDER BY src, dst, key",
+            (_dumps(list(ids)), edge_type),
+        )
+        return [_edge(r) for r in rows]
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        rows = self.conn.execute(
+            "SELECT src, type, dst, key, props FROM edges WHERE dst IN (SELECT value FROM json_each(?)) AND type = ?"
+            " ORDER BY dst, src, key",
+            (_dumps(list(ids)), edge_type),
+        )
+        return [_edge(r) for r in rows]
+
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         rows = self.conn.execute(
             "SELECT src, type, dst, key, props FROM edges WHERE src = ? AND type = ? ORDER BY dst, key", (src, edge_type)
@@ -406,6 +422,18 @@ class SqliteStore:
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
         with _translated():
             return self._reads().in_edges(dst, edge_type)
+
+    def nodes(self, ids: Sequence[str]) -> list[Node]:
+        with _translated():
+            return self._reads().nodes(list(ids))
+
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        with _translated():
+            return self._reads().edges_from(ids, edge_type)
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        with _translated():
+            return self._reads().edges_to(ids, edge_type)
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():

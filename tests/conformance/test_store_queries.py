@@ -389,3 +389,17 @@ def test_neo4j_answers_exactly_as_sqlite(neo4j_store: Store, tmp_path: Path) -> 
             assert neo4j_store.count_events(flt) == reference.count_events(flt), flt
     finally:
         reference.close()
+
+
+def test_bulk_reads_answer_as_the_single_ones_in_one_call(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    deployments = [deployment_of(r, "churn-prod") for r in ("dep#1", "dep#2", "dep#3")]
+    missing = ver("endpoints/churn-prod", "no-such-run", "k8s://serving")
+    assert sorted(found_ids(store.nodes([*deployments, missing]))) == sorted(deployments)
+    serves = store.edges_from([*deployments, missing], SERVES)
+    assert serves == [e for d in sorted(deployments) for e in store.out_edges(d, SERVES)]
+    assert {e.dst for e in serves} == {model_version("churn", "2.2.0"), model_version("churn", "2.3.1")}
+    writers = store.edges_to(deployments, WROTE)
+    assert writers == [e for d in sorted(deployments) for e in store.in_edges(d, WROTE)]
+    assert {e.src for e in writers} == {run(r) for r in ("dep#1", "dep#2", "dep#3")}
+    assert store.edges_from([], SERVES) == [] and store.nodes([]) == []
