@@ -216,6 +216,27 @@ def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> di
     return {"root": node.id, "nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": [edges[k] for k in sorted(edges)]}
 
 
+def versions(store: Store, ref: str, limit: int = 100) -> dict[str, Any]:
+    """The versions of the dataset a ref names (or of the dataset a version belongs to), newest
+    first: what the web page lists for datasets and feature views (issue 8); models and
+    endpoints have richer answers in `releases`."""
+    check_limit(limit)
+    node = resolve_ref(store, ref)
+    if node.kind == VERSION:
+        dataset = store.node(str(node.props.get("dataset")))
+    elif node.kind == DATASET:
+        dataset = node
+    else:
+        raise InvalidEvent("ref", f"{display(node)} is a {node.kind}: give a dataset or one of its versions")
+    if dataset is None:
+        raise NotFound(f"the dataset of {display(node)} is not in the graph")
+    ids = [e.src for e in store.in_edges(dataset.id, VERSION_OF)]
+    found = sorted(
+        (n for n in store.nodes(ids) if n.kind == VERSION), key=lambda n: (n.props.get("written_at") or "", n.id), reverse=True
+    )
+    return {"dataset": item(dataset), "total": len(found), "versions": [item(n) for n in found[:limit]]}
+
+
 def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> dict[str, Any]:
     if not q.strip():
         raise InvalidEvent("q", "must not be empty")

@@ -1,4 +1,4 @@
-"""Graph queries: impact, upstream, graph, search, nodes and raw events."""
+"""Graph queries: impact, upstream, graph, search, dataset versions, nodes and raw events."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def search(
     store: StoreDep, q: str, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 20
 ) -> dict[str, Any]:
     return queries.search(store, q, kind, limit)
+
+
+@router.get("/versions", summary="Versions of the dataset a ref names, newest first")
+def versions(
+    store: StoreDep, ref: Ref, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100
+) -> dict[str, Any]:
+    return queries.versions(store, ref, limit)
 
 
 @router.get("/nodes/{node_id}", summary="One node with its edges, annotations and event count")

@@ -125,3 +125,14 @@ def test_graph_search_nodes_events(client: TestClient) -> None:
     window = client.get("/api/v1/events", params={"job": "train-churn", "since": "2026-03-02T00:00:00Z"}).json()
     assert window["total"] == 1
     assert client.get("/api/v1/events", params={"job": "train-churn", "dataset": "customers"}).status_code == 400
+
+
+def test_versions_of_a_dataset_newest_first(client: TestClient) -> None:
+    by_version = client.get("/api/v1/versions", params={"ref": "data-v1.8.2"}).json()
+    assert by_version["dataset"]["label"] == "customers"
+    assert [v["version"] for v in by_version["versions"]] == ["data-v1.8.2", "data-v1.7.1"] and by_version["total"] == 2
+    by_name = client.get("/api/v1/versions", params={"ref": "churn_features", "limit": 1}).json()
+    assert [v["label"] for v in by_name["versions"]] == ["churn_features@fv-2"] and by_name["total"] == 2
+    run = client.get("/api/v1/versions", params={"ref": incident.s.run_uuid("clean#1")})
+    assert run.status_code == 400 and run.json()["field"] == "ref"
+    assert client.get("/api/v1/versions", params={"ref": "nothing-like-this"}).status_code == 404
