@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench demo neo4j-start neo4j-stop clean
+.PHONY: run test install web bench demo neo4j-start neo4j-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## Rebuild the explorer page (web/ -> api/static/, committed) with the pinned npm packages
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 ## Benchmarks on both stores (quick); `make bench BENCH_ARGS=--full` for 10k/100k/1M events
 bench: $(STAMP)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.routes import audit, lineage, ops, queries, releases
+from api.routes import audit, lineage, ops, queries, releases, web
 from lineage import __version__
 from lineage.auth import Authenticator, is_loopback
 from lineage.errors import StoreUnavailable
@@ -82,4 +82,5 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(releases.router)
     app.include_router(audit.router)
     app.include_router(ops.router)
+    web.install(app)
     return app

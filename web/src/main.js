@@ -1,0 +1,160 @@
+// The lineage explorer (issue 8): search a ref, see the graph around it, switch to impact mode,
+// read a node's details. State lives in the URL hash, so a view can be shared and reloaded.
+import { ApiError, get, setToken, token } from "./api.js";
+import { fill, h } from "./dom.js";
+import { createGraph, draw, elements } from "./graph.js";
+import { highlight, impactElements, renderImpact } from "./impact.js";
+import { KINDS } from "./kinds.js";
+import { showDetail } from "./panel.js";
+import { askToken } from "./token.js";
+import { setupSearch, suggestionItems } from "./search.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { ref: "", mode: "graph", direction: "both", depth: 10, selected: "" };
+let loads = 0;
+
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  state.ref = params.get("ref") || "";
+  state.mode = params.get("mode") === "impact" ? "impact" : "graph";
+  state.direction = ["up", "down", "both"].includes(params.get("direction")) ? params.get("direction") : "both";
+  state.depth = Math.min(Math.max(Number(params.get("depth")) || 10, 1), 50);
+  state.selected = params.get("node") || "";
+}
+
+function writeHash() {
+  const params = new URLSearchParams({ ref: state.ref, mode: state.mode, direction: state.direction, depth: String(state.depth) });
+  if (state.selected) params.set("node", state.selected);
+  history.replaceState(null, "", `#${params}`);
+}
+
+function syncControls() {
+  $("direction").value = state.direction;
+  $("direction").disabled = state.mode === "impact"; // impact is downstream by definition
+  $("depth").value = String(state.depth);
+  for (const button of document.querySelectorAll("[data-mode-button]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.modeButton === state.mode));
+  }
+  $("impact").hidden = state.mode !== "impact";
+}
+
+function status(text, kind = "") {
+  const el = $("status");
+  el.className = kind;
+  el.textContent = text;
+}
+
+/** A ref that matched nothing or several nodes: offer what the API suggested. */
+function offer(error) {
+  const list = error.body.suggestions || error.body.candidates || [];
+  status(error.message, "error");
+  if (list.length) {
+    const items = list.filter((item) => typeof item === "object");
+    fill($("suggestions"), h("li.note", {}, error.status === 409 ? "Several nodes match; pick one:" : "Did you mean:"), suggestionItems(items, pick));
+    $("suggestions").hidden = false;
+  }
+}
+
+async function load() {
+  const mine = ++loads;
+  const graphEl = $("graph");
+  graphEl.dataset.state = "loading";
+  graphEl.dataset.mode = state.mode;
+  syncControls();
+  writeHash();
+  status(`loading ${state.ref}…`);
+  const direction = state.mode === "impact" ? "down" : state.direction;
+  try {
+    const [answer, impact] = await Promise.all([
+      get("/graph", { ref: state.ref, direction, depth: state.depth }),
+      state.mode === "impact" ? get("/impact", { ref: state.ref, depth: state.depth }) : null,
+    ]);
+    if (mine !== loads) return;
+    const items = elements(answer);
+    if (impact) items.push(...impactElements(answer, impact));
+    await draw(cy, items);
+    if (mine !== loads) return;
+    if (impact) {
+      highlight(cy, answer.root, impact);
+      renderImpact($("impact"), impact, { onEndpoint: (e) => select({ id: e.id, kind: "Dataset", labels: ["Endpoint"], label: e.name }) });
+    }
+    const root = answer.nodes.find((n) => n.id === answer.root);
+    state.ref = answer.root; // keep the resolved id: the hash then names one node for good
+    writeHash();
+    graphEl.dataset.root = answer.root;
+    graphEl.dataset.nodes = String(answer.nodes.length);
+    graphEl.dataset.state = "ready";
+    status(`${root ? root.label : answer.root}: ${answer.nodes.length} nodes, ${answer.edges.length} edges${impact ? `, ${impact.endpoints.length} endpoints reached` : ""}`);
+    const selected = state.selected && cy.getElementById(state.selected).nonempty() ? cy.getElementById(state.selected).data("node") : root;
+    if (selected) select(selected);
+  } catch (error) {
+    if (mine !== loads) return;
+    graphEl.dataset.state = "error";
+    if (error instanceof ApiError && (error.status === 404 || error.status === 409)) offer(error);
+    else status(`could not load ${state.ref}: ${error.message}`, "error");
+  }
+}
+
+function select(node) {
+  state.selected = node.id;
+  writeHash();
+  cy.$(":selected").unselect();
+  const drawn = cy.getElementById(node.id).union(cy.getElementById(`endpoint:${node.id}`));
+  drawn.select();
+  showDetail($("detail"), node, { onSelect: select, onFocus: (n) => pick(n) });
+}
+
+/** Centre the view on a node (or on a typed ref). */
+function pick(item) {
+  state.ref = item.id || item.ref;
+  state.selected = item.id || "";
+  $("search").value = item.ref || item.label || item.id;
+  load();
+}
+
+function legend() {
+  const entries = Object.entries(KINDS).map(([key, kind]) => h("li", {}, h("span.swatch", { dataset: { kind: key } }), kind.name));
+  entries.push(
+    h("li", {}, h("span.swatch.impact-serving"), "endpoint still serving an affected model"),
+    h("li", {}, h("span.swatch.impact-past"), "endpoint that used to serve one"),
+    h("li", {}, h("span.line.impact-path"), "impact path"),
+  );
+  fill($("legend"), h("ul", {}, entries));
+}
+
+function setupControls() {
+  $("direction").addEventListener("change", () => {
+    state.direction = $("direction").value;
+    if (state.ref) load();
+  });
+  $("depth").addEventListener("change", () => {
+    state.depth = Math.min(Math.max(Number($("depth").value) || 10, 1), 50);
+    if (state.ref) load();
+  });
+  for (const button of document.querySelectorAll("[data-mode-button]")) {
+    button.addEventListener("click", () => {
+      state.mode = button.dataset.modeButton;
+      if (state.ref) load();
+      else syncControls();
+    });
+  }
+  $("fit").addEventListener("click", () => cy.fit(undefined, 30));
+  $("token-button").addEventListener("click", async () => {
+    const given = await askToken(token() ? "Replace the token this tab sends." : "Paste a bearer token for this service.");
+    if (given !== null) {
+      setToken(given);
+      if (state.ref) load();
+    }
+  });
+}
+
+const cy = createGraph($("graph"), (node) => select(node));
+// For people poking at the page from the console, and for the browser tests.
+window.lineageExplorer = { cy, state };
+legend();
+setupControls();
+setupSearch($("search"), $("suggestions"), pick);
+readHash();
+syncControls();
+if (state.ref) load();
+else status("Search for a dataset version, model@version, endpoint, job, run or commit.");
