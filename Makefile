@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install web bench demo neo4j-start neo4j-stop clean
+.PHONY: run test install chromium web bench demo neo4j-start neo4j-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,17 @@ install: $(STAMP)
 run: $(STAMP)
 	LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
 
-## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set)
-test: $(STAMP)
+## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set),
+## and the explorer page in Debian's headless Chromium
+test: $(STAMP) chromium
 	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+## Debian's Chromium for the browser tests (Playwright drives it; it never downloads browsers)
+chromium:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
 
 ## Rebuild the explorer page (web/ -> api/static/, committed) with the pinned npm packages
 web:

@@ -17,14 +17,14 @@ function styles() {
         width: 26,
         height: 26,
         label: "data(short)",
-        "font-size": 11,
+        "font-size": 12,
         "font-family": "system-ui, sans-serif",
         color: "#1d2327",
         "text-valign": "bottom",
         "text-margin-y": 4,
         "text-wrap": "ellipsis",
-        "text-max-width": "130px",
-        "min-zoomed-font-size": 7, // hide labels when zoomed out over hundreds of nodes
+        "text-max-width": "120px",
+        "min-zoomed-font-size": 5, // hide labels only when zoomed far out over hundreds of nodes
         "border-width": 1,
         "border-color": "#ffffff",
       },

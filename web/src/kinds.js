@@ -8,8 +8,8 @@ export const KINDS = {
   run: { name: "run", shape: "ellipse", color: "#7f8c8d" },
   model: { name: "model version", shape: "octagon", color: "#8e44ad" },
   deployment: { name: "endpoint deployment", shape: "round-triangle", color: "#d35400" },
-  endpoint: { name: "endpoint (impact)", shape: "star", color: "#34495e" },
-  other: { name: "job, dataset, alias", shape: "rectangle", color: "#95a5a6" },
+  endpoint: { name: "endpoint", shape: "star", color: "#34495e" },
+  other: { name: "job, dataset, model, alias", shape: "rectangle", color: "#95a5a6" },
 };
 
 /** The kind key of a node as the API returns it (`kind` plus `labels`). */
@@ -23,7 +23,7 @@ export function kindOf(node) {
     if (labels.includes("FeatureViewVersion")) return "feature";
     return "dataset";
   }
-  if (node.kind === "Endpoint") return "endpoint";
+  if (node.kind === "Dataset" && labels.includes("Endpoint")) return "endpoint";
   return "other";
 }
 
