@@ -111,12 +111,14 @@ export function elements(answer) {
     edges.push({ group: "edges", data: { id: `${edge.src}|${edge.type}|${edge.dst}|${edge.key}`, source, target, type: edge.type, edge }, classes });
   }
   // A dataset, job or alias ref stands for where the walk began (its versions, runs, targets):
-  // tie it to them so it does not float alone.
+  // tie it to them so it does not float alone. An endpoint comes after its deployments.
   const root = answer.nodes.find((n) => n.id === answer.root);
   if (root && ["Dataset", "Job", "Alias"].includes(root.kind)) {
+    const last = kindOf(root) === "endpoint";
     for (const node of answer.nodes) {
       if (node.id !== root.id && node.depth === 0) {
-        edges.push({ group: "edges", data: { id: `${root.id}|of|${node.id}`, source: root.id, target: node.id, type: "" }, classes: "synthetic" });
+        const [source, target] = last ? [node.id, root.id] : [root.id, node.id];
+        edges.push({ group: "edges", data: { id: `${root.id}|of|${node.id}`, source, target, type: "" }, classes: "synthetic" });
       }
     }
   }
