@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from lineage.auth import new_token
@@ -220,8 +221,6 @@ LAYOUT = """() => {
 
 
 def test_a_few_hundred_nodes_stay_layered_left_to_right(browser: Any, tmp_path: Path) -> None:
-    import httpx
-
     with running(f"sqlite:///{tmp_path / 'big.db'}") as url:
         httpx.post(f"{url}/api/v1/lineage/batch", json=fan_out(40)).raise_for_status()
         with page_on(browser, url, "layout") as page:
