@@ -3,6 +3,7 @@
     python -m bench.run            # quick: 10k events, short HTTP runs (what `make bench` runs)
     python -m bench.run --full     # 10k, 100k and 1M events, longer HTTP runs
     python -m bench.run --stores sqlite
+    python -m bench.run --sizes 10000,100000
 
 Every figure is measured here and printed as a table; nothing is hard-coded.
 """
@@ -147,8 +148,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="10k, 100k and 1M events")
     parser.add_argument("--stores", default="sqlite,neo4j")
+    parser.add_argument("--sizes", help="comma-separated graph sizes in events, e.g. 10000,100000 (overrides --full)")
     args = parser.parse_args()
     sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
     per_client = 200 if args.full else 60
     console = Console()
     console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {'full' if args.full else 'quick'} run")
