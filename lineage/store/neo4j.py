@@ -503,9 +503,11 @@ def _apply(tx: ManagedTransaction, mutations: list[Mutation], surely_new: Callab
         if kind is PutNode:
             tx.run(PUT_NODES, rows=[_node_row(m.node) for m in batch if isinstance(m, PutNode)]).consume()
         elif kind is PutEdge:
-            edges = [m.edge for m in batch if isinstance(m, PutEdge)]
-            new = [e for e in edges if surely_new is not None and surely_new(e.ident)]
-            old = [e for e in edges if not (surely_new is not None and surely_new(e.ident))]
+            new: list[Edge] = []
+            old: list[Edge] = []
+            for m in batch:
+                if isinstance(m, PutEdge):
+                    (new if surely_new is not None and surely_new(m.edge.ident) else old).append(m.edge)
             for query, part in ((CREATE_EDGES, new), (PUT_EDGES, old)):
                 if not part:
                     continue

@@ -204,16 +204,10 @@ class _Reads:
         return [_edge(r) for r in rows]
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
-        rows = self.conn.execute(
-            "SELECT src, type, dst, key, props FROM edges WHERE src = ? AND type = ? ORDER BY dst, key", (src, edge_type)
-        )
-        return [_edge(r) for r in rows]
+        return self.edges_from([src], edge_type)
 
     def in_edges(self, dst: str, edge_type: str) -> list[Edge]:
-        rows = self.conn.execute(
-            "SELECT src, type, dst, key, props FROM edges WHERE dst = ? AND type = ? ORDER BY src, key", (dst, edge_type)
-        )
-        return [_edge(r) for r in rows]
+        return self.edges_to([dst], edge_type)
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         rows = self.conn.execute(
