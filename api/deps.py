@@ -15,19 +15,21 @@ from lineage.settings import Settings
 from lineage.store.base import Store
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` although they only read app state: FastAPI runs a plain `def`
+# dependency in the thread pool, and that hop cost more than anything else on the ingest path.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store  # type: ignore[no-any-return]
 
 
-def get_ingest(request: Request) -> IngestService:
+async def get_ingest(request: Request) -> IngestService:
     return request.app.state.ingest  # type: ignore[no-any-return]
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
@@ -65,12 +67,18 @@ def require(scope: str) -> Any:
 
     async def check(request: Request) -> None:
         auth: Authenticator = request.app.state.auth
-        if not await run_in_threadpool(auth.enforced):
+        # The cache answers almost every request; a thread hop costs more than the check.
+        enforced = auth.enforced_cached()
+        if enforced is None:
+            enforced = await run_in_threadpool(auth.enforced)
+        if not enforced:
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send Authorization: Bearer <token>")
-        record = await run_in_threadpool(auth.lookup, token.strip())
+        hit, record = auth.lookup_cached(token.strip())
+        if not hit:
+            record = await run_in_threadpool(auth.lookup, token.strip())
         if record is None or record.revoked_at is not None:
             raise Unauthorized("unknown or revoked token")
         if not record.allows(scope):

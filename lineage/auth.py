@@ -51,25 +51,40 @@ class Authenticator:
         self._cache: dict[str, tuple[float, TokenRecord | None]] = {}
         self._active: tuple[float, bool] = (0.0, False)
 
-    def enforced(self) -> bool:
+    def enforced_cached(self) -> bool | None:
+        """The answer of `enforced` when it needs no store read, else None (so an async caller
+        hops to a thread only when the cache is stale)."""
         if self.mode != "auto":
             return self.mode == "on"
-        now = time.monotonic()
         with self._lock:
-            if now - self._active[0] < CACHE_SECONDS:
+            if time.monotonic() - self._active[0] < CACHE_SECONDS:
                 return self._active[1]
+        return None
+
+    def enforced(self) -> bool:
+        cached = self.enforced_cached()
+        if cached is not None:
+            return cached
+        now = time.monotonic()
         active = any(t.revoked_at is None for t in self.store.tokens())
         with self._lock:
             self._active = (now, active)
         return active
 
+    def lookup_cached(self, token: str) -> tuple[bool, TokenRecord | None]:
+        """(True, record) when the cache answers for `token`, else (False, None)."""
+        with self._lock:
+            cached = self._cache.get(hash_token(token))
+            if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+                return True, cached[1]
+        return False, None
+
     def lookup(self, token: str) -> TokenRecord | None:
+        hit, record = self.lookup_cached(token)
+        if hit:
+            return record
         digest = hash_token(token)
         now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(digest)
-            if cached and now - cached[0] < CACHE_SECONDS:
-                return cached[1]
         record = self.store.token(digest)
         with self._lock:
             if len(self._cache) > 10_000:  # bounded: random bad tokens must not grow memory
