@@ -25,12 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from rich.console import Console
 from rich.table import Table
 
+from bench import corpus
+from bench.load import Connection
 from bench.workload import Workload
 from lineage import queries, releases
+from lineage.errors import InvalidEvent
 from lineage.ingest.parse import parse_event
+from lineage.reports.audit import build_report
 from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import Store
@@ -96,7 +101,23 @@ def query_latencies(store: Store, workload: Workload, repeat: int) -> dict[str, 
     out["diff"] = latency(lambda: releases.diff(store, a, b), repeat)
     ep = probes["endpoint"][0]
     out["endpoint as-of"] = latency(lambda: releases.endpoint(store, ep, "2026-01-20T00:00:00Z"), repeat)
+    out["audit"] = latency(lambda: build_report(store, probes["upstream"][0], generated_at=NOW), repeat)
     return out
+
+
+def corpus_replay(store: Store) -> tuple[int, int, float]:
+    """Replay ../shared/openlineage-corpus (events written by other projects) through bulk
+    ingest: (accepted, rejected, events/s). The invalid-on-purpose files are the rejected."""
+    events, rejected = [], 0
+    for _, _, body in corpus.bodies():
+        try:
+            events.append(parse_event(body))
+        except InvalidEvent:
+            rejected += 1
+    started = time.perf_counter()
+    for start in range(0, len(events), 500):
+        store.ingest(events[start : start + 500], NOW)
+    return len(events), rejected, (len(events) + rejected) / (time.perf_counter() - started)
 
 
 @contextmanager
@@ -127,15 +148,16 @@ def peak_rss_mb(pid: int) -> float:
 
 async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> tuple[float, float, float]:
     """`clients` concurrent clients, each posting single events and waiting for each ack."""
-    bodies = list(Workload(clients * per_client, seed=1000 + offset).events())
+    bodies = [orjson.dumps(e) for e in Workload(clients * per_client, seed=1000 + offset).events()]
     latencies: list[float] = []
 
     async def client(i: int) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        async with Connection(base) as http:
             for body in bodies[i::clients]:
                 started = time.perf_counter()
-                response = await http.post("/api/v1/lineage", json=body)
-                response.raise_for_status()
+                status, answer = await asyncio.wait_for(http.post("/api/v1/lineage", body), 60)
+                if status != 201:
+                    raise RuntimeError(f"ingest answered {status}: {answer[:200]!r}")
                 latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
@@ -156,8 +178,15 @@ def main() -> None:
     per_client = 200 if args.full else 60
     console = Console()
     console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {'full' if args.full else 'quick'} run")
-    ingest_rows, query_rows = [], []
+    ingest_rows, query_rows, corpus_rows = [], [], []
     for kind in args.stores.split(","):
+        with store_url(kind) as url:
+            store = open_store(Settings(store=url))
+            try:
+                accepted, rejected, rate = corpus_replay(store)
+            finally:
+                store.close()
+            corpus_rows.append([kind, str(accepted), str(rejected), f"{rate:,.0f}"])
         for size in sizes:
             with store_url(kind) as url:
                 settings = Settings(store=url)
@@ -179,9 +208,15 @@ def main() -> None:
         table.add_row(*row)
     console.print(table)
     table = Table(title="Bulk ingest and query latency (p50 / p95 ms)")
-    for col in ("store", "events", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of"):
+    for col in ("store", "events", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of", "audit"):
         table.add_column(col)
     for row in query_rows:
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title="Replay of the shared OpenLineage corpus (bulk ingest)")
+    for col in ("store", "accepted", "rejected (invalid on purpose)", "events/s"):
+        table.add_column(col)
+    for row in corpus_rows:
         table.add_row(*row)
     console.print(table)
 

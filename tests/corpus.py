@@ -4,14 +4,11 @@ events, and which of those are invalid on purpose, with the field the rejection 
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-# The corpus sits beside the repository (../shared); LINEAGE_CORPUS points elsewhere.
-CORPUS = Path(os.environ.get("LINEAGE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "openlineage-corpus")
+from bench.corpus import CORPUS, bodies
+
 if not (CORPUS / "SOURCES.md").is_file():
     raise FileNotFoundError(f"OpenLineage corpus not found at {CORPUS}; set LINEAGE_CORPUS to its folder")
 
@@ -50,34 +47,8 @@ class CorpusEvent:
         return f"{self.path}#{self.index}"
 
 
-def _is_event_file(rel: str) -> bool:
-    # Facet fragments, dbt inputs and templated expectations are not replayable events.
-    return (
-        rel.endswith(".json")
-        and "/spec/tests/" not in f"/{rel}"
-        and "/integration/common/tests/" not in f"/{rel}"
-        and not rel.endswith(("config.json", "nominal_time_without_end.json"))
-    )
-
-
-def _substitute(text: str) -> str:
-    """Marquez's seed data has time placeholders; fill them with fixed times."""
-    text = text.replace("{{RUN_START_TIME}}", "2024-01-01T00:00:00Z")
-    return re.sub(
-        r"\{\{RUN_END_TIME_AFTER_(\d+)_MINUTES\}\}", lambda m: f"2024-01-01T00:{int(m.group(1)):02d}:00Z", text
-    )
-
-
 def load() -> list[CorpusEvent]:
-    out = []
-    for path in sorted(CORPUS.rglob("*.json")):
-        rel = path.relative_to(CORPUS).as_posix()
-        if not _is_event_file(rel):
-            continue
-        data = json.loads(_substitute(path.read_text(encoding="utf-8")))
-        for index, body in enumerate(data if isinstance(data, list) else [data]):
-            out.append(CorpusEvent(rel, index, body))
-    return out
+    return [CorpusEvent(rel, index, body) for rel, index, body in bodies(CORPUS)]
 
 
 def facet_samples() -> list[tuple[str, str, dict[str, Any]]]:
