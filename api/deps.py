@@ -39,9 +39,9 @@ StoreDep = Annotated[Store, Depends(get_store)]
 IngestDep = Annotated[IngestService, Depends(get_ingest)]
 
 
-async def read_body(request: Request, settings: SettingsDep) -> bytes:
+async def read_body(request: Request) -> bytes:
     """The request body, decompressed, refusing anything over the configured size."""
-    limit = settings.max_body_bytes
+    limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
@@ -66,22 +66,27 @@ def require(scope: str) -> Any:
     exactly this header."""
 
     async def check(request: Request) -> None:
-        auth: Authenticator = request.app.state.auth
-        # The cache answers almost every request; a thread hop costs more than the check.
-        enforced = auth.enforced_cached()
-        if enforced is None:
-            enforced = await run_in_threadpool(auth.enforced)
-        if not enforced:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("send Authorization: Bearer <token>")
-        hit, record = auth.lookup_cached(token.strip())
-        if not hit:
-            record = await run_in_threadpool(auth.lookup, token.strip())
-        if record is None or record.revoked_at is not None:
-            raise Unauthorized("unknown or revoked token")
-        if not record.allows(scope):
-            raise Forbidden(f"token {record.name!r} lacks the {scope!r} scope")
+        await authorize(request, scope)
 
     return Depends(check)
+
+
+async def authorize(request: Request, scope: str) -> None:
+    """Let the request through only with a token carrying `scope` (or while auth is not enforced)."""
+    auth: Authenticator = request.app.state.auth
+    # The cache answers almost every request; a thread hop costs more than the check.
+    enforced = auth.enforced_cached()
+    if enforced is None:
+        enforced = await run_in_threadpool(auth.enforced)
+    if not enforced:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>")
+    hit, record = auth.lookup_cached(token.strip())
+    if not hit:
+        record = await run_in_threadpool(auth.lookup, token.strip())
+    if record is None or record.revoked_at is not None:
+        raise Unauthorized("unknown or revoked token")
+    if not record.allows(scope):
+        raise Forbidden(f"token {record.name!r} lacks the {scope!r} scope")
