@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lineage.errors import InvalidEvent
 from lineage.facets import check_facet
-from lineage.ingest.parse import parse_event
+from lineage.ingest.parse import _depth, parse_event
 from tests import corpus, scenario
 
 CORPUS = corpus.load()
@@ -160,3 +162,26 @@ def test_run_facet_checks() -> None:
     assert info.value.field == "run.facets.ml_approval.decision"
     body["run"]["facets"]["ml_approval"] = scenario.facet(reviewer="bob", decision="approved", checks={"auc": True})
     assert parse_event(body).run_facets["ml_approval"]["decision"] == "approved"
+
+
+def _reference_depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_reference_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_reference_depth(v) for v in value), default=0)
+    return 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4),
+    max_leaves=40,
+)
+
+
+@given(json_values, st.integers(min_value=1, max_value=12))
+def test_depth_limit_measures_nesting_exactly(value: object, limit: int) -> None:
+    # The nesting limit counts a scalar as one level and each array or object around it as one more.
+    depth = _reference_depth(value)
+    measured = _depth(value, limit)
+    assert measured == depth if depth <= limit else measured > limit
