@@ -31,7 +31,7 @@ from lineage.graph import (
     Node,
 )
 from lineage.refs import check_kind, display, near, resolve_ref, summary
-from lineage.store.base import Direction, EventFilter, Store, Subgraph
+from lineage.store.base import Direction, EventFilter, Store, Subgraph, snapshotted
 
 MAX_DEPTH = 50
 DEFAULT_DEPTH = 20
@@ -126,14 +126,20 @@ def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
-    """An endpoint's deployments, newest first, with what each serves.
+    """An endpoint's deployments, newest first, with what each serves."""
+    return endpoint_statuses(store, [endpoint])[endpoint]
 
-    A handful of round trips whatever the length of the history: each step asks for all
-    deployments at once."""
-    node = store.node(endpoint)
-    dep_ids = [e.src for e in store.in_edges(endpoint, VERSION_OF)]
-    found = {n.id: n for n in store.nodes(dep_ids)}
-    deps = [found[i] for i in dep_ids if i in found and DEPLOYMENT in found[i].labels]
+
+def endpoint_statuses(store: Store, endpoints: list[str]) -> dict[str, dict[str, Any]]:
+    """`endpoint_status` of each endpoint, in six round trips however many endpoints and
+    however long their histories: each step asks for all deployments at once."""
+    wanted = list(dict.fromkeys(endpoints))
+    nodes = {n.id: n for n in store.nodes(wanted)}
+    dep_ids: dict[str, list[str]] = {e: [] for e in wanted}
+    for edge in store.edges_to(wanted, VERSION_OF):
+        dep_ids[edge.dst].append(edge.src)
+    found = {n.id: n for n in store.nodes([d for ids in dep_ids.values() for d in ids])}
+    deps = [found[d] for d in found if DEPLOYMENT in found[d].labels]
     serves: dict[str, list[str]] = {}
     for edge in store.edges_from([d.id for d in deps], SERVES):
         serves.setdefault(edge.src, []).append(edge.dst)
@@ -141,23 +147,28 @@ def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
     writers: dict[str, str] = {}
     for edge in store.edges_to([d.id for d in deps], WROTE):
         writers.setdefault(edge.dst, edge.src)
-    deployments = []
+    rows: dict[str, dict[str, Any]] = {}
     for dep in deps:
         served = [models[m] for m in serves.get(dep.id, []) if m in models]
         row = item(dep) | {"model_versions": [display(m) for m in served]}
         row["run_id"] = writers[dep.id].removeprefix("run-") if dep.id in writers else None
-        deployments.append(row)
-    deployments.sort(key=lambda d: (d.get("since") or "", d["id"]), reverse=True)
-    live = [d for d in deployments if d.get("status") == "live"]
-    return {
-        "name": (node.props.get("endpoint") if node else None) or endpoint,
-        "id": endpoint,
-        "environment": (((node.props.get("facets") or {}).get("ml_endpoint") or {}).get("environment") if node else None),
-        "live": live,
-        "deployments": deployments,
-    }
+        rows[dep.id] = row
+    out = {}
+    for endpoint in wanted:
+        node = nodes.get(endpoint)
+        deployments = [rows[d] for d in dep_ids[endpoint] if d in rows]
+        deployments.sort(key=lambda d: (d.get("since") or "", d["id"]), reverse=True)
+        out[endpoint] = {
+            "name": (node.props.get("endpoint") if node else None) or endpoint,
+            "id": endpoint,
+            "environment": (((node.props.get("facets") or {}).get("ml_endpoint") or {}).get("environment") if node else None),
+            "live": [d for d in deployments if d.get("status") == "live"],
+            "deployments": deployments,
+        }
+    return out
 
 
+@snapshotted
 def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
     """Everything downstream of a ref, version-exact, and the endpoints it reached."""
     node, sub = walk(store, ref, "down", depth)
@@ -167,8 +178,9 @@ def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]
     for dep in groups["deployments"]:
         affected.setdefault(dep["dataset"], []).append(dep)
     endpoints = []
+    statuses = endpoint_statuses(store, sorted(affected))
     for endpoint_id, deps in sorted(affected.items()):
-        status = endpoint_status(store, endpoint_id)
+        status = statuses[endpoint_id]
         hit = {d["id"] for d in deps}
         current = [m for d in status["live"] for m in d["model_versions"]]
         endpoints.append(
@@ -190,6 +202,7 @@ def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]
     return {"ref": ref, "node": item(node), "depth": depth, "counts": counts, **groups, "endpoints": endpoints}
 
 
+@snapshotted
 def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
     """Provenance of a ref: commits, dataset and feature view versions, runs with params."""
     node, sub = walk(store, ref, "up", depth)
@@ -197,6 +210,7 @@ def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, An
     return {"ref": ref, "node": item(node), "depth": depth, "counts": {k: len(v) for k, v in groups.items()}, **groups}
 
 
+@snapshotted
 def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> dict[str, Any]:
     """Nodes and edges around a ref, for drawing."""
     if direction not in ("up", "down", "both"):
@@ -216,6 +230,7 @@ def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> di
     return {"root": node.id, "nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": [edges[k] for k in sorted(edges)]}
 
 
+@snapshotted
 def versions(store: Store, ref: str, limit: int = 100) -> dict[str, Any]:
     """The versions of the dataset a ref names (or of the dataset a version belongs to), newest
     first: what the web page lists for datasets and feature views (issue 8); models and
@@ -237,6 +252,7 @@ def versions(store: Store, ref: str, limit: int = 100) -> dict[str, Any]:
     return {"dataset": item(dataset), "total": len(found), "versions": [item(n) for n in found[:limit]]}
 
 
+@snapshotted
 def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> dict[str, Any]:
     if not q.strip():
         raise InvalidEvent("q", "must not be empty")
@@ -246,6 +262,7 @@ def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> di
     return {"q": q, "results": [item(n) for n in found]}
 
 
+@snapshotted
 def node_detail(store: Store, node_id: str) -> dict[str, Any]:
     node = store.node(node_id)
     if node is None:
@@ -267,6 +284,7 @@ def node_detail(store: Store, node_id: str) -> dict[str, Any]:
     }
 
 
+@snapshotted
 def events(
     store: Store,
     *,

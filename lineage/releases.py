@@ -10,7 +10,7 @@ from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_O
 from lineage.ingest.parse import parse_time
 from lineage.queries import DEFAULT_DEPTH, check_depth, display, endpoint_status, item, start_nodes
 from lineage.refs import check_ref, near, resolve_ref, summary
-from lineage.store.base import Store, Subgraph
+from lineage.store.base import Store, Subgraph, snapshotted
 
 BAD_TAGS = frozenset({"deprecated", "quarantined", "investigation"})
 GOOD_TAG = "known-good"
@@ -51,6 +51,7 @@ def _dataset_kind(node: Node) -> str:
     return "dataset"
 
 
+@snapshotted
 def diff(store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
     """What differs upstream of two nodes: versions per dataset, commits, params, metrics."""
     check_depth(depth)
@@ -132,6 +133,7 @@ def find_one(store: Store, prop: str, name: str, what: str) -> Node:
     return found[0]
 
 
+@snapshotted
 def endpoint(store: Store, name: str, at: str | None = None) -> dict[str, Any]:
     """Current deployment and full history; with `at`, what the endpoint served then."""
     node = find_one(store, "endpoint", name, "endpoint")
@@ -186,6 +188,7 @@ def _verdict(version: dict[str, Any]) -> str | None:
     return None
 
 
+@snapshotted
 def model_versions(store: Store, name: str, before: str | None = None) -> dict[str, Any]:
     """A model's versions with training data, aliases and annotations; with `before`, the
     last known good version before that one."""

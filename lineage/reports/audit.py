@@ -23,11 +23,11 @@ from lineage.graph import (
     WROTE,
     Node,
 )
-from lineage.queries import DEFAULT_DEPTH, endpoint_status
+from lineage.queries import DEFAULT_DEPTH, endpoint_statuses
 from lineage.refs import display, handle, resolve_ref
 from lineage.reports.verify import verify
 from lineage.service import now
-from lineage.store.base import EventFilter, Store, StoredEvent
+from lineage.store.base import EventFilter, Store, StoredEvent, snapshotted
 
 # `build_report` gathers the release chain around the subject, the training setup, approvals,
 # alias history, deployment timelines, annotations and immutability violations, and for each fact
@@ -198,8 +198,9 @@ def _approvals(store: Store, versions: list[Node], aliases: list[Node]) -> tuple
 
 def _deployments(store: Store, endpoints: list[str], in_chain: set[str]) -> list[dict[str, Any]]:
     out = []
+    statuses = endpoint_statuses(store, sorted(set(endpoints)))
     for endpoint in sorted(set(endpoints)):
-        status = endpoint_status(store, endpoint)
+        status = statuses[endpoint]
         timeline = [
             {k: d.get(k) for k in ("id", "since", "until", "status", "traffic_percent", "canary", "rollback", "run_id")}
             | {"model_versions": d["model_versions"], "in_chain": d["id"] in in_chain}
@@ -236,6 +237,7 @@ def _evidence(store: Store, facts: list[tuple[Node, str]], last_seq: int | None)
     return out
 
 
+@snapshotted
 def build_report(store: Store, ref: str, *, generated_at: str | None = None, schema_url: str = SCHEMA_PATH) -> dict[str, Any]:
     """Everything a compliance reviewer needs about `ref`, and the log state it came from."""
     subject = resolve_subject(store, ref)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lineage.chain import GENESIS, entry_hash
-from lineage.store.base import EventFilter, Store, StoredEvent
+from lineage.store.base import EventFilter, Store, StoredEvent, snapshotted
 
 # Each entry stores `id` (sha256 of its canonical payload), `prev_hash` and `hash` =
 # `entry_hash(prev_hash, seq, id, received_at)` (lineage/chain.py). Walking the log in seq order,
@@ -115,6 +115,7 @@ def _diagnose(
     return _bad(e.seq, e.id, "reordered", f"entry {e.seq} was written as entry {was}")
 
 
+@snapshotted
 def verify(store: Store, anchor: Anchor | None = None) -> dict[str, Any]:
     """Walk the whole log; `ok`, the entry count, the head hash and the first bad entry."""
     window = _Window()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
@@ -600,6 +601,7 @@ class Neo4jStore:
                 notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
             )
         self._schema_ready = False
+        self._pinned = threading.local()  # the read transaction of a `snapshot` on this thread
         try:
             self.setup()
         except StoreUnavailable:
@@ -615,8 +617,25 @@ class Neo4jStore:
         )
 
     def _read(self, work: Callable[[_Reads], T]) -> T:
+        pinned: _Reads | None = getattr(self._pinned, "view", None)
+        if pinned is not None:
+            return work(pinned)
         with _translated(), self._session() as session:
             return session.execute_read(lambda tx: work(_Reads(tx)))
+
+    def snapshot(self, work: Callable[[], T]) -> T:
+        if getattr(self._pinned, "view", None) is not None:
+            return work()
+
+        def unit(tx: ManagedTransaction) -> T:
+            self._pinned.view = _Reads(tx)
+            try:
+                return work()
+            finally:
+                self._pinned.view = None
+
+        with _translated(), self._session() as session:
+            return session.execute_read(unit)
 
     def setup(self) -> None:
         with _translated(), self._session() as session:
@@ -681,7 +700,7 @@ class Neo4jStore:
         return self._read(lambda view: view.suggest(text, kind, limit))
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
-        # One read transaction: the walk, its nodes and its edges see one state of the graph.
+        # One read transaction for the walk, its nodes and its edges (one session, not three).
         return self._read(lambda view: view.flow(start, direction, depth))
 
     def count_events(self, flt: EventFilter) -> int:

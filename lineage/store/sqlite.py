@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -20,6 +20,8 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -439,17 +441,29 @@ class SqliteStore:
             rows = self._reader.execute(_SUGGEST, (kind, kind, *([needle] * len(SUGGEST_PROPS)), limit))
             return [_node(r) for r in rows]
 
+    def snapshot(self, work: Callable[[], T]) -> T:
+        conn = self._reader
+        if conn.in_transaction:
+            return work()  # joins the snapshot already open on this thread
+        with _translated():
+            conn.execute("BEGIN")  # a read transaction: WAL keeps its view until COMMIT
+        try:
+            return work()
+        finally:
+            with _translated():
+                conn.execute("COMMIT")
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
+        # One snapshot for the walk and its nodes and edges.
+        return self.snapshot(lambda: self._flow(start, direction, depth))
+
+    def _flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         with _translated():
             conn = self._reader
-            conn.execute("BEGIN")  # one snapshot for the walk and its nodes and edges
-            try:
-                reached = dict(conn.execute(_FLOW[direction], (_dumps(list(start)), depth, depth)).fetchall())
-                ids = _dumps(list(reached))
-                nodes = {n.id: n for n in (_node(r) for r in conn.execute(_NODES_BY_ID, (ids,)))}
-                edges = [_edge(r) for r in conn.execute(_FLOW_EDGES, (ids, ids))]
-            finally:
-                conn.execute("COMMIT")
+            reached = dict(conn.execute(_FLOW[direction], (_dumps(list(start)), depth, depth)).fetchall())
+            ids = _dumps(list(reached))
+            nodes = {n.id: n for n in (_node(r) for r in conn.execute(_NODES_BY_ID, (ids,)))}
+            edges = [_edge(r) for r in conn.execute(_FLOW_EDGES, (ids, ids))]
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
 
     def count_events(self, flt: EventFilter) -> int:
@@ -462,14 +476,13 @@ class SqliteStore:
             return int(row[0])
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
+        return self.snapshot(self._dump)  # one snapshot for nodes and edges
+
+    def _dump(self) -> dict[str, list[dict[str, Any]]]:
         with _translated():
             conn = self._reader
-            conn.execute("BEGIN")  # one snapshot for nodes and edges
-            try:
-                nodes = [_node(r) for r in conn.execute("SELECT id, kind, labels, props FROM nodes")]
-                edges = [_edge(r) for r in conn.execute("SELECT src, type, dst, key, props FROM edges")]
-            finally:
-                conn.execute("COMMIT")
+            nodes = [_node(r) for r in conn.execute("SELECT id, kind, labels, props FROM nodes")]
+            edges = [_edge(r) for r in conn.execute("SELECT src, type, dst, key, props FROM edges")]
         return sort_dump(nodes, edges)
 
     def event_count(self) -> int:

@@ -172,3 +172,17 @@ def test_graph_search_node_and_events(graph: Store) -> None:
     assert rest["events"][0]["event"]["job"]["name"] == "clean_customers"
     with pytest.raises(InvalidEvent):
         queries.events(graph, limit=0)
+
+
+def test_statuses_of_many_endpoints_asked_together_equal_each_asked_alone(graph: Store) -> None:
+    names = ["churn-prod", "churn-eu", "churn-us", "churn-batch", "fraud-prod"]
+    endpoint_ids = [resolve_ref(graph, n).id for n in names]
+    together = queries.endpoint_statuses(graph, [*endpoint_ids, endpoint_ids[0]])
+    assert list(together) == endpoint_ids  # each once, in the order asked
+    for endpoint_id in endpoint_ids:
+        assert together[endpoint_id] == queries.endpoint_statuses(graph, [endpoint_id])[endpoint_id]
+    prod = together[endpoint_ids[0]]
+    assert prod["name"] == "churn-prod" and len(prod["deployments"]) == 3
+    assert [d["model_versions"] for d in prod["live"]] == [["churn@2.2.0"]]
+    assert sorted(m for d in together[endpoint_ids[2]]["live"] for m in d["model_versions"]) == ["churn@2.2.0", "churn@2.3.1"]
+    assert queries.endpoint_statuses(graph, []) == {}

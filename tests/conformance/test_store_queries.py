@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -403,3 +404,66 @@ def test_bulk_reads_answer_as_the_single_ones_in_one_call(store: Store) -> None:
     assert writers == [e for d in sorted(deployments) for e in store.in_edges(d, WROTE)]
     assert {e.src for e in writers} == {run(r) for r in ("dep#1", "dep#2", "dep#3")}
     assert store.edges_from([], SERVES) == [] and store.nodes([]) == []
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+def test_a_snapshot_returns_its_work_and_a_nested_one_joins_it(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    snapshot_id = ver("customers", "data-v1.8.2")
+    inner = store.snapshot(lambda: store.snapshot(lambda: store.node(snapshot_id)))
+    assert inner == store.node(snapshot_id) and inner is not None
+    assert store.snapshot(lambda: store.flow([snapshot_id], "down", 3)) == store.flow([snapshot_id], "down", 3)
+
+
+def test_a_failing_snapshot_leaves_the_store_answering(store: Store) -> None:
+    ingest(store, *ML_STORY)
+
+    def broken() -> None:
+        assert store.node(ver("customers", "data-v1.8.2")) is not None
+        raise LookupError("the question failed half-way")
+
+    with pytest.raises(LookupError):
+        store.snapshot(broken)
+    # No transaction is left pinned: reads, nested snapshots and writes all still work.
+    assert store.snapshot(lambda: store.node(ver("customers", "data-v1.7.1"))) is not None
+    assert ingest(store, annotation(ver("customers", "data-v1.8.2"), "2026-03-05T00:00:00Z")) == [True]
+
+
+def test_reads_on_another_thread_do_not_join_a_snapshot(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    seen: dict[str, object] = {}
+
+    def elsewhere() -> None:
+        seen["node"] = store.node(ver("customers", "data-v1.8.2"))
+        seen["inner"] = store.snapshot(lambda: store.count_events(EventFilter()))
+
+    def work() -> int:
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join(timeout=30)
+        return store.count_events(EventFilter())
+
+    assert store.snapshot(work) == len(ML_STORY)
+    assert seen == {"node": store.node(ver("customers", "data-v1.8.2")), "inner": len(ML_STORY)}
+
+
+def test_sqlite_snapshot_does_not_see_a_commit_made_during_it(tmp_path: Path) -> None:
+    """SQLite's WAL gives a read transaction one state of the file: a question asked while an
+    ingest commits answers wholly from before it. (Neo4j reads are read-committed; there a
+    snapshot only shares one transaction.)"""
+    store = SqliteStore(str(tmp_path / "s.db"))
+    try:
+        ingest(store, *ML_STORY[:1])
+        later = ML_STORY[1]
+
+        def work() -> tuple[int, int]:
+            before = store.count_events(EventFilter())
+            writer = threading.Thread(target=lambda: ingest(store, later))
+            writer.start()
+            writer.join(timeout=30)
+            return before, store.count_events(EventFilter())
+
+        assert store.snapshot(work) == (1, 1)
+        assert store.count_events(EventFilter()) == 2  # and the commit is there once it ends
+    finally:
+        store.close()

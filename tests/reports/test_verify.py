@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from pathlib import Path
-from typing import cast
+from typing import Callable, TypeVar, cast
 
 import orjson
 import pytest
@@ -18,6 +18,8 @@ from lineage.store.base import EventFilter, Store, StoredEvent
 from lineage.store.sqlite import SqliteStore
 from tests.conformance.test_projection_rules import NOW, ingest
 from tests.reports.conftest import EVENTS, Forger, log, s, seq_of
+
+T = TypeVar("T")
 
 
 def test_an_untouched_log_verifies(graph: Store) -> None:
@@ -183,6 +185,9 @@ class _Log:
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
         return [e for e in self.entries if e.seq > after_seq][:limit]
+
+    def snapshot(self, work: Callable[[], T]) -> T:
+        return work()  # a list does not change under the reader
 
 
 def _renumber(entries: list[StoredEvent], after: int, by: int) -> list[StoredEvent]:
