@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -126,6 +127,17 @@ class GraphView(Protocol):
         """Nodes of a kind whose scalar property equals a value (used for model-name lookups)."""
         ...
 
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        """A hint that these nodes, and their edges of these types, are about to be read one by
+        one: a view over a remote store fetches them in a few round trips. Doing nothing is
+        always correct."""
+        ...
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        """A hint, like `preload`: `nodes_with(kind, prop, v)` is about to be asked for each of
+        these values."""
+        ...
+
 
 class MemoryGraph:
     """An in-memory graph: the reference GraphView for tests, and a mutation applier."""
@@ -182,6 +194,12 @@ class MemoryGraph:
         return sorted(
             (n for n in self.nodes.values() if n.kind == kind and n.props.get(prop) == value), key=lambda n: n.id
         )
+
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        pass  # everything is in memory already
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        pass
 
 
 def _edge_order(edge: Edge) -> tuple[str, str, str, str]:

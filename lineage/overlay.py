@@ -6,6 +6,8 @@ back the net mutations in an order any store can apply (nodes before the edges t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lineage.graph import (
     VERSION,
     DeleteEdge,
@@ -97,6 +99,12 @@ class Overlay:
             else:
                 found.pop(node_id, None)
         return [found[i] for i in sorted(found)]
+
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        self.base.preload(node_ids, out_types, in_types)  # the base is what is slow to ask
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        self.base.preload_matching(kind, prop, values)
 
     # --- writes --------------------------------------------------------------------------
     def put_node(self, node: Node) -> None:

@@ -379,13 +379,15 @@ class _Projector:
     def refresh_deployments(self, run: str) -> set[str]:
         """SERVES edges of the deployments a deploy run wrote: to the model versions it read."""
         run_node = self.g.node(run)
-        deployments = [n for e in self.g.out_edges(run, WROTE) if (n := self.g.node(e.dst)) and DEPLOYMENT in n.labels]
+        wrote = self.g.out_edges(run, WROTE)
+        self.g.preload([e.dst for e in wrote], out_types=(SERVES,))
+        deployments = [n for e in wrote if (n := self.g.node(e.dst)) and DEPLOYMENT in n.labels]
         if not deployments or run_node is None:
             return set()
         failed = run_node.props.get("state") in FAILED_STATES
-        models = set() if failed else {
-            n.id for e in self.g.out_edges(run, READ) if (n := self.g.node(e.dst)) and MODEL_VERSION in n.labels
-        }
+        read = [] if failed else self.g.out_edges(run, READ)
+        self.g.preload([e.dst for e in read])
+        models = {n.id for e in read if (n := self.g.node(e.dst)) and MODEL_VERSION in n.labels}
         endpoints = set()
         for deployment in deployments:
             for edge in self.g.out_edges(deployment.id, SERVES):
@@ -404,7 +406,12 @@ class _Projector:
         (traffic below 100%) ends only earlier canaries. Deployments by failed runs never go live.
         """
         entries = []
-        for edge in self.g.in_edges(endpoint, VERSION_OF):
+        history = self.g.in_edges(endpoint, VERSION_OF)
+        # The whole history, in a few round trips however long it is: deployments with the
+        # models they serve and the runs that wrote them, then those runs.
+        self.g.preload([e.src for e in history], out_types=(SERVES,), in_types=(WROTE,))
+        self.g.preload([w.src for e in history for w in self.g.in_edges(e.src, WROTE)])
+        for edge in history:
             node = self.g.node(edge.src)
             if node is None or DEPLOYMENT not in node.labels:
                 continue
@@ -467,8 +474,12 @@ class _Projector:
         if node is None:
             return
         model = node.props["model"]
+        moves = node.props.get("moves") or {}
+        # The whole history in two round trips however long it is: the moving runs, the versions.
+        self.g.preload([ids.run_id(u) for u in moves])
+        self.g.preload_matching(VERSION, "model_ref", [f"{model}@{m['version']}" for m in moves.values()])
         effective = []
-        for run_uuid, move in (node.props.get("moves") or {}).items():
+        for run_uuid, move in moves.items():
             run = self.g.node(ids.run_id(run_uuid))
             facets = (run.props.get("facets") or {}) if run else {}
             rejected = (facets.get("ml_approval") or {}).get("decision") == "rejected"

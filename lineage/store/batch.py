@@ -58,6 +58,18 @@ class Reads(GraphView, Protocol):
         """`inferred_reads(dataset, since)` for each dataset -> since of `wanted`."""
         ...
 
+    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        """`out_edges(id, edge_type)` of every id, in one round trip."""
+        ...
+
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        """`nodes_with(kind, prop, value)` for each value, in one round trip."""
+        ...
+
+    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
+        """`in_edges(id, edge_type)` of every id, in one round trip."""
+        ...
+
 
 _UNKNOWN = Node("", "")
 
@@ -216,6 +228,33 @@ class Batch:
             if node is not None and node.kind == kind and node.props.get(prop) == value:
                 found[node_id] = node
         return [found[i] for i in sorted(found)]
+
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        """One round trip for the nodes not yet fetched and one per edge type and direction,
+        instead of one read per node and per node's edges."""
+        wanted = list(dict.fromkeys(node_ids))
+        missing = [i for i in wanted if i not in self._base_nodes]
+        if missing:
+            found = {n.id: n for n in self.base.nodes(missing)}
+            for node_id in missing:
+                self._base_nodes[node_id] = found.get(node_id)
+        stored = [i for i in wanted if self._base_nodes[i] is not None]
+        for name, types, fetch in (("out_edges", out_types, self.base.edges_from), ("in_edges", in_types, self.base.edges_to)):
+            for edge_type in types:
+                unread = [i for i in stored if (name, i, edge_type) not in self._base_reads]
+                if not unread:
+                    continue
+                by_node: dict[str, list[Edge]] = {i: [] for i in unread}
+                for edge in fetch(unread, edge_type):
+                    by_node[edge.src if name == "out_edges" else edge.dst].append(edge)
+                for node_id, edges in by_node.items():
+                    self._base_reads[(name, node_id, edge_type)] = edges
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        unread = [v for v in dict.fromkeys(values) if ("nodes_with", kind, prop, v) not in self._base_reads]
+        if unread:
+            for value, found in self.base.nodes_with_many(kind, prop, unread).items():
+                self._base_reads[("nodes_with", kind, prop, value)] = found
 
     # --- changes -----------------------------------------------------------------------------
     def apply(self, mutations: list[Mutation]) -> None:

@@ -218,6 +218,22 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _PREFIX,
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
 }
+# nodes_with_many(): nodes_with() for many values of one property, in one round trip.
+_EQ_MANY: LiteralString = " = value AND n.kind = $kind RETURN value, n.id, n.kind, n.labels, n.props"
+FIND_MANY: dict[str, LiteralString] = {
+    "name": "UNWIND $values AS value MATCH (n:Node) WHERE n.name" + _EQ_MANY,
+    "version": "UNWIND $values AS value MATCH (n:Node) WHERE n.version" + _EQ_MANY,
+    "model_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.model_ref" + _EQ_MANY,
+    "feature_view_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.feature_view_ref" + _EQ_MANY,
+    "alias_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.alias_ref" + _EQ_MANY,
+    "model": "UNWIND $values AS value MATCH (n:Node) WHERE n.model" + _EQ_MANY,
+    "endpoint": "UNWIND $values AS value MATCH (n:Node) WHERE n.endpoint" + _EQ_MANY,
+    "model_name": "UNWIND $values AS value MATCH (n:Node) WHERE n.model_name" + _EQ_MANY,
+    "feature_view": "UNWIND $values AS value MATCH (n:Node) WHERE n.feature_view" + _EQ_MANY,
+    "run_id": "UNWIND $values AS value MATCH (n:Node) WHERE n.run_id" + _EQ_MANY,
+    "sha": "UNWIND $values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
+    "target": "UNWIND $values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
+}
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
 SUGGEST: LiteralString = (
@@ -428,6 +444,18 @@ class _Reads:
 
     def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
         return self.find(prop, value, kind=kind, limit=10_000)  # the same cap as SQLite's
+
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {v: [] for v in values}
+        for r in self.tx.run(FIND_MANY[prop], values=list(out), kind=kind):
+            out[r[0]].append(_node(r[1:]))
+        return {v: sorted(found, key=lambda n: n.id)[:10_000] for v, found in out.items()}
+
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        pass  # these reads keep nothing: an ingest batch over them does the preloading
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        pass
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         query = (FIND_PREFIX if prefix else FIND)[prop]  # KeyError for a property not indexed, as SQLite

@@ -230,6 +230,15 @@ class _Reads:
     def nodes_with(self, kind: str, prop: str, value: str) -> list[Node]:
         return self.find(prop, value, kind=kind, limit=10_000)
 
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        return {v: self.nodes_with(kind, prop, v) for v in values}  # embedded: no round trips to save
+
+    def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
+        pass  # these reads keep nothing: an ingest batch over them does the preloading
+
+    def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
+        pass
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         if prefix:
             rows = self.conn.execute(_FIND_PREFIX[prop], (value, value + "\U0010ffff", kind, kind, limit))

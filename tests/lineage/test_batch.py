@@ -3,6 +3,7 @@ at a time, and answers every read the projection makes as that graph would, even
 
 from __future__ import annotations
 
+from typing import Any
 from unittest.mock import patch
 
 from hypothesis import given, settings
@@ -66,6 +67,15 @@ class Reads:
     def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
         return {d: self.graph.inferred_reads(d, since) for d, since in wanted.items()}
 
+    def edges_from(self, ids: list[str], edge_type: str) -> list[Edge]:
+        return [e for i in ids for e in self.graph.out_edges(i, edge_type)]
+
+    def edges_to(self, ids: list[str], edge_type: str) -> list[Edge]:
+        return [e for i in ids for e in self.graph.in_edges(i, edge_type)]
+
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        return {v: self.graph.nodes_with(kind, prop, v) for v in values}
+
 
 def sequential(events: list[Event]) -> MemoryGraph:
     graph = MemoryGraph()
@@ -126,3 +136,64 @@ def test_a_batch_reads_as_the_graph_would_after_every_event(order: list[int], sp
             batch.apply(project(event, batch))
             reference.apply(project(event, reference))
             assert_same_reads(batch, reference)
+
+
+class Counted(Reads):
+    """`Reads` that counts the calls a batch makes: each is a round trip on Neo4j."""
+
+    def __init__(self, graph: Stored) -> None:
+        super().__init__(graph)
+        self.calls: list[str] = []
+        for name in ("nodes", "annotations_of", "node", "out_edges", "in_edges", "versions_at", "inferred_reads", "nodes_with"):
+            setattr(self, name, self._counted(name, getattr(self, name)))
+
+    def _counted(self, name: str, read: Any) -> Any:
+        def call(*args: Any) -> Any:
+            self.calls.append(name)
+            return read(*args)
+
+        return call
+
+    def edges_from(self, ids: list[str], edge_type: str) -> list[Edge]:
+        self.calls.append("edges_from")
+        return super().edges_from(ids, edge_type)
+
+    def edges_to(self, ids: list[str], edge_type: str) -> list[Edge]:
+        self.calls.append("edges_to")
+        return super().edges_to(ids, edge_type)
+
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        self.calls.append("nodes_with_many")
+        return super().nodes_with_many(kind, prop, values)
+
+
+def _reads_to_deploy_after(history: int) -> list[str]:
+    """The store reads a batch makes to project one more deployment of an endpoint that has
+    `history` deployments already, each of a model promoted to Production."""
+    stored = Stored()
+    for i in range(history + 1):
+        for body in (
+            s.event(f"train#{i}", "COMPLETE", s.ts(1, i), outputs=[s.model("churn", f"1.{i}")]),
+            s.promote(f"prom#{i}", s.ts(2, i), "churn", "Production", f"1.{i}"),
+            *s.deploy(f"dep#{i}", s.ts(3, i), "churn", f"1.{i}", "churn-prod"),
+        ):
+            if i < history:
+                stored.apply(project(parse_event(body), stored))
+    final = [parse_event(b) for b in (
+        s.promote(f"prom#{history}", s.ts(4), "churn", "Production", "1.0"),
+        *s.deploy(f"dep#{history}", s.ts(4), "churn", "1.0", "churn-prod"),
+    )]
+    reads = Counted(stored)
+    batch = Batch(reads)
+    batch.prefetch(final)
+    for event in final:
+        batch.apply(project(event, batch))
+    assert batch.mutations()
+    return reads.calls
+
+
+def test_a_deployment_costs_the_same_reads_however_long_the_endpoint_history() -> None:
+    """The endpoint's timeline and the alias's history are recomputed whole on each deploy
+    and promotion; their reads are batched, so the round trips do not grow with the history."""
+    short, long = _reads_to_deploy_after(2), _reads_to_deploy_after(12)
+    assert sorted(short) == sorted(long), (len(short), len(long))
