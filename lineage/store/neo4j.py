@@ -83,11 +83,20 @@ SCHEMA: tuple[LiteralString, ...] = (
 # once the lock is held: read in the same query, it could be a value from before the wait.
 LOCK_HEAD: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.locked = true"
 # The head is the log's last entry, as in SQLite (`seq > 0` lets the seq index give the order);
-# LogHead keeps a copy, written in the same transaction, for operators.
-READ_HEAD: LiteralString = "MATCH (e:Event) WHERE e.seq > 0 RETURN e.seq, e.hash ORDER BY e.seq DESC LIMIT 1"
-SET_HEAD: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.seq = $seq, h.hash = $hash"
-FIND_EVENTS: LiteralString = "UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN e.id AS id, e.seq AS seq"
+# LogHead keeps a copy, written in the same transaction, for operators. Read with the seqs of
+# the batch's events already logged: one round trip.
+READ_HEAD: LiteralString = """
+CALL () {
+    OPTIONAL MATCH (e:Event) WHERE e.seq > 0
+    RETURN e.seq AS seq, e.hash AS hash ORDER BY e.seq DESC LIMIT 1
+}
+RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
+"""
+# The new entries and the head's copy, in one round trip.
 CREATE_EVENTS: LiteralString = """
+MATCH (h:LogHead {name: 'head'})
+SET h.seq = $seq, h.hash = $hash
+WITH count(h) AS moved
 UNWIND $rows AS row
 CREATE (e:Event)
 SET e = row.event
@@ -553,9 +562,9 @@ def _apply(tx: ManagedTransaction, mutations: list[Mutation], surely_new: Callab
 def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
     """The unit of work of `ingest`: all its state is local, so the driver may re-run it."""
     tx.run(LOCK_HEAD).consume()
-    head = tx.run(READ_HEAD).single()
-    seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-    known: dict[str, int] = {r[0]: r[1] for r in tx.run(FIND_EVENTS, ids=[e.id for e in events])}
+    head = tx.run(READ_HEAD, ids=[e.id for e in events]).single(strict=True)
+    seq, prev = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
+    known: dict[str, int] = dict(head[2])
     # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
     batch = Batch(_Reads(tx))
     about = {e.id: subjects(e) for e in events if e.id not in known}
@@ -584,8 +593,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
         outcomes.append(IngestOutcome(event.id, True, seq))
     _apply(tx, batch.mutations(), batch.surely_new)
     if rows:
-        tx.run(CREATE_EVENTS, rows=rows).consume()
-        tx.run(SET_HEAD, seq=seq, hash=prev).consume()
+        tx.run(CREATE_EVENTS, rows=rows, seq=seq, hash=prev).consume()
     return outcomes
 
 
