@@ -9,6 +9,7 @@ arrival order (DESIGN.md section 3).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lineage import ids
@@ -380,10 +381,11 @@ class _Projector:
         """SERVES edges of the deployments a deploy run wrote: to the model versions it read."""
         run_node = self.g.node(run)
         wrote = self.g.out_edges(run, WROTE)
-        self.g.preload([e.dst for e in wrote], out_types=(SERVES,))
+        self.g.preload([e.dst for e in wrote])
         deployments = [n for e in wrote if (n := self.g.node(e.dst)) and DEPLOYMENT in n.labels]
         if not deployments or run_node is None:
             return set()
+        self.g.preload([d.id for d in deployments], out_types=(SERVES,))
         failed = run_node.props.get("state") in FAILED_STATES
         read = [] if failed else self.g.out_edges(run, READ)
         self.g.preload([e.dst for e in read])
@@ -607,6 +609,31 @@ def touched(event: Event) -> list[str]:
     if parent:
         out.add(ids.job_id(parent["job"]["namespace"], parent["job"]["name"]))
     return sorted(out)
+
+
+def preload_histories(events: Sequence[Event], view: GraphView) -> None:
+    """Hint `view` (see GraphView.preload) with the histories projecting `events` recomputes
+    whole: the deployments of every endpoint they deploy to, with what each serves and the
+    runs that wrote them, and the moves of every alias they move. A few round trips for a
+    whole batch, instead of a few per endpoint and alias."""
+    endpoints = sorted(
+        {ids.dataset_id(r.namespace, r.name) for e in events for r in e.outputs if "ml_endpoint" in r.facets}
+    )
+    view.preload(endpoints, in_types=(VERSION_OF,))
+    deployments = [edge.src for endpoint in endpoints for edge in view.in_edges(endpoint, VERSION_OF)]
+    view.preload(deployments, out_types=(SERVES,), in_types=(WROTE,))
+    view.preload([edge.src for d in deployments for edge in view.in_edges(d, WROTE)])
+    moving = [a for e in events if (a := e.run_facets.get("ml_alias"))]
+    aliases = sorted({ids.alias_id(a["model"], a["alias"]) for a in moving})
+    view.preload(aliases)
+    found = [node for a in aliases if (node := view.node(a)) is not None]
+    view.preload([ids.run_id(run_uuid) for node in found for run_uuid in node.props.get("moves") or {}])
+    versions = [f"{a['model']}@{a['version']}" for a in moving]
+    versions += [f"{n.props['model']}@{m['version']}" for n in found for m in (n.props.get("moves") or {}).values()]
+    view.preload_matching(VERSION, "model_ref", versions)
+    # A new model version makes its model's aliases look again for versions they wait for.
+    models = [m["name"] for e in events for r in e.outputs if (m := r.facets.get("ml_modelVersion"))]
+    view.preload_matching(ALIAS, "model", models)
 
 
 def project(event: Event, view: GraphView) -> list[Mutation]:

@@ -33,7 +33,7 @@ from lineage.graph import (
     PutEdge,
     PutNode,
 )
-from lineage.projection import touched
+from lineage.projection import preload_histories, touched
 
 EdgeIdent = tuple[str, str, str, str]
 # How many versions per dataset a prefetch brings: enough for the few newest a read binds to,
@@ -128,6 +128,7 @@ class Batch:
         if wanted := {d: since for d, since in rebinds.items() if d in stored}:
             for d, edges in self.base.inferred_reads_many(wanted).items():
                 self._inferred_from[d] = (wanted[d], edges)
+        preload_histories(events, self)
 
     def _prefetch_nodes(self, ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]
