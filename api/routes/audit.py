@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -21,6 +21,10 @@ router = APIRouter(tags=["audit"])
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 Ref = Annotated[str, Query(description="A model version (churn@2.3.1), an endpoint name or a dataset version label, or a node id")]
 Format = Annotated[str, Query(alias="format", description=f"One of {', '.join(RENDERERS)}")]
+Check = Annotated[
+    Literal["evidence", "chain"],
+    Query(description="evidence: check the listed evidence entries and the head where they stand in the hash chain; chain: walk the whole log"),
+]
 
 
 def _filename(label: str, extension: str) -> str:
@@ -38,13 +42,13 @@ _DOCUMENTS = {"content": {r.media_type.split(";")[0]: {} for r in RENDERERS.valu
     response_class=Response,
     responses={200: _DOCUMENTS},
 )
-def audit(store: StoreDep, request: Request, ref: Ref, format_: Format = "json") -> Response:
+def audit(store: StoreDep, request: Request, ref: Ref, format_: Format = "json", check: Check = "evidence") -> Response:
     """The release chain, training setup, approvals, alias history, deployment timeline,
     annotations, immutability violations and the raw events behind each fact. The
     `X-Lineage-Log-Head` and `X-Lineage-Log-Entries` headers name the log state it was made from."""
     chosen = renderer(format_)  # an unknown format is refused before any work
     base = str(request.base_url).rstrip("/")
-    report = build_report(store, ref, schema_url=base + SCHEMA_PATH)
+    report = build_report(store, ref, schema_url=base + SCHEMA_PATH, whole_chain=check == "chain")
     headers = {
         "Content-Disposition": f'inline; filename="{_filename(report["subject"]["label"], chosen.extension)}"',
         "X-Lineage-Log-Head": report["log"]["head"],

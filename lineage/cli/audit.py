@@ -29,10 +29,10 @@ def _fail(exc: Failed) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _local_report(ref: str, fmt: str) -> tuple[bytes, dict[str, str]]:
+def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
     store = open_store(Settings())
     try:
-        report = build_report(store, ref)
+        report = build_report(store, ref, whole_chain=whole_chain)
     except LineageError as exc:
         raise failed(exc) from exc
     finally:
@@ -41,11 +41,12 @@ def _local_report(ref: str, fmt: str) -> tuple[bytes, dict[str, str]]:
     return renderer(fmt).render(report), {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["label"]}
 
 
-def _remote_report(url: str, ref: str, fmt: str) -> tuple[bytes, dict[str, str]]:
+def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
     token = os.environ.get("LINEAGE_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    params = {"ref": ref, "format": fmt, "check": "chain" if whole_chain else "evidence"}
     try:
-        response = httpx.get(url.rstrip("/") + "/api/v1/audit", params={"ref": ref, "format": fmt}, headers=headers, timeout=300)
+        response = httpx.get(url.rstrip("/") + "/api/v1/audit", params=params, headers=headers, timeout=300)
     except httpx.HTTPError as exc:
         raise Failed(f"cannot reach {url}: {exc}", []) from exc
     if response.status_code >= 400:
@@ -80,6 +81,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--format", "-f", help=f"One of {', '.join(RENDERERS)}; default: from -o's extension, else json")
         ] = None,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file (default: standard output)")] = None,
+        whole_chain: Annotated[
+            bool, typer.Option("--whole-chain", help="Walk the whole log's hash chain, not just the evidence entries and the head")
+        ] = False,
         url: UrlOpt = None,
     ) -> None:
         """Audit report for REF: release chain, approvals, deployments, and the raw events as evidence."""
@@ -87,7 +91,7 @@ def register(app: typer.Typer) -> None:
         fmt = format_ or (suffix if suffix in RENDERERS else "json")
         try:
             renderer(fmt)
-            body, info = _remote_report(url, ref, fmt) if url else _local_report(ref, fmt)
+            body, info = _remote_report(url, ref, fmt, whole_chain) if url else _local_report(ref, fmt, whole_chain)
         except LineageError as exc:
             raise _fail(Failed(str(exc), [])) from None
         except Failed as exc:

@@ -57,7 +57,8 @@ def identity(report: Report) -> list[tuple[str, str]]:
     """The report's header: what it is about, when it was made, and from which log state."""
     s, r, log = report["subject"], report["report"], report["log"]
     bad = log["first_bad"]
-    verified = "yes, the whole hash chain verified" if log["verified"] else (
+    scope = "the whole hash chain" if log["checked"] == "chain" else "the evidence entries and the head, each where it stands in the hash chain"
+    verified = f"yes: {scope}" if log["verified"] else (
         f"NO: entry {bad['seq']} {bad['problem']} ({bad['detail']})" if bad else "NO"
     )
     return [

@@ -87,7 +87,11 @@ AUDIT_SCHEMA: dict[str, Any] = {
             {
                 "entries": {"type": "integer", "minimum": 0},
                 "head": _HASH,
-                "verified": {"type": "boolean", "description": "The whole hash chain verified"},
+                "verified": {"type": "boolean", "description": "The hash chain verified, as far as `checked` says"},
+                "checked": {
+                    "enum": ["evidence", "chain"],
+                    "description": "evidence: the entries listed as evidence and the head, each where it stands in the chain; chain: the whole log walked",
+                },
                 "first_bad": FIRST_BAD,
             },
         ),

@@ -147,6 +147,12 @@ class Store(Protocol):
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
 
+    def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
+        """The log entries at these seqs that exist, ordered by seq, in one round trip."""
+
+    def last_entry(self) -> StoredEvent | None:
+        """The entry with the highest seq (the chain's head), or None for an empty log."""
+
     def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot answer now."""
 

@@ -122,6 +122,9 @@ EVENTS: dict[str, LiteralString] = {
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
+ENTRIES: LiteralString = "UNWIND $seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
+# The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
+LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
 # count_events(): the filters of `events` without the page (seq, limit); DISTINCT as SQLite's `IN`.
 _COUNT_FILTER: LiteralString = (
     " WHERE ($run IS NULL OR e.run_uuid = $run)"
@@ -757,6 +760,12 @@ class Neo4jStore:
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
         return self._read(lambda view: [_stored(r) for r in view.tx.run(query, params)])
+
+    def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
+        return self._read(lambda view: [_stored(r) for r in view.tx.run(ENTRIES, seqs=list(seqs))])
+
+    def last_entry(self) -> StoredEvent | None:
+        return self._read(lambda view: next((_stored(r) for r in view.tx.run(LAST_ENTRY)), None))
 
     def put_token(self, record: TokenRecord) -> None:
         try:

@@ -147,6 +147,12 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
     return Edge(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
 
 
+_ENTRY_FIELDS = (
+    "SELECT seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace, job_name,"
+    " producer, payload, prev_hash, hash FROM events"
+)
+
+
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
     # A payload rewritten as text behind our back must still reach `verify`, not crash it.
     payload = row[10].encode() if isinstance(row[10], str) else bytes(row[10])
@@ -501,8 +507,7 @@ class SqliteStore:
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
         with _translated():
             rows = self._reader.execute(
-                "SELECT seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace, job_name,"
-                " producer, payload, prev_hash, hash FROM events WHERE seq > ?"
+                _ENTRY_FIELDS + " WHERE seq > ?"
                 " AND (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
                 " AND (? IS NULL OR seq IN (SELECT seq FROM event_subjects WHERE node_id = ?))"
                 " ORDER BY seq LIMIT ?",
@@ -512,6 +517,18 @@ class SqliteStore:
                 ),
             )
             return [_stored(r) for r in rows]
+
+    def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
+        with _translated():
+            rows = self._reader.execute(
+                _ENTRY_FIELDS + " WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq", (_dumps(list(seqs)),)
+            )
+            return [_stored(r) for r in rows]
+
+    def last_entry(self) -> StoredEvent | None:
+        with _translated():
+            row = self._reader.execute(_ENTRY_FIELDS + " ORDER BY seq DESC LIMIT 1").fetchone()
+        return _stored(row) if row else None
 
     def put_token(self, record: TokenRecord) -> None:
         with _translated(), self._write_lock:

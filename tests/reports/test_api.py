@@ -60,6 +60,25 @@ def test_json_is_the_default_and_validates_against_the_served_schema(client: Tes
     assert (report["log"]["entries"], report["log"]["head"], report["log"]["verified"]) == (check["entries"], check["head"], True)
 
 
+def test_check_chain_walks_the_whole_log(client: TestClient, graph: Store, forger: Forger) -> None:
+    """Tampering outside a report's evidence shows only when the whole chain is asked for."""
+    from tests.conformance.test_projection_rules import ingest
+    from tests.reports.conftest import s
+
+    ingest(graph, s.event("other#1", "COMPLETE", s.ts(8, day=6), job="unrelated-etl", outputs=[s.dataset("ledger", "l-1")]))
+    ingest(graph, s.event("other#2", "COMPLETE", s.ts(9, day=6), job="unrelated-etl", outputs=[s.dataset("ledger", "l-2")]))
+    seq = seq_of(graph, "other#1")
+    forger.update(seq, received_at="2026-03-01T00:00:00.000000Z")
+    scoped = client.get("/api/v1/audit", params={"ref": "churn@2.3.1"}).json()["log"]
+    assert (scoped["verified"], scoped["checked"]) == (True, "evidence")
+    whole = client.get("/api/v1/audit", params={"ref": "churn@2.3.1", "check": "chain"}).json()["log"]
+    assert (whole["verified"], whole["checked"], whole["first_bad"]["seq"]) == (False, "chain", seq)
+    md = client.get("/api/v1/audit", params={"ref": "churn@2.3.1", "check": "chain", "format": "md"}).text
+    assert f"NO: entry {seq} modified" in md
+    bad = client.get("/api/v1/audit", params={"ref": "churn@2.3.1", "check": "all"})
+    assert bad.status_code in (400, 422) and "check" in bad.text
+
+
 def test_unknown_ref_is_404_with_suggestions_and_unknown_format_is_400(client: TestClient) -> None:
     missing = client.get("/api/v1/audit", params={"ref": "churn@2.3.2", "format": "pdf"})
     assert missing.status_code == 404

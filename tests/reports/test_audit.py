@@ -105,7 +105,7 @@ def test_evidence_lists_the_raw_events_behind_each_fact(graph: Store) -> None:
 def test_the_report_carries_the_chain_head_it_was_made_from(graph: Store) -> None:
     report = build_report(graph, "churn@2.3.1", generated_at=AT)
     check = verify(graph)
-    assert report["log"] == {"entries": check["entries"], "head": check["head"], "verified": True, "first_bad": None}
+    assert report["log"] == {"entries": check["entries"], "head": check["head"], "verified": True, "checked": "evidence", "first_bad": None}
     assert report["log"]["head"] == log(graph)[-1].hash
     assert report["report"] == {"generated_at": AT, "generator": "lineage-graph 0.1.0", "ref": "churn@2.3.1"}
 

@@ -72,6 +72,13 @@ def test_audit_refusals_exit_1_and_say_why(local: Store) -> None:
     assert unknown.exit_code == 1 and "unknown format 'docx'" in unknown.stderr
 
 
+def test_audit_whole_chain_walks_the_log(local: Store, forger: Forger) -> None:
+    seq = seq_of(local, "dep-prod#3", "START")
+    forger.swap(seq - 1, seq)
+    report = json.loads(invoke("audit", "churn@2.2.0", "--whole-chain").stdout)
+    assert (report["log"]["checked"], report["log"]["verified"], report["log"]["first_bad"]["seq"]) == ("chain", False, seq - 1)
+
+
 def test_verify_exits_1_on_a_tampered_log_and_names_the_entry(local: Store, forger: Forger) -> None:
     sound = invoke("verify")
     assert sound.exit_code == 0 and "ok" in sound.stdout

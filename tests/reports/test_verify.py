@@ -13,7 +13,7 @@ import pytest
 from lineage.chain import GENESIS, entry_hash
 from lineage.ingest.parse import parse_event
 from lineage.reports.audit import build_report
-from lineage.reports.verify import Anchor, verify
+from lineage.reports.verify import Anchor, verify, verify_entries
 from lineage.store.base import EventFilter, Store, StoredEvent
 from lineage.store.sqlite import SqliteStore
 from tests.conformance.test_projection_rules import NOW, ingest
@@ -186,6 +186,15 @@ class _Log:
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
         return [e for e in self.entries if e.seq > after_seq][:limit]
 
+    def entries_at(self, seqs: list[int]) -> list[StoredEvent]:
+        return [e for e in self.entries if e.seq in set(seqs)]
+
+    def last_entry(self) -> StoredEvent | None:
+        return self.entries[-1] if self.entries else None
+
+    def event_count(self) -> int:
+        return len(self.entries)
+
     def snapshot(self, work: Callable[[], T]) -> T:
         return work()  # a list does not change under the reader
 
@@ -226,3 +235,72 @@ def test_every_position_of_every_kind_is_named(tmp_path: Path, kind: str) -> Non
         answer = verify(cast(Store, _Log(_tampered(entries, kind, at))))
         assert answer["first_bad"] is not None, (kind, at)
         assert (answer["first_bad"]["seq"], answer["first_bad"]["problem"]) == (at, kind)
+
+
+@pytest.mark.parametrize("kind", ["modified", "deleted", "inserted", "reordered"])
+def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(tmp_path: Path, kind: str) -> None:
+    """An audit report checks only its evidence entries and the head. Wherever the log was
+    tampered with, checking the entry now at that place finds it, and the whole walk then names
+    it. An entry deleted or slipped in shifts every later seq, so the head shows it whatever is
+    checked; an entry changed or moved in place is the business only of a check near it."""
+    store = SqliteStore(str(tmp_path / "lineage.db"))
+    try:
+        ingest(store, *EVENTS)
+        entries = log(store)
+    finally:
+        store.close()
+    last = len(entries) - (kind in ("deleted", "reordered"))
+    for at in range(1, last + 1):
+        tampered = cast(Store, _Log(_tampered(entries, kind, at)))
+        answer, walked = verify_entries(tampered, [at])
+        assert walked and answer == verify(tampered), (kind, at)
+        head = tampered.last_entry()
+        assert head is not None
+        for seq in (1, head.seq // 2, head.seq - 2):
+            # A changed payload shows only at its entry; a swap also at the links either side.
+            reach = 0 if kind == "modified" else 2
+            near = at - min(reach, 1) <= seq <= at + reach or head.seq <= at + reach
+            answer, walked = verify_entries(tampered, [seq])
+            if kind in ("deleted", "inserted") or near:
+                assert walked and answer == verify(tampered), (kind, at, seq)
+            else:
+                assert answer["ok"] and not walked, (kind, at, seq)
+
+
+def test_the_head_is_always_checked(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "lineage.db"))
+    try:
+        ingest(store, *EVENTS)
+        entries = log(store)
+    finally:
+        store.close()
+    sound, walked = verify_entries(cast(Store, _Log(entries)), [])
+    assert (sound["ok"], sound["entries"], sound["head"], walked) == (True, len(entries), entries[-1].hash, False)
+    tampered = cast(Store, _Log(_tampered(entries, "modified", len(entries))))
+    answer, walked = verify_entries(tampered, [])
+    assert walked and answer["first_bad"]["seq"] == len(entries)
+
+
+def test_a_report_names_tampered_evidence_and_walks_the_chain_when_asked(graph: Store, forger: Forger) -> None:
+    """An entry outside a report's evidence is not the report's business unless the whole chain
+    is asked for; a rewritten evidence entry (id and hash recomputed) is caught by its
+    successor's link, and the walk names it."""
+    ingest(graph, s.event("other#1", "COMPLETE", s.ts(8, day=6), job="unrelated-etl", outputs=[s.dataset("ledger", "l-1")]))
+    ingest(graph, s.event("other#2", "COMPLETE", s.ts(9, day=6), job="unrelated-etl", outputs=[s.dataset("ledger", "l-2")]))
+    outside = seq_of(graph, "other#1")
+    forger.update(outside, received_at="2026-03-01T00:00:00.000000Z")
+    report = build_report(graph, "churn@2.3.1")
+    assert (report["log"]["verified"], report["log"]["checked"]) == (True, "evidence")
+    assert outside not in {e["seq"] for f in report["evidence"] for e in f["events"]}
+    whole = build_report(graph, "churn@2.3.1", whole_chain=True)
+    assert (whole["log"]["verified"], whole["log"]["checked"], whole["log"]["first_bad"]["seq"]) == (False, "chain", outside)
+
+    seq = seq_of(graph, "train#231")
+    body = orjson.loads(forger.entry(seq)["payload"])
+    body["run"]["facets"]["ml_training"]["params"]["lr"] = 0.1
+    payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    forger.update(seq, payload=payload, id=hashlib.sha256(payload).hexdigest())
+    forger.rehash(seq)
+    report = build_report(graph, "churn@2.3.1")
+    assert (report["log"]["verified"], report["log"]["checked"]) == (False, "chain")
+    assert (report["log"]["first_bad"]["seq"], report["log"]["first_bad"]["problem"]) == (seq, "modified")
