@@ -82,18 +82,23 @@ def summary(node: Node) -> dict[str, Any]:
 
 def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
     """Every node the ref could mean, from the first tier that matches anything."""
-    found = store.node(ref)
-    if found is not None and (kind is None or found.kind == kind):
-        return [found]
-    if _UUID.match(ref):
-        runs = store.find("run_id", ref.lower(), kind=RUN)
-        if runs and kind in (None, RUN):
-            return runs
+    # Every tier is asked at once (one round trip on a server store), then read in order.
+    props = ["id", *(["run_id"] if _UUID.match(ref) else []), *dict.fromkeys(p for tier in TIERS for p, _ in tier)]
+    per_kind = 20  # `name` serves two kinds: ask for enough of each
+    hits = store.lookup(ref, props, per_kind * 2)
+    if _UUID.match(ref) and ref != ref.lower():
+        hits["run_id"] = store.find("run_id", ref.lower(), kind=RUN)  # run ids are stored lower-case
+    by_id = [n for n in hits["id"] if kind is None or n.kind == kind]
+    if by_id:
+        return by_id
+    runs = [n for n in hits.get("run_id", []) if n.kind == RUN]
+    if runs and kind in (None, RUN):
+        return runs
     for tier in TIERS:
         matches: dict[str, Node] = {}
         for prop, node_kind in tier:
             if kind is None or kind == node_kind:
-                matches.update((n.id, n) for n in store.find(prop, ref, kind=node_kind, limit=20))
+                matches.update((n.id, n) for n in [n for n in hits[prop] if n.kind == node_kind][:per_kind])
         if matches:
             return sorted(matches.values(), key=lambda n: n.id)
     if _SHA.match(ref) and kind in (None, COMMIT):

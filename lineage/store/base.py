@@ -122,6 +122,10 @@ class Store(Protocol):
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         """Nodes whose indexed property (graph.LOOKUP_PROPS) equals, or starts with, a value."""
 
+    def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
+        """`find(prop, value, limit=limit)` for each of `props` ("id" too: the node itself),
+        in one round trip; each prop maps to its nodes, ordered by id."""
+
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
 

@@ -216,6 +216,16 @@ FIND: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _EQ,
     "target": "MATCH (n:Node) WHERE n.target" + _EQ,
 }
+# lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
+# own index, and the property names come from graph.LOOKUP_PROPS, never from a request.
+LOOKUP: LiteralString = (
+    "CALL () { MATCH (n:Node {id: $value}) WHERE 'id' IN $props RETURN 'id' AS prop, n"
+    + "".join(
+        f" UNION ALL MATCH (n:Node) WHERE '{p}' IN $props AND n.{p} = $value RETURN '{p}' AS prop, n ORDER BY n.id LIMIT $limit"
+        for p in LOOKUP_PROPS
+    )
+    + " } RETURN prop, n.id, n.kind, n.labels, n.props"
+)  # type: ignore[assignment]
 FIND_PREFIX: dict[str, LiteralString] = {
     "name": "MATCH (n:Node) WHERE n.name" + _PREFIX,
     "version": "MATCH (n:Node) WHERE n.version" + _PREFIX,
@@ -472,6 +482,12 @@ class _Reads:
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         query = (FIND_PREFIX if prefix else FIND)[prop]  # KeyError for a property not indexed, as SQLite
         return self._nodes(query, value=value, kind=kind, limit=_limit(limit))
+
+    def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {p: [] for p in props}
+        for r in self.tx.run(LOOKUP, value=value, props=list(props), limit=_limit(limit)):
+            out[r[0]].append(_node(r[1:]))
+        return out
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
@@ -734,6 +750,9 @@ class Neo4jStore:
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
+
+    def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
+        return self._read(lambda view: view.lookup(value, props, limit))
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._read(lambda view: view.suggest(text, kind, limit))

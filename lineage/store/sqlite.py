@@ -450,6 +450,17 @@ class SqliteStore:
         with _translated():
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
 
+    def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
+        # In-process reads cost no round trip: one indexed read per property, in one snapshot.
+        def read() -> dict[str, list[Node]]:
+            out: dict[str, list[Node]] = {}
+            for prop in props:
+                found = self.node(value) if prop == "id" else None
+                out[prop] = ([found] if found else []) if prop == "id" else self.find(prop, value, limit=limit)
+            return out
+
+        return self.snapshot(read)
+
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
         with _translated():

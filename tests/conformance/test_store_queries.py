@@ -78,6 +78,21 @@ def test_find_exact_match_on_each_kind_of_handle(store: Store) -> None:
     assert found_ids(store.find("endpoint", "churn-eu", kind=VERSION)) == [deployment_of("canary#1", "churn-eu")]
 
 
+def test_lookup_asks_many_properties_at_once(store: Store) -> None:
+    """What ref resolution asks in one round trip: the node by id and each property's matches,
+    as find() gives them (same order, same limit), and nothing for properties not asked."""
+    ingest(store, *ML_STORY)
+    asked = ["id", "name", "version", "model_ref", "alias_ref"]
+    answer = store.lookup("customers", asked, 2)
+    assert set(answer) == set(asked)
+    assert answer["name"] == store.find("name", "customers", limit=2) and len(answer["name"]) == 2
+    assert answer["id"] == answer["version"] == answer["model_ref"] == answer["alias_ref"] == []
+    by_id = store.lookup(ds("customers"), ["id", "name"], 5)
+    assert (found_ids(by_id["id"]), by_id["name"]) == ([ds("customers")], [])
+    assert found_ids(store.lookup("churn@2.3.1", ["model_ref"], 5)["model_ref"]) == [model_version("churn", "2.3.1")]
+    assert "name" not in store.lookup("customers", ["version"], 5)
+
+
 def test_find_by_prefix_and_limit(store: Store) -> None:
     ingest(store, *ML_STORY)
     versions = sorted([model_version("churn", "2.2.0"), model_version("churn", "2.3.1")])
