@@ -110,17 +110,22 @@ def _datasets(value: Any, field: str, io_key: str) -> tuple[DatasetRef, ...]:
 
 
 def _depth(value: Any, limit: int) -> int:
-    # Iterative, so a hostile body cannot blow the stack.
-    deepest, stack = 0, [(value, 1)]
+    """How deeply `value` nests (a scalar is 1, each array or object around it one more), or
+    any number over `limit` as soon as it is known to be over. Iterative, so a hostile body
+    cannot blow the stack; only containers are stacked, since scalars end where they stand."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    deepest, stack = 1, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > limit:
-            return depth
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        inner = depth + 1
+        for child in item.values() if isinstance(item, dict) else item:
+            if inner > deepest:
+                deepest = inner
+                if inner > limit:
+                    return inner
+            if isinstance(child, (dict, list)):
+                stack.append((child, inner))
     return deepest
 
 
