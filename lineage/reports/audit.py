@@ -229,9 +229,10 @@ def _event(e: StoredEvent) -> dict[str, Any]:
 
 def _evidence(store: Store, facts: list[tuple[Node, str]], last_seq: int | None) -> list[dict[str, Any]]:
     out = []
+    about = store.events_about([node.id for node, _ in facts], MAX_EVIDENCE)
     for node, kind in facts:
         flt = EventFilter(subject=node.id)
-        found = [e for e in store.events(flt, 0, MAX_EVIDENCE) if last_seq is None or e.seq <= last_seq]
+        found = [e for e in about[node.id] if last_seq is None or e.seq <= last_seq]
         total = len(found) if len(found) < MAX_EVIDENCE else store.count_events(flt)
         out.append({"node": node.id, "label": label(store, node), "step": kind, "total": total, "events": [_event(e) for e in found]})
     return out

@@ -151,6 +151,9 @@ class Store(Protocol):
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
 
+    def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
+        """`events(EventFilter(subject=s), 0, limit)` for each subject, in one round trip."""
+
     def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
         """The log entries at these seqs that exist, ordered by seq, in one round trip."""
 

@@ -122,6 +122,11 @@ EVENTS: dict[str, LiteralString] = {
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
+EVENTS_ABOUT: LiteralString = (
+    "UNWIND $subjects AS subject MATCH (s:Subject {id: subject})"
+    " CALL (s) { MATCH (s)<-[:ABOUT]-(e:Event) RETURN e ORDER BY e.seq LIMIT $limit }"
+    " RETURN subject," + EVENT_FIELDS.removeprefix(" RETURN")
+)
 ENTRIES: LiteralString = "UNWIND $seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
@@ -779,6 +784,15 @@ class Neo4jStore:
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
         return self._read(lambda view: [_stored(r) for r in view.tx.run(query, params)])
+
+    def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
+        def read(view: _Reads) -> dict[str, list[StoredEvent]]:
+            out: dict[str, list[StoredEvent]] = {s: [] for s in subjects}
+            for r in view.tx.run(EVENTS_ABOUT, subjects=list(dict.fromkeys(subjects)), limit=_limit(limit)):
+                out[r[0]].append(_stored(r[1:]))
+            return out
+
+        return self._read(read)
 
     def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
         return self._read(lambda view: [_stored(r) for r in view.tx.run(ENTRIES, seqs=list(seqs))])

@@ -302,6 +302,20 @@ def test_count_events_applies_the_same_filters_as_listing(store: Store) -> None:
         assert store.count_events(flt) == len(store.events(flt, 0, 1000)) > 0, flt
 
 
+def test_events_about_many_subjects_at_once(store: Store) -> None:
+    """What an audit report reads for its evidence, in one round trip: the oldest entries about
+    each subject, as listing them one subject at a time gives them, and nothing for the unknown."""
+    ingest(store, *ML_STORY)
+    subjects = [ds("customers"), model_version("churn", "2.2.0"), run("dep#2"), "no-such-node"]
+    for limit in (2, 100):
+        answer = store.events_about(subjects, limit)
+        assert set(answer) == set(subjects)
+        for subject in subjects:
+            assert answer[subject] == store.events(EventFilter(subject=subject), 0, limit), (subject, limit)
+    assert len(store.events_about([ds("customers")], 2)[ds("customers")]) == 2
+    assert store.events_about(["no-such-node"], 5) == {"no-such-node": []}
+
+
 # --- annotations -------------------------------------------------------------------------------
 def test_annotation_event_tags_its_target(store: Store) -> None:
     ingest(store, *ML_STORY)
