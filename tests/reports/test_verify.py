@@ -220,16 +220,21 @@ def _tampered(entries: list[StoredEvent], kind: str, at: int) -> list[StoredEven
     return [replace(e, seq=at + 1) if e.seq == at else replace(e, seq=at) if e.seq == at + 1 else e for e in entries]
 
 
-@pytest.mark.parametrize("kind", ["modified", "deleted", "inserted", "reordered"])
-def test_every_position_of_every_kind_is_named(tmp_path: Path, kind: str) -> None:
-    """The diagnosis is shared by both stores; swept here over every entry of the incident log
-    (deleted and renumbered; inserted with a correct link and hash; swapped with its successor)."""
+@pytest.fixture
+def entries(tmp_path: Path) -> list[StoredEvent]:
+    """The incident log's entries as a store wrote them, for sweeps over tampered copies."""
     store = SqliteStore(str(tmp_path / "lineage.db"))
     try:
         ingest(store, *EVENTS)
-        entries = log(store)
+        return log(store)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", ["modified", "deleted", "inserted", "reordered"])
+def test_every_position_of_every_kind_is_named(entries: list[StoredEvent], kind: str) -> None:
+    """The diagnosis is shared by both stores; swept here over every entry of the incident log
+    (deleted and renumbered; inserted with a correct link and hash; swapped with its successor)."""
     last = len(entries) - (kind in ("deleted", "reordered"))  # the last one has no successor
     for at in range(1, last + 1):
         answer = verify(cast(Store, _Log(_tampered(entries, kind, at))))
@@ -238,17 +243,11 @@ def test_every_position_of_every_kind_is_named(tmp_path: Path, kind: str) -> Non
 
 
 @pytest.mark.parametrize("kind", ["modified", "deleted", "inserted", "reordered"])
-def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(tmp_path: Path, kind: str) -> None:
+def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(entries: list[StoredEvent], kind: str) -> None:
     """An audit report checks only its evidence entries and the head. Wherever the log was
     tampered with, checking the entry now at that place finds it, and the whole walk then names
     it. An entry deleted or slipped in shifts every later seq, so the head shows it whatever is
     checked; an entry changed or moved in place is the business only of a check near it."""
-    store = SqliteStore(str(tmp_path / "lineage.db"))
-    try:
-        ingest(store, *EVENTS)
-        entries = log(store)
-    finally:
-        store.close()
     last = len(entries) - (kind in ("deleted", "reordered"))
     for at in range(1, last + 1):
         tampered = cast(Store, _Log(_tampered(entries, kind, at)))
@@ -267,13 +266,7 @@ def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(tmp_
                 assert answer["ok"] and not walked, (kind, at, seq)
 
 
-def test_the_head_is_always_checked(tmp_path: Path) -> None:
-    store = SqliteStore(str(tmp_path / "lineage.db"))
-    try:
-        ingest(store, *EVENTS)
-        entries = log(store)
-    finally:
-        store.close()
+def test_the_head_is_always_checked(entries: list[StoredEvent]) -> None:
     sound, walked = verify_entries(cast(Store, _Log(entries)), [])
     assert (sound["ok"], sound["entries"], sound["head"], walked) == (True, len(entries), entries[-1].hash, False)
     tampered = cast(Store, _Log(_tampered(entries, "modified", len(entries))))
