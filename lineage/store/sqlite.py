@@ -90,6 +90,16 @@ _FIND = {
     p: f"{_NODE} WHERE json_extract(props, '$.{p}') = ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
     for p in LOOKUP_PROPS
 }
+# lookup(): the node by id and every _FIND, in one statement; each branch is served by its own
+# index, skipped unless its flag is set. Property names come from LOOKUP_PROPS, never a request.
+_LOOKUP = " UNION ALL ".join(
+    ["SELECT 'id', id, kind, labels, props FROM nodes WHERE ? AND id = ?"]
+    + [
+        f"SELECT * FROM (SELECT '{p}', id, kind, labels, props FROM nodes"
+        f" WHERE ? AND json_extract(props, '$.{p}') = ? ORDER BY id LIMIT ?)"
+        for p in LOOKUP_PROPS
+    ]
+)
 _FIND_PREFIX = {
     p: f"{_NODE} WHERE json_extract(props, '$.{p}') >= ? AND json_extract(props, '$.{p}') < ?"
     f" AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
@@ -150,6 +160,18 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
 _ENTRY_FIELDS = (
     "SELECT seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace, job_name,"
     " producer, payload, prev_hash, hash FROM events"
+)
+
+
+_EVENT_FILTER = (
+    " seq > ? AND (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
+)
+_EVENTS_ABOUT = (
+    "SELECT e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
+    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
+    " FROM event_subjects s CROSS JOIN events e ON e.seq = s.seq WHERE s.node_id = ? AND"
+    + _EVENT_FILTER.replace(" seq > ?", " s.seq > ?")
+    + " ORDER BY s.seq LIMIT ?"
 )
 
 
@@ -451,15 +473,15 @@ class SqliteStore:
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
 
     def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
-        # In-process reads cost no round trip: one indexed read per property, in one snapshot.
-        def read() -> dict[str, list[Node]]:
-            out: dict[str, list[Node]] = {}
-            for prop in props:
-                found = self.node(value) if prop == "id" else None
-                out[prop] = ([found] if found else []) if prop == "id" else self.find(prop, value, limit=limit)
-            return out
-
-        return self.snapshot(read)
+        asked = set(props)
+        params: list[Any] = ["id" in asked, value]
+        for p in LOOKUP_PROPS:
+            params += [p in asked, value, limit]
+        out: dict[str, list[Node]] = {p: [] for p in props}
+        with _translated():
+            for r in self._reader.execute(_LOOKUP, params):
+                out[r[0]].append(_node(r[1:]))
+        return out
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
@@ -516,17 +538,14 @@ class SqliteStore:
             return int(self._reader.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
+        params = (after_seq, flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until)
         with _translated():
-            rows = self._reader.execute(
-                _ENTRY_FIELDS + " WHERE seq > ?"
-                " AND (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
-                " AND (? IS NULL OR seq IN (SELECT seq FROM event_subjects WHERE node_id = ?))"
-                " ORDER BY seq LIMIT ?",
-                (
-                    after_seq, flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until,
-                    flt.subject, flt.subject, limit,
-                ),
-            )
+            if flt.subject is not None:
+                # Driven from the subject's own entries (its primary key gives them in seq order):
+                # the generic form walked the whole log in seq order testing each entry.
+                rows = self._reader.execute(_EVENTS_ABOUT, (flt.subject, *params, limit))
+            else:
+                rows = self._reader.execute(_ENTRY_FIELDS + " WHERE" + _EVENT_FILTER + " ORDER BY seq LIMIT ?", (*params, limit))
             return [_stored(r) for r in rows]
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
