@@ -157,22 +157,28 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
     return Edge(row[0], row[1], row[2], row[3], orjson.loads(row[4]))
 
 
-_ENTRY_FIELDS = (
-    "SELECT seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace, job_name,"
-    " producer, payload, prev_hash, hash FROM events"
+_ENTRY_COLUMNS = (
+    "seq", "id", "received_at", "event_time", "kind", "event_type", "run_uuid", "job_namespace", "job_name",
+    "producer", "payload", "prev_hash", "hash",
 )
+_ENTRY_FIELDS = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM events"
+# events() and count_events(): the run and time filters (params: `_filter_params`). With a subject
+# the read is driven from its own event_subjects entries, whose primary key gives them in seq
+# order; `seq IN (subquery)` was planned as a scan of the whole log testing each entry.
+_EVENT_WHERE = "(? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
+_ABOUT = " FROM event_subjects s CROSS JOIN events e ON e.seq = s.seq WHERE s.node_id = ? AND "
+_EVENTS = {
+    False: _ENTRY_FIELDS + " WHERE seq > ? AND " + _EVENT_WHERE + " ORDER BY seq LIMIT ?",
+    True: f"SELECT {', '.join('e.' + c for c in _ENTRY_COLUMNS)}" + _ABOUT + "s.seq > ? AND " + _EVENT_WHERE + " ORDER BY s.seq LIMIT ?",
+}
+_COUNT_EVENTS = {
+    False: "SELECT count(*) FROM events WHERE " + _EVENT_WHERE,
+    True: "SELECT count(*)" + _ABOUT + _EVENT_WHERE,
+}
 
 
-_EVENT_FILTER = (
-    " seq > ? AND (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
-)
-_EVENTS_ABOUT = (
-    "SELECT e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
-    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
-    " FROM event_subjects s CROSS JOIN events e ON e.seq = s.seq WHERE s.node_id = ? AND"
-    + _EVENT_FILTER.replace(" seq > ?", " s.seq > ?")
-    + " ORDER BY s.seq LIMIT ?"
-)
+def _filter_params(flt: EventFilter) -> tuple[str | None, ...]:
+    return (flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until)
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
@@ -515,12 +521,9 @@ class SqliteStore:
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
 
     def count_events(self, flt: EventFilter) -> int:
+        subject = () if flt.subject is None else (flt.subject,)
         with _translated():
-            row = self._reader.execute(
-                "SELECT count(*) FROM events WHERE (? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?)"
-                " AND (? IS NULL OR event_time <= ?) AND (? IS NULL OR seq IN (SELECT seq FROM event_subjects WHERE node_id = ?))",
-                (flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until, flt.subject, flt.subject),
-            ).fetchone()
+            row = self._reader.execute(_COUNT_EVENTS[bool(subject)], (*subject, *_filter_params(flt))).fetchone()
             return int(row[0])
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
@@ -538,14 +541,9 @@ class SqliteStore:
             return int(self._reader.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
-        params = (after_seq, flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until)
+        subject = () if flt.subject is None else (flt.subject,)
         with _translated():
-            if flt.subject is not None:
-                # Driven from the subject's own entries (its primary key gives them in seq order):
-                # the generic form walked the whole log in seq order testing each entry.
-                rows = self._reader.execute(_EVENTS_ABOUT, (flt.subject, *params, limit))
-            else:
-                rows = self._reader.execute(_ENTRY_FIELDS + " WHERE" + _EVENT_FILTER + " ORDER BY seq LIMIT ?", (*params, limit))
+            rows = self._reader.execute(_EVENTS[bool(subject)], (*subject, after_seq, *_filter_params(flt), limit))
             return [_stored(r) for r in rows]
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
