@@ -83,10 +83,11 @@ def summary(node: Node) -> dict[str, Any]:
 def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
     """Every node the ref could mean, from the first tier that matches anything."""
     # Every tier is asked at once (one round trip on a server store), then read in order.
-    props = ["id", *(["run_id"] if _UUID.match(ref) else []), *dict.fromkeys(p for tier in TIERS for p, _ in tier)]
+    uuid = bool(_UUID.match(ref))
+    props = ["id", *(["run_id"] if uuid else []), *dict.fromkeys(p for tier in TIERS for p, _ in tier)]
     per_kind = 20  # `name` serves two kinds: ask for enough of each
     hits = store.lookup(ref, props, per_kind * 2)
-    if _UUID.match(ref) and ref != ref.lower():
+    if uuid and ref != ref.lower():
         hits["run_id"] = store.find("run_id", ref.lower(), kind=RUN)  # run ids are stored lower-case
     by_id = [n for n in hits["id"] if kind is None or n.kind == kind]
     if by_id:

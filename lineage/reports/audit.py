@@ -271,7 +271,7 @@ def build_report(
     if whole_chain:
         log, walked = verify(store), True
     else:
-        log, walked = verify_entries(store, [e["seq"] for f in evidence for e in f["events"]])
+        log, walked = verify_entries(store, [e["seq"] for f in evidence for e in f["events"]], head)
     by_node = {f["node"]: [e["id"] for e in f["events"]] for f in evidence}
     for row in chain:
         row["evidence"] = by_node.get(row["id"], [])

@@ -149,41 +149,40 @@ def verify(store: Store, anchor: Anchor | None = None) -> dict[str, Any]:
     return out
 
 
-def _sound_links(store: Store, seqs: Iterable[int]) -> tuple[StoredEvent | None, bool]:
-    """The head, and whether each entry at `seqs` and the head is sound where it stands: its
-    payload hashes to its id, it hashes to its own hash at its seq, it links to the entry
-    before it, and the entry after it links to it. Cost follows the number of entries."""
-    head = store.last_entry()
+def _sound_links(store: Store, seqs: Iterable[int], head: StoredEvent | None) -> bool:
+    """Whether each entry at `seqs` and the head is sound where it stands: its payload hashes
+    to its id, it hashes to its own hash at its seq, it links to the entry before it, and the
+    entry after it links to it. Cost follows the number of entries."""
     if head is None:
-        return None, store.event_count() == 0
+        return store.event_count() == 0
     if head.seq != store.event_count():
-        return head, False  # entries were deleted or slipped in: the numbering has gaps or extras
+        return False  # entries were deleted or slipped in: the numbering has gaps or extras
     checked = {s for s in seqs if 1 <= s <= head.seq} | {head.seq}
     found = {e.seq: e for e in store.entries_at(sorted({n for s in checked for n in (s - 1, s, s + 1) if n >= 1}))}
     for seq in checked:
         e, before, after = found.get(seq), found.get(seq - 1), found.get(seq + 1)
         if e is None or hashlib.sha256(e.payload).hexdigest() != e.id:
-            return head, False
+            return False
         if entry_hash(e.prev_hash, seq, e.id, e.received_at) != e.hash:
-            return head, False
+            return False
         if e.prev_hash != (before.hash if before else GENESIS) or (seq > 1 and before is None):
-            return head, False
+            return False
         if seq < head.seq and (after is None or after.prev_hash != e.hash):
-            return head, False
-    return head, True
+            return False
+    return True
 
 
 @snapshotted
-def verify_entries(store: Store, seqs: Iterable[int]) -> tuple[dict[str, Any], bool]:
-    """`verify`'s answer from checking only the entries at `seqs` and the head where they
-    stand (see `_sound_links`) when they are sound, else from walking the whole log, which
-    names the first bad entry; and whether the whole log was walked.
+def verify_entries(store: Store, seqs: Iterable[int], head: StoredEvent | None) -> tuple[dict[str, Any], bool]:
+    """`verify`'s answer from checking only the entries at `seqs` and `head` (the log's
+    `last_entry()`, as the caller read it) where they stand (see `_sound_links`) when they are
+    sound, else from walking the whole log, which names the first bad entry; and whether the
+    whole log was walked.
 
     For the entries checked this catches what the walk catches: an entry changed in any way
     breaks its own hashes or its successor's link, unless every later entry was rewritten
     too, which no walk of the chain alone can see (an Anchor can)."""
-    head, sound = _sound_links(store, set(seqs))
-    if not sound:
+    if not _sound_links(store, set(seqs), head):
         return verify(store), True
     answer = {"ok": True, "entries": head.seq if head else 0, "head": head.hash if head else GENESIS, "first_bad": None}
     return answer, False

@@ -62,15 +62,22 @@ def test_a_modified_payload_is_named(graph: Store, forger: Forger) -> None:
     assert shown["id"] == entry["id"] and shown["sha256"] != entry["id"]
 
 
-def test_a_rewritten_entry_with_recomputed_id_and_hash_is_named(graph: Store, forger: Forger) -> None:
-    """A forger who knows the rules re-hashes the altered event and its chain entry; the next
-    entry still links to the original, so the rewritten one is found."""
+def rewrite_training(graph: Store, forger: Forger) -> int:
+    """Change the 2.3.1 training run's learning rate and re-hash its event id and chain entry
+    by the rules, as a forger who knows them would; the entry's seq."""
     seq = seq_of(graph, "train#231")
     body = orjson.loads(forger.entry(seq)["payload"])
     body["run"]["facets"]["ml_training"]["params"]["lr"] = 0.1
     payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     forger.update(seq, payload=payload, id=hashlib.sha256(payload).hexdigest())
     forger.rehash(seq)
+    return seq
+
+
+def test_a_rewritten_entry_with_recomputed_id_and_hash_is_named(graph: Store, forger: Forger) -> None:
+    """A forger who knows the rules re-hashes the altered event and its chain entry; the next
+    entry still links to the original, so the rewritten one is found."""
+    seq = rewrite_training(graph, forger)
     answer = verify(graph)
     assert (answer["first_bad"]["seq"], answer["first_bad"]["problem"]) == (seq, "modified")
 
@@ -251,15 +258,15 @@ def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(entr
     last = len(entries) - (kind in ("deleted", "reordered"))
     for at in range(1, last + 1):
         tampered = cast(Store, _Log(_tampered(entries, kind, at)))
-        answer, walked = verify_entries(tampered, [at])
-        assert walked and answer == verify(tampered), (kind, at)
         head = tampered.last_entry()
         assert head is not None
+        answer, walked = verify_entries(tampered, [at], head)
+        assert walked and answer == verify(tampered), (kind, at)
         for seq in (1, head.seq // 2, head.seq - 2):
             # A changed payload shows only at its entry; a swap also at the links either side.
             reach = 0 if kind == "modified" else 2
             near = at - min(reach, 1) <= seq <= at + reach or head.seq <= at + reach
-            answer, walked = verify_entries(tampered, [seq])
+            answer, walked = verify_entries(tampered, [seq], head)
             if kind in ("deleted", "inserted") or near:
                 assert walked and answer == verify(tampered), (kind, at, seq)
             else:
@@ -267,10 +274,10 @@ def test_checking_the_entries_at_a_tampered_place_names_it_as_the_walk_does(entr
 
 
 def test_the_head_is_always_checked(entries: list[StoredEvent]) -> None:
-    sound, walked = verify_entries(cast(Store, _Log(entries)), [])
+    sound, walked = verify_entries(cast(Store, _Log(entries)), [], entries[-1])
     assert (sound["ok"], sound["entries"], sound["head"], walked) == (True, len(entries), entries[-1].hash, False)
     tampered = cast(Store, _Log(_tampered(entries, "modified", len(entries))))
-    answer, walked = verify_entries(tampered, [])
+    answer, walked = verify_entries(tampered, [], tampered.last_entry())
     assert walked and answer["first_bad"]["seq"] == len(entries)
 
 
@@ -288,12 +295,7 @@ def test_a_report_names_tampered_evidence_and_walks_the_chain_when_asked(graph: 
     whole = build_report(graph, "churn@2.3.1", whole_chain=True)
     assert (whole["log"]["verified"], whole["log"]["checked"], whole["log"]["first_bad"]["seq"]) == (False, "chain", outside)
 
-    seq = seq_of(graph, "train#231")
-    body = orjson.loads(forger.entry(seq)["payload"])
-    body["run"]["facets"]["ml_training"]["params"]["lr"] = 0.1
-    payload = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    forger.update(seq, payload=payload, id=hashlib.sha256(payload).hexdigest())
-    forger.rehash(seq)
+    seq = rewrite_training(graph, forger)
     report = build_report(graph, "churn@2.3.1")
     assert (report["log"]["verified"], report["log"]["checked"]) == (False, "chain")
     assert (report["log"]["first_bad"]["seq"], report["log"]["first_bad"]["problem"]) == (seq, "modified")
