@@ -277,30 +277,54 @@ SUGGEST: LiteralString = (
     " OR toLower(coalesce(n.sha, '')) CONTAINS $needle"
     ")" + NODE_FIELDS + " ORDER BY n.kind, n.id LIMIT $limit"
 )
-# flow(): one query per breadth-first level, expanding only the frontier, along graph.FLOW_FORWARD
-# (src -> dst) and FLOW_BACKWARD (dst -> src) edges, or against them for "up".
-FLOW_STEP: dict[str, LiteralString] = {
+# flow(): breadth first along graph.FLOW_FORWARD (src -> dst) and FLOW_BACKWARD (dst -> src)
+# edges, or against them for "up". A round trip here costs more than a level's work, so one
+# query walks FLOW_LEVELS levels: each level is the same block, expanding only the nodes the
+# level before found, and keeping a node at the first level that reaches it (so cycles end).
+# `$levels` stops the walk early (the depth asked for); `$seen` holds what earlier calls reached.
+FLOW_LEVELS = 8
+_FLOW_NEIGHBOURS: dict[str, LiteralString] = {
     "down": """
-UNWIND $frontier AS id
-MATCH (a:Node {id: id})
-CALL (a) {
-    MATCH (a)-[:WROTE]->(b:Node) RETURN b
-    UNION
-    MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF]-(b:Node) RETURN b
-}
-RETURN DISTINCT b.id
-""",
+        MATCH (a)-[:WROTE]->(b:Node) RETURN b
+        UNION
+        MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF]-(b:Node) RETURN b""",
     "up": """
+        MATCH (a)<-[:WROTE]-(b:Node) RETURN b
+        UNION
+        MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN b""",
+}
+
+
+def _flow_walk(neighbours: LiteralString) -> LiteralString:
+    level: LiteralString = (
+        """
+CALL (frontier, reached, levels) {
+    UNWIND CASE WHEN size(levels) < $levels THEN frontier ELSE [] END AS a
+    CALL (a) {"""
+        + neighbours
+        + """
+    }
+    WITH DISTINCT b WHERE NOT b.id IN $seen AND NOT b IN reached
+    RETURN collect(b) AS found
+}
+WITH found AS frontier, reached + found AS reached, levels + [size(found)] AS levels"""
+    )
+    body: LiteralString = ""
+    for _ in range(FLOW_LEVELS):
+        body += level
+    return (
+        """
 UNWIND $frontier AS id
-MATCH (a:Node {id: id})
-CALL (a) {
-    MATCH (a)<-[:WROTE]-(b:Node) RETURN b
-    UNION
-    MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN b
-}
-RETURN DISTINCT b.id
-""",
-}
+MATCH (s:Node {id: id})
+WITH collect(s) AS frontier
+WITH frontier, frontier AS reached, [] AS levels"""
+        + body
+        + """
+RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels"""
+    )
+
+
+FLOW_WALK: dict[str, LiteralString] = {d: _flow_walk(n) for d, n in _FLOW_NEIGHBOURS.items()}
 NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
 ANNOTATIONS_OF: LiteralString = (
     "UNWIND $ids AS id MATCH (n:Node) WHERE n.target = id AND n.kind = 'Annotation'" + NODE_FIELDS
@@ -498,21 +522,34 @@ class _Reads:
         return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
-        """Breadth first, one query per level over the new nodes only: each node is expanded
-        at most once (so cycles end), and never beyond `depth`."""
-        step = FLOW_STEP[direction]
+        """Breadth first, FLOW_LEVELS levels per round trip over the new nodes only: each node
+        is expanded at most once (so cycles end), and never beyond `depth`."""
+        walk = FLOW_WALK[direction]
         reached = dict.fromkeys(start, 0)
-        frontier = list(reached)
-        level = 0
+        nodes: dict[str, Node] = {}
+        frontier, level = list(reached), 0
         while frontier and level < depth:
-            level += 1
-            found = [r[0] for r in self.tx.run(step, frontier=frontier)]
-            frontier = [i for i in found if i not in reached]
-            reached.update(dict.fromkeys(frontier, level))
-        ids = list(reached)
-        nodes = {n.id: n for n in sorted(self._nodes(NODES_BY_ID, ids=ids), key=lambda n: n.id)}
-        edges = sorted(self._edges(FLOW_EDGES, ids=ids), key=lambda e: e.ident)
-        return Subgraph(nodes, edges, {i: reached[i] for i in nodes})
+            asked = min(FLOW_LEVELS, depth - level)
+            rows, sizes = self.tx.run(walk, frontier=frontier, seen=list(reached), levels=asked).single(strict=True)
+            # `rows` holds the frontier's nodes (those that exist), then each level's finds.
+            at = len(rows) - sum(sizes)
+            found: list[list[Any]] = rows[:at]
+            for size in sizes[:asked]:
+                for row in found:
+                    nodes[row[0]] = Node(row[0], row[1], frozenset(row[2]), orjson.loads(row[3]))
+                found, at = rows[at : at + size], at + size
+                if not found:
+                    break
+                level += 1
+                reached.update((row[0], level) for row in found)
+            for row in found:
+                nodes[row[0]] = Node(row[0], row[1], frozenset(row[2]), orjson.loads(row[3]))
+            frontier = [row[0] for row in found]
+        if depth < 1 and reached:  # no walk ran: the start nodes alone
+            nodes = {n.id: n for n in self._nodes(NODES_BY_ID, ids=list(reached))}
+        ordered = {i: nodes[i] for i in sorted(nodes)}
+        edges = sorted(self._edges(FLOW_EDGES, ids=list(reached)), key=lambda e: e.ident)
+        return Subgraph(ordered, edges, {i: reached[i] for i in ordered})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
         return self._nodes(ALL_NODES), self._edges(ALL_EDGES)

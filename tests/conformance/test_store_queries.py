@@ -272,6 +272,30 @@ def test_flow_through_a_cycle_ends_with_minimum_depths(store: Store) -> None:
     assert_subgraph_is_closed_and_sorted(down)
 
 
+def test_flow_along_a_long_chain_keeps_every_depth_and_the_bound(store: Store) -> None:
+    # d0 -> r0 -> d1 -> r1 -> ... -> d12: longer than any number of levels a store may walk
+    # in one go, so a walk in steps must carry its frontier and depths across them.
+    links = 12
+    ingest(
+        store,
+        *(
+            s.event(f"r{i}#1", "COMPLETE", s.ts(i), inputs=[s.dataset(f"d{i}", "v1")], outputs=[s.dataset(f"d{i + 1}", "v1")])
+            for i in range(links)
+        ),
+    )
+    chain = [node for i in range(links) for node in (ver(f"d{i}", "v1"), run(f"r{i}#1"))] + [ver(f"d{links}", "v1")]
+    down = store.flow([chain[0]], "down", 50)
+    assert down.depth == {node: level for level, node in enumerate(chain)}
+    assert len(down.edges) == 2 * links
+    for bound in (7, 8, 9, 16, 17):
+        assert store.flow([chain[0]], "down", bound).depth == {node: level for level, node in enumerate(chain[: bound + 1])}
+    up = store.flow([chain[-1]], "up", 50)
+    assert up.depth == {node: level for level, node in enumerate(reversed(chain))}
+    middle = store.flow([chain[10]], "up", 9)
+    assert middle.depth == {node: 10 - i for i, node in enumerate(chain[1:11], start=1)}
+    assert_subgraph_is_closed_and_sorted(down)
+
+
 def test_flow_from_several_starts_and_missing_ones(store: Store) -> None:
     ingest(store, *ML_STORY)
     assert store.flow(["no-such-node"], "down", 5) == Subgraph()
