@@ -282,6 +282,8 @@ SUGGEST: LiteralString = (
 # query walks FLOW_LEVELS levels: each level is the same block, expanding only the nodes the
 # level before found, and keeping a node at the first level that reaches it (so cycles end).
 # `$levels` stops the walk early (the depth asked for); `$seen` holds what earlier calls reached.
+# The call that ends the walk (no new nodes, or `$final`: the depth is reached) also returns
+# every flow edge among the reached nodes, as FLOW_EDGES would in one more round trip.
 FLOW_LEVELS = 8
 _FLOW_NEIGHBOURS: dict[str, LiteralString] = {
     "down": """
@@ -320,7 +322,18 @@ WITH collect(s) AS frontier
 WITH frontier, frontier AS reached, [] AS levels"""
         + body
         + """
-RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels"""
+WITH reached, levels, $final OR 0 IN levels[..$levels] AS done
+WITH reached, levels, done, $seen + [n IN reached WHERE NOT n.id IN $seen | n.id] AS ids
+CALL (done, ids) {
+    UNWIND CASE WHEN done THEN ids ELSE [] END AS id
+    MATCH (a:Node {id: id})
+    CALL (a) {
+        MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+    }
+    WITH a, r, b WHERE b.id IN ids
+    RETURN collect([a.id, type(r), b.id, r.key, r.props]) AS edges
+}
+RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels, done, edges"""
     )
 
 
@@ -526,11 +539,16 @@ class _Reads:
         is expanded at most once (so cycles end), and never beyond `depth`."""
         walk = FLOW_WALK[direction]
         reached = dict.fromkeys(start, 0)
-        nodes: dict[str, Node] = {}
-        frontier, level = list(reached), 0
-        while frontier and level < depth:
+        if depth < 1 or not reached:
+            nodes = {n.id: n for n in self._nodes(NODES_BY_ID, ids=list(reached))}
+            edges = self._edges(FLOW_EDGES, ids=list(reached))
+            return Subgraph({i: nodes[i] for i in sorted(nodes)}, sorted(edges, key=lambda e: e.ident), dict.fromkeys(sorted(nodes), 0))
+        nodes = {}
+        frontier, level, done = list(reached), 0, False
+        while not done:
             asked = min(FLOW_LEVELS, depth - level)
-            rows, sizes = self.tx.run(walk, frontier=frontier, seen=list(reached), levels=asked).single(strict=True)
+            params = {"frontier": frontier, "seen": list(reached), "levels": asked, "final": asked == depth - level}
+            rows, sizes, done, edge_rows = self.tx.run(walk, params).single(strict=True)
             # `rows` holds the frontier's nodes (those that exist), then each level's finds.
             at = len(rows) - sum(sizes)
             found: list[list[Any]] = rows[:at]
@@ -545,10 +563,8 @@ class _Reads:
             for row in found:
                 nodes[row[0]] = Node(row[0], row[1], frozenset(row[2]), orjson.loads(row[3]))
             frontier = [row[0] for row in found]
-        if depth < 1 and reached:  # no walk ran: the start nodes alone
-            nodes = {n.id: n for n in self._nodes(NODES_BY_ID, ids=list(reached))}
         ordered = {i: nodes[i] for i in sorted(nodes)}
-        edges = sorted(self._edges(FLOW_EDGES, ids=list(reached)), key=lambda e: e.ident)
+        edges = sorted((Edge(r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in edge_rows), key=lambda e: e.ident)
         return Subgraph(ordered, edges, {i: reached[i] for i in ordered})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
