@@ -131,22 +131,25 @@ def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
 
 
 def endpoint_statuses(store: Store, endpoints: list[str]) -> dict[str, dict[str, Any]]:
-    """`endpoint_status` of each endpoint, in six round trips however many endpoints and
-    however long their histories: each step asks for all deployments at once."""
+    """`endpoint_status` of each endpoint, in two round trips however many endpoints and
+    however long their histories: the endpoints with their deployments, then what those
+    deployments serve and which runs made them."""
     wanted = list(dict.fromkeys(endpoints))
-    nodes = {n.id: n for n in store.nodes(wanted)}
+    history = store.around(wanted, in_types=[VERSION_OF])
+    nodes = history.nodes
     dep_ids: dict[str, list[str]] = {e: [] for e in wanted}
-    for edge in store.edges_to(wanted, VERSION_OF):
+    for edge in history.edges:
         dep_ids[edge.dst].append(edge.src)
-    found = {n.id: n for n in store.nodes([d for ids in dep_ids.values() for d in ids])}
-    deps = [found[d] for d in found if DEPLOYMENT in found[d].labels]
+    deps = [n for ids in dep_ids.values() for d in ids if (n := nodes.get(d)) and DEPLOYMENT in n.labels]
+    made = store.around([d.id for d in deps], out_types=[SERVES], in_types=[WROTE])
     serves: dict[str, list[str]] = {}
-    for edge in store.edges_from([d.id for d in deps], SERVES):
-        serves.setdefault(edge.src, []).append(edge.dst)
-    models = {n.id: n for n in store.nodes(sorted({m for ms in serves.values() for m in ms}))}
     writers: dict[str, str] = {}
-    for edge in store.edges_to([d.id for d in deps], WROTE):
-        writers.setdefault(edge.dst, edge.src)
+    for edge in made.edges:
+        if edge.type == SERVES:
+            serves.setdefault(edge.src, []).append(edge.dst)
+        else:
+            writers.setdefault(edge.dst, edge.src)
+    models = made.nodes
     rows: dict[str, dict[str, Any]] = {}
     for dep in deps:
         served = [models[m] for m in serves.get(dep.id, []) if m in models]

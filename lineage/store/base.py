@@ -72,6 +72,14 @@ class Subgraph:
     depth: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Around:
+    """`Store.around`: nodes by id (the asked ones and their neighbours), edges in ident order."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+
 Direction = Literal["down", "up"]
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -118,6 +126,10 @@ class Store(Protocol):
 
     def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
         """Edges of a type entering any of `ids`, ordered by (dst, src, key), in one round trip."""
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        """The nodes among `ids` that exist, their edges of `out_types` leaving and of
+        `in_types` entering, and the nodes at the other end of those edges, in one round trip."""
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         """Nodes whose indexed property (graph.LOOKUP_PROPS) equals, or starts with, a value."""

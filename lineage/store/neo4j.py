@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import cache
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import groupby
@@ -40,7 +41,7 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch, EdgeIdent
 
 T = TypeVar("T")
@@ -339,6 +340,25 @@ RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels, done, edges""
 
 FLOW_WALK: dict[str, LiteralString] = {d: _flow_walk(n) for d, n in _FLOW_NEIGHBOURS.items()}
 NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
+# around(): a node and, per asked edge type and direction, its edges with their far ends, as
+# one row per node. Each branch names one static type (see OUT_EDGES); the types come from
+# graph.EDGE_TYPES only, never from a request.
+_AROUND_ROW: LiteralString = " b.id, b.kind, b.labels, b.props] AS x"
+_AROUND_OUT: dict[str, LiteralString] = {
+    t: "MATCH (a)-[r:" + t + "]->(b:Node) RETURN [a.id, type(r), b.id, r.key, r.props," + _AROUND_ROW for t in EDGE_TYPES
+}
+_AROUND_IN: dict[str, LiteralString] = {
+    t: "MATCH (a)<-[r:" + t + "]-(b:Node) RETURN [b.id, type(r), a.id, r.key, r.props," + _AROUND_ROW for t in EDGE_TYPES
+}
+
+
+@cache
+def _around_query(out_types: tuple[str, ...], in_types: tuple[str, ...]) -> LiteralString:
+    branches = [_AROUND_OUT[t] for t in out_types] + [_AROUND_IN[t] for t in in_types]
+    edges: LiteralString = "COLLECT { " + " UNION ALL ".join(branches) + " }" if branches else "[]"
+    return "UNWIND $ids AS id MATCH (a:Node {id: id}) RETURN a.id, a.kind, a.labels, a.props, " + edges
+
+
 ANNOTATIONS_OF: LiteralString = (
     "UNWIND $ids AS id MATCH (n:Node) WHERE n.target = id AND n.kind = 'Annotation'" + NODE_FIELDS
 )
@@ -468,6 +488,17 @@ class _Reads:
 
     def nodes(self, ids: list[str]) -> list[Node]:
         return self._nodes(NODES_BY_ID, ids=ids)
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        out = Around()
+        edges: dict[EdgeIdent, Edge] = {}
+        for r in self.tx.run(_around_query(tuple(out_types), tuple(in_types)), ids=list(dict.fromkeys(ids))):
+            out.nodes[r[0]] = Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
+            for x in r[4]:
+                edges[(x[0], x[1], x[2], x[3])] = Edge(x[0], x[1], x[2], x[3], orjson.loads(x[4]))
+                out.nodes.setdefault(x[5], Node(x[5], x[6], frozenset(x[7]), orjson.loads(x[8])))
+        out.edges = [edges[i] for i in sorted(edges)]
+        return out
 
     def annotations_of(self, targets: list[str]) -> list[Node]:
         return self._nodes(ANNOTATIONS_OF, ids=targets)
@@ -805,6 +836,9 @@ class Neo4jStore:
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         return sort_dump(*self._read(lambda view: view.dump()))
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        return self._read(lambda view: view.around(ids, out_types, in_types))
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))

@@ -18,7 +18,7 @@ from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch
 
 T = TypeVar("T")
@@ -238,6 +238,17 @@ class _Reads:
             (_dumps(list(ids)), edge_type),
         )
         return [_edge(r) for r in rows]
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        # In-process statements cost no round trip: the single reads, composed.
+        wanted = list(dict.fromkeys(ids))
+        out = Around({n.id: n for n in self.nodes(wanted)})
+        edges = {e.ident: e for t in out_types for e in self.edges_from(wanted, t)}
+        edges.update((e.ident, e) for t in in_types for e in self.edges_to(wanted, t))
+        far = {end for e in edges.values() for end in (e.src, e.dst) if end not in out.nodes}
+        out.nodes.update((n.id, n) for n in self.nodes(sorted(far)))
+        out.edges = [edges[i] for i in sorted(edges)]
+        return out
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         return self.edges_from([src], edge_type)
@@ -473,6 +484,10 @@ class SqliteStore:
     def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
         with _translated():
             return self._reads().edges_to(ids, edge_type)
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        with _translated():
+            return self._reads().around(ids, out_types, in_types)
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():

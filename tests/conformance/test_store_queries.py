@@ -21,6 +21,7 @@ from lineage.graph import (
     RUN,
     SERVES,
     VERSION,
+    VERSION_OF,
     WROTE,
     Node,
     PutNode,
@@ -457,6 +458,24 @@ def test_bulk_reads_answer_as_the_single_ones_in_one_call(store: Store) -> None:
     assert writers == [e for d in sorted(deployments) for e in store.in_edges(d, WROTE)]
     assert {e.src for e in writers} == {run(r) for r in ("dep#1", "dep#2", "dep#3")}
     assert store.edges_from([], SERVES) == [] and store.nodes([]) == []
+
+
+def test_around_gives_nodes_their_edges_and_far_ends_in_one_call(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    endpoint = ds("endpoints/churn-prod", "k8s://serving")
+    deployments = sorted(deployment_of(r, "churn-prod") for r in ("dep#1", "dep#2", "dep#3"))
+    history = store.around([endpoint, endpoint, "no-such-node"], in_types=[VERSION_OF])
+    assert history.edges == store.in_edges(endpoint, VERSION_OF) and {e.src for e in history.edges} == set(deployments)
+    assert history.nodes == {n.id: n for n in store.nodes([endpoint, *deployments])}
+    made = store.around(deployments, out_types=[SERVES], in_types=[WROTE])
+    expected = [e for d in deployments for e in (*store.out_edges(d, SERVES), *store.in_edges(d, WROTE))]
+    assert made.edges == sorted(expected, key=lambda e: e.ident)
+    far = {model_version("churn", "2.2.0"), model_version("churn", "2.3.1")} | {run(r) for r in ("dep#1", "dep#2", "dep#3")}
+    assert set(made.nodes) == set(deployments) | far
+    assert made.nodes[model_version("churn", "2.3.1")] == store.node(model_version("churn", "2.3.1"))
+    alone = store.around(deployments)
+    assert alone.edges == [] and set(alone.nodes) == set(deployments)
+    assert store.around([], out_types=[SERVES]).nodes == {}
 
 
 # --- snapshots ---------------------------------------------------------------------------------
