@@ -43,6 +43,7 @@ from lineage.store.base import Store
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ops"))
 NOW = "2026-06-01T00:00:00.000000Z"
+HTTP_DAYS_PER_RUN = 100  # more days than an HTTP run's workload spans
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -147,8 +148,11 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> tuple[float, float, float]:
-    """`clients` concurrent clients, each posting single events and waiting for each ack."""
-    bodies = [orjson.dumps(e) for e in Workload(clients * per_client, seed=1000 + offset).events()]
+    """`clients` concurrent clients, each posting single events and waiting for each ack.
+    Each run continues the timeline of the runs before it on the same server (new days, as
+    pipelines send them), rather than backfilling days the store already holds."""
+    workload = Workload(clients * per_client, seed=1000 + offset, first_day=HTTP_DAYS_PER_RUN * offset)
+    bodies = [orjson.dumps(e) for e in workload.events()]
     latencies: list[float] = []
 
     async def client(i: int) -> None:

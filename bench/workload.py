@@ -30,10 +30,15 @@ def _ts(moment: datetime) -> str:
 
 
 class Workload:
-    """`events()` yields about `target` events; the same seed gives the same events."""
+    """`events()` yields about `target` events; the same seed gives the same events.
 
-    def __init__(self, target: int, seed: int = 7, endpoints_per_pipeline: int = 3) -> None:
+    `first_day` starts the timeline later: a workload sent after another with a later first
+    day continues its history, as a pipeline's next days do (an earlier one is a backfill).
+    """
+
+    def __init__(self, target: int, seed: int = 7, endpoints_per_pipeline: int = 3, first_day: int = 0) -> None:
         self.target = target
+        self.first_day = first_day
         self.rng = random.Random(seed)
         self.endpoints = endpoints_per_pipeline
         # One pipeline-day emits about 12 events (see `_day`); size pipelines so a run of
@@ -96,7 +101,7 @@ class Workload:
         yield self._run(f"p{p}.report", "bi", "COMPLETE", at + timedelta(hours=3), self._uuid(), inputs=[{"namespace": "s3://lake", "name": f"p{p}/clean"}], outputs=[{"namespace": "s3://bi", "name": f"p{p}/report"}])
 
     def events(self) -> Iterator[dict[str, Any]]:
-        sent, day = 0, 0
+        sent, day = 0, self.first_day
         while sent < self.target:
             for p in range(self.pipelines):
                 for event in self._day(p, day):
