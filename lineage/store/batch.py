@@ -34,6 +34,7 @@ from lineage.graph import (
     PutNode,
 )
 from lineage.projection import preload_histories, touched
+from lineage.store.base import Around
 
 EdgeIdent = tuple[str, str, str, str]
 # How many versions per dataset a prefetch brings: enough for the few newest a read binds to,
@@ -58,17 +59,14 @@ class Reads(GraphView, Protocol):
         """`inferred_reads(dataset, since)` for each dataset -> since of `wanted`."""
         ...
 
-    def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
-        """`out_edges(id, edge_type)` of every id, in one round trip."""
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        """The nodes among `ids`, their edges of those types and their far ends (Store.around)."""
         ...
 
     def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
         """`nodes_with(kind, prop, value)` for each value, in one round trip."""
         ...
 
-    def edges_to(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
-        """`in_edges(id, edge_type)` of every id, in one round trip."""
-        ...
 
 
 _UNKNOWN = Node("", "")
@@ -231,25 +229,30 @@ class Batch:
         return [found[i] for i in sorted(found)]
 
     def preload(self, node_ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> None:
-        """One round trip for the nodes not yet fetched and one per edge type and direction,
-        instead of one read per node and per node's edges."""
-        wanted = list(dict.fromkeys(node_ids))
-        missing = [i for i in wanted if i not in self._base_nodes]
-        if missing:
-            found = {n.id: n for n in self.base.nodes(missing)}
-            for node_id in missing:
-                self._base_nodes[node_id] = found.get(node_id)
-        stored = [i for i in wanted if self._base_nodes[i] is not None]
-        for name, types, fetch in (("out_edges", out_types, self.base.edges_from), ("in_edges", in_types, self.base.edges_to)):
-            for edge_type in types:
-                unread = [i for i in stored if (name, i, edge_type) not in self._base_reads]
-                if not unread:
-                    continue
-                by_node: dict[str, list[Edge]] = {i: [] for i in unread}
-                for edge in fetch(unread, edge_type):
-                    by_node[edge.src if name == "out_edges" else edge.dst].append(edge)
-                for node_id, edges in by_node.items():
-                    self._base_reads[(name, node_id, edge_type)] = edges
+        """One round trip (`around`) for the nodes not yet fetched, their edges of each type
+        and direction not yet read, and the nodes at the other end of those edges, instead of
+        one read per node and per node's edges."""
+        keys = [("out_edges", t) for t in out_types] + [("in_edges", t) for t in in_types]
+        unread = [
+            i for i in dict.fromkeys(node_ids)
+            if i not in self._base_nodes
+            or (self._base_nodes[i] is not None and any((name, i, t) not in self._base_reads for name, t in keys))
+        ]
+        if not unread:
+            return
+        found = self.base.around(unread, out_types, in_types)
+        for node_id in unread:
+            self._base_nodes[node_id] = found.nodes.get(node_id)
+        for node in found.nodes.values():
+            self._base_nodes.setdefault(node.id, node)
+        by_key: dict[tuple[str, str, str], list[Edge]] = {
+            (name, i, t): [] for i in unread if self._base_nodes[i] is not None for name, t in keys
+        }
+        for edge in found.edges:
+            for key in (("out_edges", edge.src, edge.type), ("in_edges", edge.dst, edge.type)):
+                if key in by_key:
+                    by_key[key].append(edge)
+        self._base_reads.update(by_key)
 
     def preload_matching(self, kind: str, prop: str, values: Sequence[str]) -> None:
         unread = [v for v in dict.fromkeys(values) if ("nodes_with", kind, prop, v) not in self._base_reads]
@@ -320,7 +323,20 @@ class Batch:
             DeleteEdge(*ident) for ident, e in sorted(self._edges.items())
             if e is None and ident[0] not in self._wiped and ident[2] not in self._wiped
         ]
-        out += [PutNode(n) for _, n in sorted(self._nodes.items()) if n is not None]
+        # What the store already holds as it is is not written again: recomputing a whole
+        # history (an endpoint's deployments, say) mostly gives back what is there.
+        out += [
+            PutNode(n) for i, n in sorted(self._nodes.items())
+            if n is not None and (i in self._wiped or self._base_nodes.get(i, _UNKNOWN) != n)
+        ]
+        stored = self._stored_edges()
         # Edges to a node deleted after them were dropped with it (`_delete_node`).
-        out += [PutEdge(e) for _, e in sorted(self._edges.items()) if e is not None]
+        out += [
+            PutEdge(e) for i, e in sorted(self._edges.items())
+            if e is not None and (i[0] in self._wiped or i[2] in self._wiped or stored.get(i) != e)
+        ]
         return out
+
+    def _stored_edges(self) -> dict[EdgeIdent, Edge]:
+        """Every stored edge the batch has read, by ident."""
+        return {e.ident: e for found in self._base_reads.values() for e in found if isinstance(e, Edge)}

@@ -3,6 +3,7 @@ at a time, and answers every read the projection makes as that graph would, even
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from unittest.mock import patch
 
@@ -11,11 +12,12 @@ from hypothesis import strategies as st
 
 from lineage import ids
 from lineage.events import Event
-from lineage.graph import ANNOTATION, EDGE_TYPES, Edge, KINDS, LOOKUP_PROPS, VERSION, MemoryGraph, Node
+from lineage.graph import ANNOTATION, EDGE_TYPES, Edge, KINDS, LOOKUP_PROPS, VERSION, MemoryGraph, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project
 from lineage.service import annotation_body
 from lineage.store import batch as batch_module
+from lineage.store.base import Around
 from lineage.store.batch import Batch
 from tests import scenario as s
 from tests.lineage.test_projection_pure import POOL, canonical
@@ -67,11 +69,11 @@ class Reads:
     def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
         return {d: self.graph.inferred_reads(d, since) for d, since in wanted.items()}
 
-    def edges_from(self, ids: list[str], edge_type: str) -> list[Edge]:
-        return [e for i in ids for e in self.graph.out_edges(i, edge_type)]
-
-    def edges_to(self, ids: list[str], edge_type: str) -> list[Edge]:
-        return [e for i in ids for e in self.graph.in_edges(i, edge_type)]
+    def around(self, ids: list[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        edges = {e.ident: e for i in ids for t in out_types for e in self.graph.out_edges(i, t)}
+        edges.update((e.ident, e) for i in ids for t in in_types for e in self.graph.in_edges(i, t))
+        ends = [*ids, *(end for e in edges.values() for end in (e.src, e.dst))]
+        return Around({i: self.graph.nodes[i] for i in ends if i in self.graph.nodes}, [edges[i] for i in sorted(edges)])
 
     def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
         return {v: self.graph.nodes_with(kind, prop, v) for v in values}
@@ -154,13 +156,9 @@ class Counted(Reads):
 
         return call
 
-    def edges_from(self, ids: list[str], edge_type: str) -> list[Edge]:
-        self.calls.append("edges_from")
-        return super().edges_from(ids, edge_type)
-
-    def edges_to(self, ids: list[str], edge_type: str) -> list[Edge]:
-        self.calls.append("edges_to")
-        return super().edges_to(ids, edge_type)
+    def around(self, ids: list[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        self.calls.append("around")
+        return super().around(ids, out_types, in_types)
 
     def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
         self.calls.append("nodes_with_many")
@@ -197,3 +195,28 @@ def test_a_deployment_costs_the_same_reads_however_long_the_endpoint_history() -
     and promotion; their reads are batched, so the round trips do not grow with the history."""
     short, long = _reads_to_deploy_after(2), _reads_to_deploy_after(12)
     assert sorted(short) == sorted(long), (len(short), len(long))
+
+
+def test_a_batch_writes_only_what_it_changed() -> None:
+    """A deploy recomputes the endpoint's whole timeline; the deployments it leaves as they
+    were are not written again, only the new one and the one it ends."""
+    stored = Stored()
+    for i in range(5):
+        for body in s.deploy(f"dep#{i}", s.ts(3, i), "churn", f"1.{i}", "churn-prod"):
+            stored.apply(project(parse_event(body), stored))
+    endpoint = ids.dataset_id("k8s://serving", "endpoints/churn-prod")
+    deployment = {i: ids.version_id(endpoint, s.run_uuid(f"dep#{i}")) for i in range(6)}
+    assert stored.nodes[deployment[4]].props["status"] == "live"
+    batch = Batch(Reads(stored))
+    final = [parse_event(b) for b in s.deploy("dep#5", s.ts(4), "churn", "1.5", "churn-prod")]
+    batch.prefetch(final)
+    for event in final:
+        batch.apply(project(event, batch))
+    mutations = batch.mutations()
+    written = {m.node.id for m in mutations if isinstance(m, PutNode)}
+    assert deployment[5] in written and deployment[4] in written  # the new one, the one it ended
+    assert not written & {deployment[i] for i in range(4)}  # already ended: unchanged
+    assert all(stored.nodes.get(m.node.id) != m.node for m in mutations if isinstance(m, PutNode))
+    assert all(stored.edges.get(m.edge.ident) != m.edge for m in mutations if isinstance(m, PutEdge))
+    stored.apply(mutations)
+    assert stored.nodes[deployment[4]].props["status"] == "ended" and stored.nodes[deployment[5]].props["status"] == "live"
