@@ -6,7 +6,6 @@ import threading
 from functools import cache
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import groupby
 from typing import Any, LiteralString, TypeVar
 
 import orjson
@@ -92,19 +91,6 @@ CALL () {
     RETURN e.seq AS seq, e.hash AS hash ORDER BY e.seq DESC LIMIT 1
 }
 RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
-"""
-# The new entries and the head's copy, in one round trip.
-CREATE_EVENTS: LiteralString = """
-MATCH (h:LogHead {name: 'head'})
-SET h.seq = $seq, h.hash = $hash
-WITH count(h) AS moved
-UNWIND $rows AS row
-CREATE (e:Event)
-SET e = row.event
-WITH e, row
-UNWIND row.subjects AS subject
-MERGE (s:Subject {id: subject})
-CREATE (e)-[:ABOUT]->(s)
 """
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
@@ -376,41 +362,64 @@ WITH a, r, b WHERE b.id IN $ids
 ALL_NODES: LiteralString = "MATCH (n:Node)" + NODE_FIELDS
 ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node)" + EDGE_FIELDS
 
-# A node's Neo4j labels are exactly `keep` (Node, its kind, its extra labels); dynamic labels are
-# parameters (Cypher 5.26), so no label is ever written into query text.
+# A batch's whole write in one round trip: its net changes in the order Batch.mutations gives
+# them (deleted nodes, deleted edges, nodes, edges), then the new log entries and the head's
+# copy. Each part is a subquery over its own list, so an empty part does nothing.
+# A node's Neo4j labels are exactly `keep` (Node, its kind, its extra labels); dynamic labels and
+# types are parameters (Cypher 5.26), so no label is ever written into query text.
 # `SET n = ` replaces every property: a promoted one no longer in `props` goes (null is no value).
-PUT_NODES: LiteralString = """
-UNWIND $rows AS row
-MERGE (n:Node {id: row.id})
-SET n = row.fields
-WITH n, row
-REMOVE n:$([label IN labels(n) WHERE NOT label IN row.keep])
-SET n:$(row.keep)
-"""
-PUT_EDGES: LiteralString = """
-UNWIND $rows AS row
-MATCH (a:Node {id: row.src})
-MATCH (b:Node {id: row.dst})
-MERGE (a)-[r:$(row.type) {key: row.key}]->(b)
-SET r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
-RETURN count(r)
-"""
 # Edges the batch knows the store lacks are created: MERGE must first look for the edge, and a
 # plan compiled while the database was still empty looks by scanning every relationship.
-CREATE_EDGES: LiteralString = """
-UNWIND $rows AS row
-MATCH (a:Node {id: row.src})
-MATCH (b:Node {id: row.dst})
-CREATE (a)-[r:$(row.type)]->(b)
-SET r.key = row.key, r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
-RETURN count(r)
+WRITE_BATCH: LiteralString = """
+CALL () {
+    UNWIND $delete_nodes AS id
+    MATCH (n:Node {id: id}) DETACH DELETE n
+}
+CALL () {
+    UNWIND $delete_edges AS row
+    MATCH (:Node {id: row.src})-[r:$(row.type) {key: row.key}]->(:Node {id: row.dst})
+    DELETE r
+}
+CALL () {
+    UNWIND $nodes AS row
+    MERGE (n:Node {id: row.id})
+    SET n = row.fields
+    WITH n, row
+    REMOVE n:$([label IN labels(n) WHERE NOT label IN row.keep])
+    SET n:$(row.keep)
+}
+CALL () {
+    UNWIND $created AS row
+    MATCH (a:Node {id: row.src})
+    MATCH (b:Node {id: row.dst})
+    CREATE (a)-[r:$(row.type)]->(b)
+    SET r.key = row.key, r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
+    RETURN count(r) AS created
+}
+CALL () {
+    UNWIND $merged AS row
+    MATCH (a:Node {id: row.src})
+    MATCH (b:Node {id: row.dst})
+    MERGE (a)-[r:$(row.type) {key: row.key}]->(b)
+    SET r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
+    RETURN count(r) AS merged
+}
+CALL () {
+    UNWIND CASE WHEN size($events) > 0 THEN [true] ELSE [] END AS moved
+    MATCH (h:LogHead {name: 'head'})
+    SET h.seq = $seq, h.hash = $hash
+}
+CALL () {
+    UNWIND $events AS row
+    CREATE (e:Event)
+    SET e = row.event
+    WITH e, row
+    UNWIND row.subjects AS subject
+    MERGE (s:Subject {id: subject})
+    CREATE (e)-[:ABOUT]->(s)
+}
+RETURN created, merged
 """
-DELETE_EDGES: LiteralString = """
-UNWIND $rows AS row
-MATCH (:Node {id: row.src})-[r:$(row.type) {key: row.key}]->(:Node {id: row.dst})
-DELETE r
-"""
-DELETE_NODES: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id}) DETACH DELETE n"
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
@@ -641,30 +650,41 @@ def _edge_row(e: Edge) -> dict[str, Any]:
     }
 
 
-def _apply(tx: ManagedTransaction, mutations: list[Mutation], surely_new: Callable[[EdgeIdent], bool] | None = None) -> None:
-    """Apply in order, one UNWIND query per run of mutations of one type (edges the caller
-    knows to be new are created rather than merged)."""
-    for kind, group in groupby(mutations, key=type):
-        batch = list(group)
-        if kind is PutNode:
-            tx.run(PUT_NODES, rows=[_node_row(m.node) for m in batch if isinstance(m, PutNode)]).consume()
-        elif kind is PutEdge:
-            new: list[Edge] = []
-            old: list[Edge] = []
-            for m in batch:
-                if isinstance(m, PutEdge):
-                    (new if surely_new is not None and surely_new(m.edge.ident) else old).append(m.edge)
-            for query, part in ((CREATE_EDGES, new), (PUT_EDGES, old)):
-                if not part:
-                    continue
-                done = tx.run(query, rows=[_edge_row(e) for e in part]).single(strict=True)[0]
-                if done != len(part):  # a relationship cannot dangle; the projection promised both ends
-                    raise StoreError(f"neo4j: {len(part) - done} edge(s) whose end node does not exist")
-        elif kind is DeleteEdge:
-            rows = [{"src": m.src, "type": m.type, "dst": m.dst, "key": m.key} for m in batch if isinstance(m, DeleteEdge)]
-            tx.run(DELETE_EDGES, rows=rows).consume()
-        else:
-            tx.run(DELETE_NODES, ids=[m.id for m in batch if isinstance(m, DeleteNode)]).consume()
+_CANONICAL = {DeleteNode: 0, DeleteEdge: 1, PutNode: 2, PutEdge: 3}
+
+
+def _apply(
+    tx: ManagedTransaction,
+    mutations: list[Mutation],
+    surely_new: Callable[[EdgeIdent], bool] | None = None,
+    events: list[dict[str, Any]] | None = None,
+    head: tuple[int, str] | None = None,
+) -> None:
+    """`mutations`, in Batch.mutations' order, and new log entries in one WRITE_BATCH (edges
+    the caller knows to be new are created rather than merged)."""
+    ranks = [_CANONICAL[type(m)] for m in mutations]
+    if ranks != sorted(ranks):
+        raise ValueError("mutations must come as Batch.mutations orders them")
+    params: dict[str, Any] = {
+        "delete_nodes": [m.id for m in mutations if isinstance(m, DeleteNode)],
+        "delete_edges": [
+            {"src": m.src, "type": m.type, "dst": m.dst, "key": m.key} for m in mutations if isinstance(m, DeleteEdge)
+        ],
+        "nodes": [_node_row(m.node) for m in mutations if isinstance(m, PutNode)],
+        "created": [],
+        "merged": [],
+        "events": events or [],
+        "seq": head[0] if head else None,
+        "hash": head[1] if head else None,
+    }
+    for m in mutations:
+        if isinstance(m, PutEdge):
+            new = surely_new is not None and surely_new(m.edge.ident)
+            params["created" if new else "merged"].append(_edge_row(m.edge))
+    created, merged = tx.run(WRITE_BATCH, params).single(strict=True)
+    missing = len(params["created"]) + len(params["merged"]) - created - merged
+    if missing:  # a relationship cannot dangle; the projection promised both ends
+        raise StoreError(f"neo4j: {missing} edge(s) whose end node does not exist")
 
 
 def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
@@ -699,9 +719,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
         # The projection reads no events, so the log entries can be written in one go below.
         batch.apply(project(event, batch))
         outcomes.append(IngestOutcome(event.id, True, seq))
-    _apply(tx, batch.mutations(), batch.surely_new)
-    if rows:
-        tx.run(CREATE_EVENTS, rows=rows, seq=seq, hash=prev).consume()
+    _apply(tx, batch.mutations(), batch.surely_new, rows, (seq, prev))
     return outcomes
 
 
