@@ -68,7 +68,6 @@ class Reads(GraphView, Protocol):
         ...
 
 
-
 _UNKNOWN = Node("", "")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from functools import cache
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, LiteralString, TypeVar
 
 import orjson
