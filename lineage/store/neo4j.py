@@ -455,11 +455,11 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _node(r: Record) -> Node:
+def _node(r: Record | Sequence[Any]) -> Node:
     return Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
 
 
-def _edge(r: Record) -> Edge:
+def _edge(r: Record | Sequence[Any]) -> Edge:
     return Edge(r[0], r[1], r[2], r[3], orjson.loads(r[4]))
 
 
@@ -502,10 +502,11 @@ class _Reads:
         out = Around()
         edges: dict[EdgeIdent, Edge] = {}
         for r in self.tx.run(_around_query(tuple(out_types), tuple(in_types)), ids=list(dict.fromkeys(ids))):
-            out.nodes[r[0]] = Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
+            out.nodes[r[0]] = _node(r)
             for x in r[4]:
-                edges[(x[0], x[1], x[2], x[3])] = Edge(x[0], x[1], x[2], x[3], orjson.loads(x[4]))
-                out.nodes.setdefault(x[5], Node(x[5], x[6], frozenset(x[7]), orjson.loads(x[8])))
+                edges[(x[0], x[1], x[2], x[3])] = _edge(x)
+                if x[5] not in out.nodes:
+                    out.nodes[x[5]] = _node(x[5:])
         out.edges = [edges[i] for i in sorted(edges)]
         return out
 
@@ -583,28 +584,27 @@ class _Reads:
             nodes = {n.id: n for n in self._nodes(NODES_BY_ID, ids=list(reached))}
             edges = self._edges(FLOW_EDGES, ids=list(reached))
             return Subgraph({i: nodes[i] for i in sorted(nodes)}, sorted(edges, key=lambda e: e.ident), dict.fromkeys(sorted(nodes), 0))
-        nodes = {}
+        nodes: dict[str, Node] = {}
         frontier, level, done = list(reached), 0, False
         while not done:
             asked = min(FLOW_LEVELS, depth - level)
             params = {"frontier": frontier, "seen": list(reached), "levels": asked, "final": asked == depth - level}
             rows, sizes, done, edge_rows = self.tx.run(walk, params).single(strict=True)
             # `rows` holds the frontier's nodes (those that exist), then each level's finds.
+            for row in rows:
+                if row[0] not in nodes:
+                    nodes[row[0]] = _node(row)
             at = len(rows) - sum(sizes)
-            found: list[list[Any]] = rows[:at]
+            found: list[Any] = []
             for size in sizes[:asked]:
-                for row in found:
-                    nodes[row[0]] = Node(row[0], row[1], frozenset(row[2]), orjson.loads(row[3]))
+                if not size:
+                    break  # the walk ended here (`done` is set)
                 found, at = rows[at : at + size], at + size
-                if not found:
-                    break
                 level += 1
                 reached.update((row[0], level) for row in found)
-            for row in found:
-                nodes[row[0]] = Node(row[0], row[1], frozenset(row[2]), orjson.loads(row[3]))
             frontier = [row[0] for row in found]
         ordered = {i: nodes[i] for i in sorted(nodes)}
-        edges = sorted((Edge(r[0], r[1], r[2], r[3], orjson.loads(r[4])) for r in edge_rows), key=lambda e: e.ident)
+        edges = sorted((_edge(r) for r in edge_rows), key=lambda e: e.ident)
         return Subgraph(ordered, edges, {i: reached[i] for i in ordered})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
