@@ -20,6 +20,7 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch
+from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 
 T = TypeVar("T")
 
@@ -350,6 +351,10 @@ class SqliteStore:
         self._writer = self._connect()
         self._readers: list[sqlite3.Connection] = []
         self.setup()
+        self._checkpointer: WalCheckpointer | None = None
+        if path != ":memory:":
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
+            self._checkpointer = WalCheckpointer(path)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -385,6 +390,8 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        if self._checkpointer:
+            self._checkpointer.poke()
         return outcomes
 
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
@@ -448,6 +455,8 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        if self._checkpointer:
+            self._checkpointer.poke()
         return done
 
     def reset(self) -> None:
@@ -611,5 +620,7 @@ class SqliteStore:
             self._reader.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
+        if self._checkpointer:
+            self._checkpointer.close()
         for conn in [self._writer, *self._readers]:
             conn.close()
