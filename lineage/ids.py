@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from functools import lru_cache
 
 
+# Projection asks for the same few ids many times per event (a dataset's id, its versions'):
+# hashing is most of what building an id costs.
+@lru_cache(maxsize=1 << 16)
 def _digest(*parts: str) -> str:
     # NUL cannot occur in JSON strings we accept as names, so it separates parts unambiguously.
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:24]

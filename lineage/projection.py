@@ -598,11 +598,12 @@ def subjects(event: Event) -> list[str]:
     return sorted(out)
 
 
-def touched(event: Event) -> list[str]:
-    """Ids of the nodes projecting an event may read or create first: its subjects, the
-    placeholders of the datasets it reads or writes without a version, its parent's job. A
-    store fetches these for a whole batch at once; anything else is read when asked."""
-    out = set(subjects(event))
+def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str]:
+    """Ids of the nodes projecting an event may read or create first: its subjects (pass them
+    when already known), the placeholders of the datasets it reads or writes without a version,
+    its parent's job. A store fetches these for a whole batch at once; anything else is read
+    when asked."""
+    out = set(subjects(event) if its_subjects is None else its_subjects)
     for ref in (*event.inputs, *event.outputs):
         out.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), ""))
     parent = event.run_facets.get("parent")

@@ -14,7 +14,7 @@ the batch, so each is fetched once and kept.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from lineage import ids
@@ -39,7 +39,7 @@ from lineage.store.base import Around
 EdgeIdent = tuple[str, str, str, str]
 # How many versions per dataset a prefetch brings: enough for the few newest a read binds to,
 # plus the versions earlier events of the batch may have added.
-PREFETCH_VERSIONS = 16
+PREFETCH_VERSIONS = 8
 
 
 class Reads(GraphView, Protocol):
@@ -103,11 +103,13 @@ class Batch:
         self._by_prop: defaultdict[tuple[str, Any], set[str]] = defaultdict(set)
 
     # --- store reads, once each -------------------------------------------------------------
-    def prefetch(self, events: Sequence[Event]) -> None:
+    def prefetch(self, events: Sequence[Event], subjects: Mapping[str, Sequence[str]] | None = None) -> None:
         """Fetch, in a few round trips, what projecting `events` will ask the store first: the
         nodes they touch, the annotations waiting for those nodes, the versions current when
-        their unversioned inputs were read, and the inferred reads their outputs may rebind."""
-        self._prefetch_nodes(node_id for e in events for node_id in touched(e))
+        their unversioned inputs were read, and the inferred reads their outputs may rebind.
+        `subjects` are the events' `projection.subjects` by event id, where already known."""
+        known = subjects or {}
+        self._prefetch_nodes(node_id for e in events for node_id in touched(e, known.get(e.id)))
         versions: dict[str, str] = {}
         rebinds: dict[str, str] = {}
         for e in events:

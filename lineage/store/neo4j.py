@@ -696,7 +696,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
     batch = Batch(_Reads(tx))
     about = {e.id: subjects(e) for e in events if e.id not in known}
-    batch.prefetch([e for e in events if e.id in about])
+    batch.prefetch([e for e in events if e.id in about], about)
     outcomes, rows = [], []
     for event in events:
         if event.id in known:

@@ -402,7 +402,7 @@ class SqliteStore:
         )
         batch = Batch(_Reads(conn))
         about = {event.id: subjects(event) for event in events if event.id not in known}
-        batch.prefetch([e for e in events if e.id in about])
+        batch.prefetch([e for e in events if e.id in about], about)
         outcomes, rows, about_rows = [], [], []
         for event in events:
             if event.id in known:
