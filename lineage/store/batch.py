@@ -51,6 +51,10 @@ class Reads(GraphView, Protocol):
         """The annotation nodes whose target is among `targets`, in one round trip."""
         ...
 
+    def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
+        """`nodes(ids)` and `annotations_of(ids)`, in one round trip."""
+        ...
+
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
         """`versions_at(dataset, at, limit)` for each dataset -> at of `wanted`."""
         ...
@@ -133,9 +137,10 @@ class Batch:
         wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]
         if not wanted:
             return
-        found = {n.id: n for n in self.base.nodes(wanted)}
+        nodes, annotated = self.base.nodes_and_annotations(wanted)
+        found = {n.id: n for n in nodes}
         annotations: dict[str, list[Node]] = {i: [] for i in wanted}
-        for n in self.base.annotations_of(wanted):
+        for n in annotated:
             annotations[n.props["target"]].append(n)
         for node_id in wanted:
             self._base_nodes[node_id] = found.get(node_id)

@@ -92,6 +92,9 @@ CALL () {
 }
 RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
 """
+# An ingest's first round trip: take the head's lock (held until commit, so ingesters queue
+# here), then read the head. Within the one row the SET runs before the read.
+LOCK_AND_READ_HEAD: LiteralString = LOCK_HEAD + " WITH h" + READ_HEAD
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
     " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
@@ -348,6 +351,13 @@ def _around_query(out_types: tuple[str, ...], in_types: tuple[str, ...]) -> Lite
 ANNOTATIONS_OF: LiteralString = (
     "UNWIND $ids AS id MATCH (n:Node) WHERE n.target = id AND n.kind = 'Annotation'" + NODE_FIELDS
 )
+# The two above in one round trip: one row per id, the node (or null) and its annotations.
+NODES_AND_ANNOTATIONS: LiteralString = """
+UNWIND $ids AS id
+OPTIONAL MATCH (n:Node {id: id})
+RETURN CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END,
+    COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] }
+"""
 # Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
 # The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
 # be planned as a scan of the id index for b, whose cost follows the graph.
@@ -512,6 +522,14 @@ class _Reads:
 
     def annotations_of(self, targets: list[str]) -> list[Node]:
         return self._nodes(ANNOTATIONS_OF, ids=targets)
+
+    def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
+        nodes, annotations = [], []
+        for r in self.tx.run(NODES_AND_ANNOTATIONS, ids=ids):
+            if r[0] is not None:
+                nodes.append(_node(r[0]))
+            annotations += [_node(a) for a in r[1]]
+        return nodes, annotations
 
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {d: [] for d in wanted}
@@ -689,8 +707,7 @@ def _apply(
 
 def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
     """The unit of work of `ingest`: all its state is local, so the driver may re-run it."""
-    tx.run(LOCK_HEAD).consume()
-    head = tx.run(READ_HEAD, ids=[e.id for e in events]).single(strict=True)
+    head = tx.run(LOCK_AND_READ_HEAD, ids=[e.id for e in events]).single(strict=True)
     seq, prev = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
     # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.

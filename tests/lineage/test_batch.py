@@ -63,6 +63,9 @@ class Reads:
         self.node, self.out_edges, self.in_edges = graph.node, graph.out_edges, graph.in_edges
         self.versions_at, self.inferred_reads, self.nodes_with = graph.versions_at, graph.inferred_reads, graph.nodes_with
 
+    def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
+        return self.graph.fetch(ids), self.graph.annotations_of(ids)
+
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
         return {d: self.graph.versions_at(d, at, limit) for d, at in wanted.items()}
 
@@ -146,7 +149,7 @@ class Counted(Reads):
     def __init__(self, graph: Stored) -> None:
         super().__init__(graph)
         self.calls: list[str] = []
-        for name in ("nodes", "annotations_of", "node", "out_edges", "in_edges", "versions_at", "inferred_reads", "nodes_with"):
+        for name in ("nodes", "annotations_of", "nodes_and_annotations", "node", "out_edges", "in_edges", "versions_at", "inferred_reads", "nodes_with"):
             setattr(self, name, self._counted(name, getattr(self, name)))
 
     def _counted(self, name: str, read: Any) -> Any:
