@@ -163,23 +163,38 @@ _ENTRY_COLUMNS = (
     "producer", "payload", "prev_hash", "hash",
 )
 _ENTRY_FIELDS = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM events"
-# events() and count_events(): the run and time filters (params: `_filter_params`). With a subject
-# the read is driven from its own event_subjects entries, whose primary key gives them in seq
-# order; `seq IN (subquery)` was planned as a scan of the whole log testing each entry.
+# events() and count_events(), one fixed text per way of reading the log (see `_event_query`).
+# With a subject the read is driven from its own event_subjects entries, whose primary key gives
+# them in seq order (`seq IN (subquery)` was planned as a scan of the whole log testing each
+# entry); with a run, from the run's entries of events_run. A filter written as
+# `(? IS NULL OR run_uuid = ?)` cannot use that index: it walked the log from the start.
 _EVENT_WHERE = "(? IS NULL OR run_uuid = ?) AND (? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
+_TIME_WHERE = "(? IS NULL OR event_time >= ?) AND (? IS NULL OR event_time <= ?)"
 _ABOUT = " FROM event_subjects s CROSS JOIN events e ON e.seq = s.seq WHERE s.node_id = ? AND "
 _EVENTS = {
-    False: _ENTRY_FIELDS + " WHERE seq > ? AND " + _EVENT_WHERE + " ORDER BY seq LIMIT ?",
-    True: f"SELECT {', '.join('e.' + c for c in _ENTRY_COLUMNS)}" + _ABOUT + "s.seq > ? AND " + _EVENT_WHERE + " ORDER BY s.seq LIMIT ?",
+    "all": _ENTRY_FIELDS + " WHERE seq > ? AND " + _TIME_WHERE + " ORDER BY seq LIMIT ?",
+    "run": _ENTRY_FIELDS + " WHERE run_uuid = ? AND seq > ? AND " + _TIME_WHERE + " ORDER BY seq LIMIT ?",
+    "subject": f"SELECT {', '.join('e.' + c for c in _ENTRY_COLUMNS)}" + _ABOUT + "s.seq > ? AND " + _EVENT_WHERE
+    + " ORDER BY s.seq LIMIT ?",
 }
 _COUNT_EVENTS = {
-    False: "SELECT count(*) FROM events WHERE " + _EVENT_WHERE,
-    True: "SELECT count(*)" + _ABOUT + _EVENT_WHERE,
+    "all": "SELECT count(*) FROM events WHERE " + _TIME_WHERE,
+    "run": "SELECT count(*) FROM events WHERE run_uuid = ? AND " + _TIME_WHERE,
+    "subject": "SELECT count(*)" + _ABOUT + _EVENT_WHERE,
+    # A subject's entries alone, from its own index entries, without visiting each event.
+    "subject only": "SELECT count(*) FROM event_subjects WHERE node_id = ?",
 }
 
 
-def _filter_params(flt: EventFilter) -> tuple[str | None, ...]:
-    return (flt.run_uuid, flt.run_uuid, flt.since, flt.since, flt.until, flt.until)
+def _event_query(flt: EventFilter) -> tuple[str, tuple[str | None, ...], tuple[str | None, ...]]:
+    """Which text of `_EVENTS`/`_COUNT_EVENTS` serves `flt`: (key, params before the seq bound,
+    params after it); a listing puts `after_seq` between them and the limit last."""
+    times = (flt.since, flt.since, flt.until, flt.until)
+    if flt.subject is not None:
+        return "subject", (flt.subject,), (flt.run_uuid, flt.run_uuid, *times)
+    if flt.run_uuid is not None:
+        return "run", (flt.run_uuid,), times
+    return "all", (), times
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
@@ -548,10 +563,11 @@ class SqliteStore:
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
 
     def count_events(self, flt: EventFilter) -> int:
-        subject = () if flt.subject is None else (flt.subject,)
+        key, lead, rest = _event_query(flt)
+        if key == "subject" and flt.run_uuid is None and flt.since is None and flt.until is None:
+            key, rest = "subject only", ()
         with _translated():
-            row = self._reader.execute(_COUNT_EVENTS[bool(subject)], (*subject, *_filter_params(flt))).fetchone()
-            return int(row[0])
+            return int(self._reader.execute(_COUNT_EVENTS[key], (*lead, *rest)).fetchone()[0])
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         return self.snapshot(self._dump)  # one snapshot for nodes and edges
@@ -568,9 +584,9 @@ class SqliteStore:
             return int(self._reader.execute("SELECT count(*) FROM events").fetchone()[0])
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
-        subject = () if flt.subject is None else (flt.subject,)
+        key, lead, rest = _event_query(flt)
         with _translated():
-            rows = self._reader.execute(_EVENTS[bool(subject)], (*subject, after_seq, *_filter_params(flt), limit))
+            rows = self._reader.execute(_EVENTS[key], (*lead, after_seq, *rest, limit))
             return [_stored(r) for r in rows]
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:

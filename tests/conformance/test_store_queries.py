@@ -320,11 +320,23 @@ def test_count_events_applies_the_same_filters_as_listing(store: Store) -> None:
     filters = [
         EventFilter(subject=model_version("churn", "2.2.0")),
         EventFilter(subject=run("dep#2"), run_uuid=s.run_uuid("dep#2")),
+        EventFilter(run_uuid=s.run_uuid("clean#1")),
+        EventFilter(run_uuid=s.run_uuid("clean#1"), until="2026-03-01T07:35:00.000000Z"),
         EventFilter(since="2026-03-01T10:00:00.000000Z"),
         window,
     ]
     for flt in filters:
         assert store.count_events(flt) == len(store.events(flt, 0, 1000)) > 0, flt
+
+
+def test_a_runs_events_page_in_log_order(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    flt = EventFilter(run_uuid=s.run_uuid("clean#1"))
+    both = store.events(flt, 0, 10)
+    assert [e.run_uuid for e in both] == [s.run_uuid("clean#1")] * 2 and both[0].seq < both[1].seq
+    assert store.events(flt, 0, 1) == both[:1]
+    assert store.events(flt, both[0].seq, 10) == both[1:]
+    assert store.events(EventFilter(run_uuid="00000000-0000-0000-0000-000000000000"), 0, 10) == []
 
 
 def test_events_about_many_subjects_at_once(store: Store) -> None:
