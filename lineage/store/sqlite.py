@@ -79,6 +79,21 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE INDEX IF NOT EXISTS edges_inferred ON edges(inferred_dataset, read_at) WHERE inferred_dataset IS NOT NULL;
 """
 
+# The log's size, kept by triggers in the transaction that changes the log, so the audit's check
+# that no entry is missing or extra (lineage/reports/verify.py) costs no count(*), which scans
+# the log (26 ms at 1M entries). Triggers fire for any connection's writes, tampering by SQL
+# included. A database from before gets the count once.
+LOG_SIZE = """
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS log_size (id INTEGER PRIMARY KEY CHECK (id = 1), entries INTEGER NOT NULL);
+INSERT OR IGNORE INTO log_size (id, entries) SELECT 1, count(*) FROM events;
+CREATE TRIGGER IF NOT EXISTS log_size_in AFTER INSERT ON events
+    BEGIN UPDATE log_size SET entries = entries + 1 WHERE id = 1; END;
+CREATE TRIGGER IF NOT EXISTS log_size_out AFTER DELETE ON events
+    BEGIN UPDATE log_size SET entries = entries - 1 WHERE id = 1; END;
+COMMIT;
+"""
+
 # Lookups by property use an expression index each. The property names come from the fixed
 # tuple graph.LOOKUP_PROPS, never from a request, so these texts are constants.
 _LOOKUP_INDEXES = "".join(
@@ -395,7 +410,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE)
 
     # --- writes --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
@@ -581,7 +596,10 @@ class SqliteStore:
 
     def event_count(self) -> int:
         with _translated():
-            return int(self._reader.execute("SELECT count(*) FROM events").fetchone()[0])
+            row = self._reader.execute("SELECT entries FROM log_size WHERE id = 1").fetchone()
+            if row is None:  # the row itself was removed behind the store's back: count
+                row = self._reader.execute("SELECT count(*) FROM events").fetchone()
+            return int(row[0])
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
         key, lead, rest = _event_query(flt)

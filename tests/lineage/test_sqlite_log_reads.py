@@ -1,14 +1,18 @@
-"""SQLite reads of the log that must not walk it: `EXPLAIN QUERY PLAN` of each fixed text.
+"""SQLite reads of the log that must not walk it: `EXPLAIN QUERY PLAN` of each fixed text, and
+the log's size kept by triggers.
 
 A filter such as `(? IS NULL OR run_uuid = ?)` reads the same but cannot use an index, so a
 run's events were found by scanning the log from its first entry: 80 ms at 100k events."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from lineage.store.base import EventFilter
 from lineage.store.sqlite import _COUNT_EVENTS, _EVENTS, SqliteStore, _event_query
+from tests import scenario as s
+from tests.conformance.test_projection_rules import ML_STORY, ingest
 
 RUN = "0e7c5b1a-0000-4000-8000-000000000001"
 
@@ -41,3 +45,32 @@ def test_a_subjects_events_are_counted_from_its_own_index_entries(tmp_path: Path
         assert "SCAN" not in listing, listing
     finally:
         store.close()
+
+
+def test_the_log_size_is_kept_without_counting_the_log(tmp_path: Path) -> None:
+    """`event_count` reads a size that triggers keep, so it follows every change to the log,
+    also one made by SQL behind the store's back, and a database from before gets it counted."""
+    path = str(tmp_path / "size.db")
+    store = SqliteStore(path)
+    try:
+        assert store.event_count() == 0
+        ingest(store, *ML_STORY)
+        assert store.event_count() == len(ML_STORY)
+        assert "SCAN" not in plan(store, "SELECT entries FROM log_size WHERE id = 1", ())
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("DELETE FROM events WHERE seq = 3")
+        assert store.event_count() == len(ML_STORY) - 1
+        # As from a build without the size: it is counted when the store opens.
+        other.executescript("DROP TRIGGER log_size_in; DROP TRIGGER log_size_out; DROP TABLE log_size;")
+        other.close()
+    finally:
+        store.close()
+    reopened = SqliteStore(path)
+    try:
+        assert reopened.event_count() == len(ML_STORY) - 1
+        ingest(reopened, s.event("late#1", "COMPLETE", s.ts(9)))
+        assert reopened.event_count() == len(ML_STORY)
+        reopened.reset()
+        assert reopened.event_count() == 0
+    finally:
+        reopened.close()
