@@ -43,16 +43,9 @@ PREFETCH_VERSIONS = 8
 
 
 class Reads(GraphView, Protocol):
-    def nodes(self, ids: list[str]) -> list[Node]:
-        """The nodes among `ids` that exist, in one round trip."""
-        ...
-
-    def annotations_of(self, targets: list[str]) -> list[Node]:
-        """The annotation nodes whose target is among `targets`, in one round trip."""
-        ...
-
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
-        """`nodes(ids)` and `annotations_of(ids)`, in one round trip."""
+        """The nodes among `ids` that exist, and the annotation nodes whose target is among
+        `ids`, in one round trip."""
         ...
 
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:

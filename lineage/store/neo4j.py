@@ -348,10 +348,7 @@ def _around_query(out_types: tuple[str, ...], in_types: tuple[str, ...]) -> Lite
     return "UNWIND $ids AS id MATCH (a:Node {id: id}) RETURN a.id, a.kind, a.labels, a.props, " + edges
 
 
-ANNOTATIONS_OF: LiteralString = (
-    "UNWIND $ids AS id MATCH (n:Node) WHERE n.target = id AND n.kind = 'Annotation'" + NODE_FIELDS
-)
-# The two above in one round trip: one row per id, the node (or null) and its annotations.
+# A batch's prefetch of nodes: one row per id, the node (or null) and the annotations targeting it.
 NODES_AND_ANNOTATIONS: LiteralString = """
 UNWIND $ids AS id
 OPTIONAL MATCH (n:Node {id: id})
@@ -519,9 +516,6 @@ class _Reads:
                     out.nodes[x[5]] = _node(x[5:])
         out.edges = [edges[i] for i in sorted(edges)]
         return out
-
-    def annotations_of(self, targets: list[str]) -> list[Node]:
-        return self._nodes(ANNOTATIONS_OF, ids=targets)
 
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
         nodes, annotations = [], []

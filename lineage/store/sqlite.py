@@ -244,11 +244,10 @@ class _Reads:
     def nodes(self, ids: list[str]) -> list[Node]:
         return [_node(r) for r in self.conn.execute(_NODES_BY_ID, (_dumps(ids),))]
 
-    def annotations_of(self, targets: list[str]) -> list[Node]:
-        return [_node(r) for r in self.conn.execute(_ANNOTATIONS_OF, (_dumps(targets),))]
-
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
-        return self.nodes(ids), self.annotations_of(ids)  # embedded: no round trip to save
+        # Embedded: no round trip to save, so the two reads stay two statements.
+        annotations = [_node(r) for r in self.conn.execute(_ANNOTATIONS_OF, (_dumps(ids),))]
+        return self.nodes(ids), annotations
 
     # An embedded database has no round trips to save: the batch prefetch asks one by one.
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:

@@ -59,7 +59,6 @@ class Reads:
 
     def __init__(self, graph: Stored) -> None:
         self.graph = graph
-        self.nodes, self.annotations_of = graph.fetch, graph.annotations_of
         self.node, self.out_edges, self.in_edges = graph.node, graph.out_edges, graph.in_edges
         self.versions_at, self.inferred_reads, self.nodes_with = graph.versions_at, graph.inferred_reads, graph.nodes_with
 
@@ -149,7 +148,7 @@ class Counted(Reads):
     def __init__(self, graph: Stored) -> None:
         super().__init__(graph)
         self.calls: list[str] = []
-        for name in ("nodes", "annotations_of", "nodes_and_annotations", "node", "out_edges", "in_edges", "versions_at", "inferred_reads", "nodes_with"):
+        for name in ("nodes_and_annotations", "node", "out_edges", "in_edges", "versions_at", "inferred_reads", "nodes_with"):
             setattr(self, name, self._counted(name, getattr(self, name)))
 
     def _counted(self, name: str, read: Any) -> Any:
