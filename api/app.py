@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api import errors, observe
 from api.routes import audit, lineage, ops, queries, releases, web
-from lineage import __version__
+from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
 from lineage.errors import StoreUnavailable
 from lineage.metrics import Metrics
@@ -84,3 +84,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(ops.router)
     web.install(app)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker of `lineage serve --workers N`, its settings from the environment."""
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
+    return create_app(settings)

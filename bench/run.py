@@ -4,6 +4,7 @@
     python -m bench.run --full     # 10k, 100k and 1M events, longer HTTP runs
     python -m bench.run --stores sqlite
     python -m bench.run --sizes 10000,100000
+    python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
 
 Every figure is measured here and printed as a table; nothing is hard-coded.
 """
@@ -125,9 +126,9 @@ def corpus_replay(store: Store) -> tuple[int, int, float]:
 
 
 @contextmanager
-def served(url: str) -> Iterator[tuple[str, int]]:
+def served(url: str, workers: int) -> Iterator[tuple[str, int]]:
     port = int(subprocess.check_output([sys.executable, "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]))
-    env = os.environ | {"LINEAGE_STORE": url, "LINEAGE_LOG_LEVEL": "warning"}
+    env = os.environ | {"LINEAGE_STORE": url, "LINEAGE_LOG_LEVEL": "warning", "LINEAGE_WORKERS": str(workers)}
     proc = subprocess.Popen([sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -143,11 +144,25 @@ def served(url: str) -> Iterator[tuple[str, int]]:
         proc.wait(30)
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants: `lineage serve --workers N` and its worker processes."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The sum of each API process's peak resident memory."""
+    total = 0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> tuple[float, float, float]:
@@ -178,6 +193,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="10k, 100k and 1M events")
     parser.add_argument("--stores", default="sqlite,neo4j")
     parser.add_argument("--sizes", help="comma-separated graph sizes in events, e.g. 10000,100000 (overrides --full)")
+    parser.add_argument("--workers", default="1,2", help="API processes of the HTTP runs, e.g. 1,2 (LINEAGE_WORKERS)")
     args = parser.parse_args()
     sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
     if args.sizes:
@@ -204,15 +220,18 @@ def main() -> None:
                 finally:
                     store.close()
                 query_rows.append([kind, f"{size:,}", f"{rate:,.0f}"] + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat.values()])
-        with store_url(kind) as url, served(url) as (base, pid):
-            # Untimed: a fresh Neo4j compiles each query's plan on first use (seconds in all on
-            # two cores), which a running service has long done.
-            asyncio.run(http_ingest(base, 8, WARM_UP_EVENTS // 8, 0))
-            for offset, clients in enumerate((1, 8, 32), start=1):
-                rate, p50, p99 = asyncio.run(http_ingest(base, clients, per_client, offset))
-                ingest_rows.append([kind, str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"])
+        for workers in [int(w) for w in args.workers.split(",")]:
+            with store_url(kind) as url, served(url, workers) as (base, pid):
+                # Untimed: a fresh Neo4j compiles each query's plan on first use (seconds in all
+                # on two cores), which a running service has long done.
+                asyncio.run(http_ingest(base, 8, WARM_UP_EVENTS // 8, 0))
+                for offset, clients in enumerate((1, 8, 32), start=1):
+                    rate, p50, p99 = asyncio.run(http_ingest(base, clients, per_client, offset))
+                    ingest_rows.append(
+                        [kind, str(workers), str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"]
+                    )
     table = Table(title="Single-event HTTP ingest (POST /api/v1/lineage, ack after commit)")
-    for col in ("store", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
+    for col in ("store", "workers", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
         table.add_column(col)
     for row in ingest_rows:
         table.add_row(*row)

@@ -1,8 +1,18 @@
-"""Prometheus metrics, one registry per app so that tests and processes stay independent."""
+"""Prometheus metrics, one registry per app so that tests and processes stay independent.
+
+With several API processes (`lineage serve --workers N`) each process writes its samples to
+files in PROMETHEUS_MULTIPROC_DIR, which the serve command sets before the workers start, and
+`/metrics` on any of them renders the sum over all.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -44,4 +54,8 @@ class Metrics:
         )
 
     def render(self) -> bytes:
+        if os.environ.get(MULTIPROC_DIR):
+            every_process = CollectorRegistry()
+            MultiProcessCollector(every_process)
+            return generate_latest(every_process)
         return generate_latest(self.registry)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 5000
+    # API processes: each parses requests and group-commits on its own, so on a machine with
+    # more than one core they overlap one another's parsing with their commits.
+    workers: int = Field(default=1, ge=1, le=64)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"

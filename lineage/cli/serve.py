@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from typing import Annotated
 
 import typer
@@ -17,24 +19,69 @@ def redact(url: str) -> str:
     return f"{scheme}{sep}{rest.rpartition('@')[2]}" if "@" in rest else url
 
 
+def check_before_workers(settings: Settings) -> None:
+    """The exposure check, once in the parent: a worker refusing to start would only end the
+    supervisor with a worker's traceback, while here it is one clear error."""
+    from api.app import check_exposure
+    from lineage.auth import Authenticator
+    from lineage.errors import StoreUnavailable
+    from lineage.store import open_store
+
+    store = open_store(settings)
+    try:
+        try:
+            store.setup()
+        except StoreUnavailable:
+            pass  # the workers start anyway and fail closed (see check_exposure)
+        check_exposure(settings, Authenticator(store, settings.auth))
+    finally:
+        store.close()
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: Annotated[str | None, typer.Option(help="Address to listen on [default: LINEAGE_HOST or 127.0.0.1]")] = None,
         port: Annotated[int | None, typer.Option(help="Port [default: LINEAGE_PORT or 5000]")] = None,
+        workers: Annotated[
+            int | None, typer.Option(min=1, max=64, help="API processes [default: LINEAGE_WORKERS or 1]")
+        ] = None,
     ) -> None:
         """Start the API (ingest at /api/v1/lineage, docs at /docs)."""
         import uvicorn
 
-        from api.app import create_app
-
         settings = Settings()
-        if host is not None:
-            settings.host = host
-        if port is not None:
-            settings.port = port
+        for name, value in (("host", host), ("port", port), ("workers", workers)):
+            if value is not None:
+                setattr(settings, name, value)
         logs.configure(settings.log_level, settings.log_format)
         logging.getLogger("lineage").info(
-            "starting", extra={"store": redact(settings.store), "listen": f"http://{settings.host}:{settings.port}"}
+            "starting",
+            extra={
+                "store": redact(settings.store),
+                "listen": f"http://{settings.host}:{settings.port}",
+                "workers": settings.workers,
+            },
         )
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+        if settings.workers == 1:
+            from api.app import create_app
+
+            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+            return
+        try:
+            check_before_workers(settings)
+        except RuntimeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        with tempfile.TemporaryDirectory(prefix="lineage-metrics-") as metrics_dir:
+            # The workers are fresh interpreters that read their settings from the environment.
+            os.environ.update({
+                "LINEAGE_HOST": settings.host,
+                "LINEAGE_PORT": str(settings.port),
+                "LINEAGE_WORKERS": str(settings.workers),
+                "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+            })
+            uvicorn.run(
+                "api.app:app_from_environment", factory=True, workers=settings.workers,
+                host=settings.host, port=settings.port, log_config=None,
+            )

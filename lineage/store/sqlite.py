@@ -21,6 +21,7 @@ from lineage.projection import project, subjects
 from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
+from lineage.store.writer_lock import WriterLock
 
 T = TypeVar("T")
 
@@ -379,7 +380,7 @@ class SqliteStore:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._write_lock = threading.Lock()
+        self._write_lock = WriterLock(None if path == ":memory:" else path + "-writer.lock")
         self._writer = self._connect()
         self._readers: list[sqlite3.Connection] = []
         self.setup()
@@ -660,3 +661,4 @@ class SqliteStore:
             self._checkpointer.close()
         for conn in [self._writer, *self._readers]:
             conn.close()
+        self._write_lock.close()

@@ -16,3 +16,51 @@ def test_serve_ingests_into_the_embedded_store(tmp_path: Path) -> None:
         assert response.status_code == 201
         assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "Lineage graph service"
     assert (tmp_path / "data" / "lineage.db").exists()
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The uvicorn workers under a `lineage serve --workers N` (multiprocessing spawns them;
+    its resource tracker is a child too, and is not one)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_serve_with_workers_runs_them_as_processes_and_metrics_count_all_of_them(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.reliability.harness import Serve
+
+    with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, LINEAGE_WORKERS="3") as api:
+        api.start()
+        assert api.proc is not None
+        assert len(worker_pids(api.proc.pid)) == 3
+
+        def post(i: int) -> int:
+            # A new connection each time, so the kernel hands them to all the workers.
+            return httpx.post(f"{api.url}/api/v1/lineage", json=s.event(f"etl#{i}", "COMPLETE", s.ts(1, i))).status_code
+
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(post, range(60)))
+        assert statuses == [201] * 60
+        assert httpx.get(f"{api.url}/api/v1/events", params={"limit": 1}).json()["total"] == 60
+        for _ in range(6):  # whichever worker answers, it counts every worker's events
+            text = httpx.get(f"{api.url}/metrics").text
+            created = [line for line in text.splitlines() if line.startswith('lineage_ingest_events_total{outcome="created"}')]
+            assert created and float(created[0].split()[-1]) == 60
+
+
+def test_serve_with_workers_refuses_an_open_address_without_auth_before_starting_them(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}", "LINEAGE_AUTH": "off"}
+    done = subprocess.run(
+        [sys.executable, "-m", "lineage.cli.main", "serve", "--workers", "2", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert "refusing to listen on 0.0.0.0" in done.stderr
+    assert "Started parent process" not in done.stderr + done.stdout

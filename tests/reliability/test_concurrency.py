@@ -2,7 +2,8 @@
 two API processes on one store (issue 6, point 7).
 
 Every event is posted by two or three clients (shuffled, some one at a time, some in batches),
-split over two `lineage serve` processes on the same SQLite file or Neo4j database. No request
+split over two `lineage serve` processes on the same SQLite file or Neo4j database, or sent to
+one `lineage serve --workers 2` whose two worker processes share its port. No request
 fails (a 503 would be retried, and is counted), every event is stored once, no node or edge
 exists twice (for Neo4j also asked of the database itself), and the final graph equals the one
 a single client gets by ingesting the same events one by one into an empty store.
@@ -107,14 +108,18 @@ def plan(events: list[dict[str, Any]], seed: int = 6) -> list[list[dict[str, Any
     return shares
 
 
+@pytest.mark.parametrize("topology", ["two serve processes", "one serve of two workers"])
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def test_clients_writing_the_same_runs_and_datasets_at_once(
-    backend: str, store: Store, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, topology: str, store: Store, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = store_url(backend, store, request)
     events = shared_events()
     shares = plan(events)
-    apis = [Serve(url, tmp_path, name="serve-a"), Serve(url, tmp_path, name="serve-b")]
+    if topology == "two serve processes":
+        apis = [Serve(url, tmp_path, name="serve-a"), Serve(url, tmp_path, name="serve-b")]
+    else:
+        apis = [Serve(url, tmp_path, name="serve-workers", LINEAGE_WORKERS="2")]
     tally = Tally()
     retried = {"503": 0}
     start = threading.Barrier(CLIENTS)
@@ -138,7 +143,7 @@ def test_clients_writing_the_same_runs_and_datasets_at_once(
 
     def client(n: int) -> None:
         share = shares[n]
-        with httpx.Client(base_url=apis[n % 2].url, timeout=60) as http:
+        with httpx.Client(base_url=apis[n % len(apis)].url, timeout=60) as http:
             start.wait(30)
             if n % 2 == 0:
                 for body in share:
@@ -174,7 +179,7 @@ def test_clients_writing_the_same_runs_and_datasets_at_once(
         assert set(tally.statuses) <= {200, 201, 503}, tally.statuses
         ids = {event_id(e) for e in events}
         assert tally.acked == ids
-        api_ids, total = api_log_ids(apis[1].url)
+        api_ids, total = api_log_ids(apis[-1].url)
         assert total == len(api_ids) == len(set(api_ids)) == len(ids), "an event stored twice, or not at all"
         assert set(api_ids) == ids
     finally:
@@ -196,7 +201,7 @@ def test_clients_writing_the_same_runs_and_datasets_at_once(
     )
     posted = sum(len(share) for share in shares)
     print(
-        f"\nconcurrency[{backend}]: {CLIENTS} clients over 2 API processes, {len(events)} distinct events"
+        f"\nconcurrency[{backend}]: {CLIENTS} clients, {topology}, {len(events)} distinct events"
         f" about {len({e['run']['runId'] for e in events})} runs, posted {posted} times in {elapsed:.1f} s;"
         f" answers {dict(sorted(tally.statuses.items()))} (503 retried: {retried['503']}); log {len(log)}"
         f" entries, no duplicate node or edge; graph == rebuild == single-client ingest"
