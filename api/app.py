@@ -76,8 +76,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     errors.install(app)
-    observe.install(app)
     app.include_router(lineage.router)
+    lineage.install_single_event_path(app)
+    observe.install(app)
     app.include_router(queries.router)
     app.include_router(releases.router)
     app.include_router(audit.router)

@@ -57,16 +57,21 @@ def reject_reason(exc: LineageError) -> str:
     return "too_large" if isinstance(exc, PayloadTooLarge) else "other"
 
 
+def error_response(request: Request, exc: LineageError) -> Response:
+    """The answer to a request that failed with `exc`, counted as a reject where it is one."""
+    status, body = error_body(exc)
+    if status in (400, 413):
+        request.app.state.metrics.rejects.labels(reject_reason(exc)).inc()
+    if status >= 500:
+        log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
+    headers = {"Retry-After": "1"} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return json_response(body, status_code=status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(LineageError)
     async def _lineage_error(request: Request, exc: LineageError) -> Response:
-        status, body = error_body(exc)
-        if status in (400, 413):
-            request.app.state.metrics.rejects.labels(reject_reason(exc)).inc()
-        if status >= 500:
-            log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
-        headers = {"Retry-After": "1"} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return json_response(body, status_code=status, headers=headers)
+        return error_response(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
