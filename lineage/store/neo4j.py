@@ -117,6 +117,41 @@ EVENTS_ABOUT: LiteralString = (
     " CALL (s) { MATCH (s)<-[:ABOUT]-(e:Event) RETURN e ORDER BY e.seq LIMIT $limit }"
     " RETURN subject," + EVENT_FIELDS.removeprefix(" RETURN")
 )
+# A subject keeps the seqs of its first FIRST_SEQS log entries (`first_seqs`, appended as they
+# are written): its first entries are then read by seq, at the cost of what is listed. Ordering
+# its ABOUT relationships by seq instead reads every one of them, and a dataset version that
+# every training reads has an entry in every few dozen of the log's.
+FIRST_SEQS = 256
+EVENTS_ABOUT_LISTED: LiteralString = (
+    "UNWIND $subjects AS subject MATCH (s:Subject {id: subject})"
+    " WITH subject, s, coalesce(s.first_seqs, [])[0..$limit] AS seqs"
+    " RETURN subject, s.first_seqs IS NOT NULL AS listed, size(seqs) AS expected,"
+    " COLLECT { UNWIND seqs AS seq MATCH (e:Event {seq: seq}) WHERE (e)-[:ABOUT]->(s)"
+    + EVENT_FIELDS.replace(" RETURN ", " RETURN [", 1)
+    + "] } AS entries"
+)
+# Subjects written before `first_seqs` existed get it here, a chunk at a time in id order, with
+# the head locked so that no ingest adds an entry in between (ingest appends only to a list
+# that exists). The flag on the head marks the work done.
+FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) RETURN h.first_seqs_ready"
+BACKFILL_FIRST_SEQS: LiteralString = """
+MATCH (s:Subject) WHERE s.id > $after
+WITH s ORDER BY s.id LIMIT $chunk
+CALL (s) {
+    WITH s WHERE s.first_seqs IS NULL
+    MATCH (s)<-[:ABOUT]-(e:Event)
+    WITH s, e.seq AS seq ORDER BY seq LIMIT $cap
+    WITH s, collect(seq) AS seqs
+    SET s.first_seqs = seqs
+}
+RETURN max(s.id) AS last, count(s) AS seen
+"""
+MARK_FIRST_SEQS_DONE: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.first_seqs_ready = true"
+BACKFILL_CHUNK = 2000
+# With no other filter a subject's entries are counted from its degree, without visiting them.
+COUNT_ABOUT: LiteralString = (
+    "OPTIONAL MATCH (s:Subject {id: $subject}) RETURN CASE WHEN s IS NULL THEN 0 ELSE COUNT { (s)<-[:ABOUT]-() } END"
+)
 ENTRIES: LiteralString = "UNWIND $seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
@@ -423,7 +458,9 @@ CALL () {
     WITH e, row
     UNWIND row.subjects AS subject
     MERGE (s:Subject {id: subject})
+    ON CREATE SET s.first_seqs = []
     CREATE (e)-[:ABOUT]->(s)
+    FOREACH (_ IN CASE WHEN size(s.first_seqs) < $first_seqs THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + e.seq)
 }
 RETURN created, merged
 """
@@ -688,6 +725,7 @@ def _apply(
         "events": events or [],
         "seq": head[0] if head else None,
         "hash": head[1] if head else None,
+        "first_seqs": FIRST_SEQS,
     }
     for m in mutations:
         if isinstance(m, PutEdge):
@@ -747,6 +785,13 @@ def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
         batch.apply(project(event, batch))
     _apply(tx, batch.mutations(), batch.surely_new)
     return len(rows), rows[-1][0]
+
+
+def _backfill_first_seqs(tx: ManagedTransaction, after: str) -> str | None:
+    """One chunk of the `first_seqs` backfill: the last subject id done, None when none was left."""
+    tx.run(LOCK_HEAD).consume()
+    last, seen = tx.run(BACKFILL_FIRST_SEQS, after=after, chunk=BACKFILL_CHUNK, cap=FIRST_SEQS).single(strict=True)
+    return last if seen else None
 
 
 def _token(record: Record) -> TokenRecord:
@@ -814,6 +859,11 @@ class Neo4jStore:
         with _translated(), self._session() as session:
             for query in SCHEMA:
                 session.run(query).consume()
+            if not session.run(FIRST_SEQS_DONE).single(strict=True)[0]:
+                after = ""
+                while (after := session.execute_write(_backfill_first_seqs, after)) is not None:
+                    pass
+                session.run(MARK_FIRST_SEQS_DONE).consume()
         self._schema_ready = True
 
     def _ensure_schema(self) -> None:
@@ -843,6 +893,8 @@ class Neo4jStore:
     def reset(self) -> None:
         with _translated(), self._session() as session:
             session.run(DROP_ALL).consume()
+            session.run(FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
+            session.run(MARK_FIRST_SEQS_DONE).consume()
 
     # --- reads ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node | None:
@@ -885,6 +937,8 @@ class Neo4jStore:
     def count_events(self, flt: EventFilter) -> int:
         if flt == EventFilter():
             return self.event_count()  # the count store answers without a scan
+        if flt == EventFilter(subject=flt.subject):
+            return self._read(lambda view: int(view.tx.run(COUNT_ABOUT, subject=flt.subject).single(strict=True)[0]))
         query = COUNT_EVENTS["subject" if flt.subject is not None else "run" if flt.run_uuid is not None else "all"]
         params = {"run": flt.run_uuid, "since": flt.since, "until": flt.until, "subject": flt.subject}
         return self._read(lambda view: int(view.tx.run(query, params).single(strict=True)[0]))
@@ -904,8 +958,20 @@ class Neo4jStore:
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         def read(view: _Reads) -> dict[str, list[StoredEvent]]:
             out: dict[str, list[StoredEvent]] = {s: [] for s in subjects}
-            for r in view.tx.run(EVENTS_ABOUT, subjects=list(dict.fromkeys(subjects)), limit=_limit(limit)):
-                out[r[0]].append(_stored(r[1:]))
+            wanted = list(dict.fromkeys(subjects))
+            scan = wanted
+            if 0 <= limit <= FIRST_SEQS:
+                scan = []
+                for subject, listed, expected, entries in view.tx.run(EVENTS_ABOUT_LISTED, subjects=wanted, limit=limit):
+                    # Unlisted (and not yet backfilled), or an entry not where its list says
+                    # (the log altered behind the store's back): read it the long way.
+                    if not listed or len(entries) != expected:
+                        scan.append(subject)
+                        continue
+                    out[subject] = sorted((_stored(e) for e in entries), key=lambda e: e.seq)
+            if scan:
+                for r in view.tx.run(EVENTS_ABOUT, subjects=scan, limit=_limit(limit)):
+                    out[r[0]].append(_stored(r[1:]))
             return out
 
         return self._read(read)
