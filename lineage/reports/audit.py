@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from lineage import __version__, ids
@@ -73,12 +74,21 @@ def step(node: Node, training_runs: set[str]) -> str:
     return "dataset_version" if kind is None else kind
 
 
-def label(store: Store, node: Node) -> str:
-    """A node's name in the report: a deployment is named by its endpoint and what it serves."""
-    if DEPLOYMENT in node.labels:
-        served = sorted(display(m) for e in store.out_edges(node.id, SERVES) if (m := store.node(e.dst)))
-        return f"{node.props.get('endpoint')} serving {', '.join(served) or 'nothing'}"
-    return display(node)
+def labels(store: Store, nodes: Iterable[Node]) -> dict[str, str]:
+    """The nodes' names in the report: a deployment is named by its endpoint and what it
+    serves (read for all of them in one store call)."""
+    named = {n.id: n for n in nodes}
+    deployments = sorted(i for i, n in named.items() if DEPLOYMENT in n.labels)
+    served: dict[str, list[str]] = {d: [] for d in deployments}
+    if deployments:
+        around = store.around(deployments, out_types=(SERVES,))
+        for e in around.edges:
+            if e.type == SERVES and e.src in served and (m := around.nodes.get(e.dst)):
+                served[e.src].append(display(m))
+    return {
+        i: f"{n.props.get('endpoint')} serving {', '.join(sorted(served[i])) or 'nothing'}" if i in served else display(n)
+        for i, n in named.items()
+    }
 
 
 def _facets(node: Node) -> dict[str, Any]:
@@ -99,10 +109,10 @@ def _chain_nodes(store: Store, subject: Node) -> dict[str, Node]:
     return nodes
 
 
-def _row(store: Store, node: Node, training_runs: set[str], subject: Node) -> dict[str, Any]:
+def _row(node: Node, training_runs: set[str], subject: Node, names: dict[str, str]) -> dict[str, Any]:
     p = node.props
     kind = step(node, training_runs)
-    row: dict[str, Any] = {"step": kind, "id": node.id, "label": label(store, node), "subject": node.id == subject.id}
+    row: dict[str, Any] = {"step": kind, "id": node.id, "label": names[node.id], "subject": node.id == subject.id}
     if node.kind == COMMIT:
         row |= {"name": p.get("repo"), "version": p.get("sha"), "time": None, "status": None, "detail": p.get("branch") or p.get("tag")}
     elif node.kind == RUN:
@@ -227,14 +237,16 @@ def _event(e: StoredEvent) -> dict[str, Any]:
     }
 
 
-def _evidence(store: Store, facts: list[tuple[Node, str]], last_seq: int | None) -> list[dict[str, Any]]:
+def _evidence(
+    store: Store, facts: list[tuple[Node, str]], last_seq: int | None, names: dict[str, str]
+) -> list[dict[str, Any]]:
     out = []
     about = store.events_about([node.id for node, _ in facts], MAX_EVIDENCE)
     for node, kind in facts:
         flt = EventFilter(subject=node.id)
         found = [e for e in about[node.id] if last_seq is None or e.seq <= last_seq]
         total = len(found) if len(found) < MAX_EVIDENCE else store.count_events(flt)
-        out.append({"node": node.id, "label": label(store, node), "step": kind, "total": total, "events": [_event(e) for e in found]})
+        out.append({"node": node.id, "label": names[node.id], "step": kind, "total": total, "events": [_event(e) for e in found]})
     return out
 
 
@@ -255,8 +267,9 @@ def build_report(
     versions = [n for n in nodes.values() if MODEL_VERSION in n.labels]
     training_runs = {e.src for mv in versions for e in store.in_edges(mv.id, WROTE)}
     training_runs |= {n.id for n in nodes.values() if n.kind == RUN and "ml_training" in _facets(n)}
+    names = labels(store, nodes.values())
     chain = sorted(
-        (_row(store, n, training_runs, subject) for n in nodes.values()),
+        (_row(n, training_runs, subject, names) for n in nodes.values()),
         key=lambda r: (STEPS.index(r["step"]), r["time"] or "", r["label"], r["id"]),
     )
     aliases = _aliases(store, [str(mv.props.get("model_name")) for mv in versions])
@@ -267,7 +280,8 @@ def build_report(
     facts = [(nodes[r["id"]], r["step"]) for r in chain]
     facts += [(run, "approval_run") for run in approval_runs if run.id not in nodes]
     facts += [(alias, "alias") for alias in aliases]
-    evidence = _evidence(store, facts, last_seq)
+    names.update(labels(store, [node for node, _ in facts if node.id not in names]))
+    evidence = _evidence(store, facts, last_seq, names)
     if whole_chain:
         log, walked = verify(store), True
     else:
@@ -284,7 +298,7 @@ def build_report(
             "type": subject_type(subject),
             "kind": subject.kind,
             "labels": sorted(subject.labels),
-            "label": label(store, subject),
+            "label": names[subject.id],
             "ref": handle(subject),
         },
         "log": {
@@ -310,14 +324,14 @@ def build_report(
         "deployments": _deployments(store, endpoints, set(nodes)),
         "annotations": sorted(
             (
-                {"node": n.id, "label": label(store, n)} | {k: a.get(k) for k in ("tag", "reason", "author", "created_at", "id")}
+                {"node": n.id, "label": names[n.id]} | {k: a.get(k) for k in ("tag", "reason", "author", "created_at", "id")}
                 for n in ordered
                 for a in n.props.get("annotations") or []
             ),
             key=lambda a: (a["created_at"] or "", a["id"] or ""),
         ),
         "immutability_violations": [
-            {"node": n.id, "label": label(store, n)} | {k: v.get(k) for k in ("expected", "sha256", "first_seen", "event")}
+            {"node": n.id, "label": names[n.id]} | {k: v.get(k) for k in ("expected", "sha256", "first_seen", "event")}
             for n in ordered
             for v in n.props.get("immutability_violations") or []
         ],
