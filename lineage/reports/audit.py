@@ -239,15 +239,17 @@ def _event(e: StoredEvent) -> dict[str, Any]:
 
 def _evidence(
     store: Store, facts: list[tuple[Node, str]], last_seq: int | None, names: dict[str, str]
-) -> list[dict[str, Any]]:
-    out = []
+) -> tuple[list[dict[str, Any]], list[StoredEvent]]:
+    """The evidence section, and the log entries it lists."""
+    out, listed = [], []
     about = store.events_about([node.id for node, _ in facts], MAX_EVIDENCE)
     for node, kind in facts:
         flt = EventFilter(subject=node.id)
         found = [e for e in about[node.id] if last_seq is None or e.seq <= last_seq]
         total = len(found) if len(found) < MAX_EVIDENCE else store.count_events(flt)
         out.append({"node": node.id, "label": names[node.id], "step": kind, "total": total, "events": [_event(e) for e in found]})
-    return out
+        listed += found
+    return out, listed
 
 
 @snapshotted
@@ -281,11 +283,11 @@ def build_report(
     facts += [(run, "approval_run") for run in approval_runs if run.id not in nodes]
     facts += [(alias, "alias") for alias in aliases]
     names.update(labels(store, [node for node, _ in facts if node.id not in names]))
-    evidence = _evidence(store, facts, last_seq, names)
+    evidence, listed = _evidence(store, facts, last_seq, names)
     if whole_chain:
         log, walked = verify(store), True
     else:
-        log, walked = verify_entries(store, [e["seq"] for f in evidence for e in f["events"]], head)
+        log, walked = verify_entries(store, [e.seq for e in listed], head, known=listed)
     by_node = {f["node"]: [e["id"] for e in f["events"]] for f in evidence}
     for row in chain:
         row["evidence"] = by_node.get(row["id"], [])

@@ -149,16 +149,19 @@ def verify(store: Store, anchor: Anchor | None = None) -> dict[str, Any]:
     return out
 
 
-def _sound_links(store: Store, seqs: Iterable[int], head: StoredEvent | None) -> bool:
+def _sound_links(store: Store, seqs: Iterable[int], head: StoredEvent | None, known: Iterable[StoredEvent] = ()) -> bool:
     """Whether each entry at `seqs` and the head is sound where it stands: its payload hashes
     to its id, it hashes to its own hash at its seq, it links to the entry before it, and the
-    entry after it links to it. Cost follows the number of entries."""
+    entry after it links to it. Cost follows the number of entries; entries the caller read
+    in the same snapshot (`known`) are not read again."""
     if head is None:
         return store.event_count() == 0
     if head.seq != store.event_count():
         return False  # entries were deleted or slipped in: the numbering has gaps or extras
     checked = {s for s in seqs if 1 <= s <= head.seq} | {head.seq}
-    found = {e.seq: e for e in store.entries_at(sorted({n for s in checked for n in (s - 1, s, s + 1) if n >= 1}))}
+    found = {e.seq: e for e in (*known, head)}
+    wanted = {n for s in checked for n in (s - 1, s, s + 1) if n >= 1} - set(found)
+    found.update((e.seq, e) for e in store.entries_at(sorted(wanted)))
     for seq in checked:
         e, before, after = found.get(seq), found.get(seq - 1), found.get(seq + 1)
         if e is None or hashlib.sha256(e.payload).hexdigest() != e.id:
@@ -173,16 +176,18 @@ def _sound_links(store: Store, seqs: Iterable[int], head: StoredEvent | None) ->
 
 
 @snapshotted
-def verify_entries(store: Store, seqs: Iterable[int], head: StoredEvent | None) -> tuple[dict[str, Any], bool]:
+def verify_entries(
+    store: Store, seqs: Iterable[int], head: StoredEvent | None, known: Iterable[StoredEvent] = ()
+) -> tuple[dict[str, Any], bool]:
     """`verify`'s answer from checking only the entries at `seqs` and `head` (the log's
     `last_entry()`, as the caller read it) where they stand (see `_sound_links`) when they are
     sound, else from walking the whole log, which names the first bad entry; and whether the
-    whole log was walked.
+    whole log was walked. `known`: entries of these the caller read in the same snapshot.
 
     For the entries checked this catches what the walk catches: an entry changed in any way
     breaks its own hashes or its successor's link, unless every later entry was rewritten
     too, which no walk of the chain alone can see (an Anchor can)."""
-    if not _sound_links(store, set(seqs), head):
+    if not _sound_links(store, set(seqs), head, known):
         return verify(store), True
     answer = {"ok": True, "entries": head.seq if head else 0, "head": head.hash if head else GENESIS, "first_bad": None}
     return answer, False
