@@ -133,7 +133,7 @@ EVENTS_ABOUT_LISTED: LiteralString = (
 # Subjects written before `first_seqs` existed get it here, a chunk at a time in id order, with
 # the head locked so that no ingest adds an entry in between (ingest appends only to a list
 # that exists). The flag on the head marks the work done.
-FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) RETURN h.first_seqs_ready"
+FIRST_SEQS_DONE: LiteralString = "OPTIONAL MATCH (h:LogHead {name: 'head'}) RETURN h.first_seqs_ready = true"
 BACKFILL_FIRST_SEQS: LiteralString = """
 MATCH (s:Subject) WHERE s.id > $after
 WITH s ORDER BY s.id LIMIT $chunk
@@ -146,7 +146,7 @@ CALL (s) {
 }
 RETURN max(s.id) AS last, count(s) AS seen
 """
-MARK_FIRST_SEQS_DONE: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.first_seqs_ready = true"
+MARK_FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.first_seqs_ready = true"
 BACKFILL_CHUNK = 2000
 # With no other filter a subject's entries are counted from its degree, without visiting them.
 COUNT_ABOUT: LiteralString = (
@@ -893,8 +893,7 @@ class Neo4jStore:
     def reset(self) -> None:
         with _translated(), self._session() as session:
             session.run(DROP_ALL).consume()
-            session.run(FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
-            session.run(MARK_FIRST_SEQS_DONE).consume()
+            session.run(MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
 
     # --- reads ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node | None:
