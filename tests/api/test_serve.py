@@ -21,10 +21,9 @@ def test_serve_ingests_into_the_embedded_store(tmp_path: Path) -> None:
 def worker_pids(pid: int) -> list[int]:
     """The uvicorn workers under a `lineage serve --workers N` (multiprocessing spawns them;
     its resource tracker is a child too, and is not one)."""
-    children = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children += [int(c) for c in (task / "children").read_text().split()]
-    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    from bench.run import process_tree
+
+    return [c for c in process_tree(pid)[1:] if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def test_serve_with_workers_runs_them_as_processes_and_metrics_count_all_of_them(tmp_path: Path) -> None:
