@@ -31,7 +31,7 @@ from lineage.graph import (
     Node,
 )
 from lineage.refs import check_kind, display, near, resolve_ref, summary
-from lineage.store.base import Direction, EventFilter, Store, Subgraph, snapshotted
+from lineage.store.base import Direction, EventFilter, Hop, Store, Subgraph, snapshotted
 
 MAX_DEPTH = 50
 DEFAULT_DEPTH = 20
@@ -131,17 +131,16 @@ def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
 
 
 def endpoint_statuses(store: Store, endpoints: list[str]) -> dict[str, dict[str, Any]]:
-    """`endpoint_status` of each endpoint, in two round trips however many endpoints and
-    however long their histories: the endpoints with their deployments, then what those
+    """`endpoint_status` of each endpoint, in one round trip however many endpoints and
+    however long their histories: the endpoints with their deployments, and what those
     deployments serve and which runs made them."""
     wanted = list(dict.fromkeys(endpoints))
-    history = store.around(wanted, in_types=[VERSION_OF])
+    history, made = store.hops(wanted, [Hop(in_types=(VERSION_OF,)), Hop(out_types=(SERVES,), in_types=(WROTE,))])
     nodes = history.nodes
     dep_ids: dict[str, list[str]] = {e: [] for e in wanted}
     for edge in history.edges:
         dep_ids[edge.dst].append(edge.src)
     deps = [n for ids in dep_ids.values() for d in ids if (n := nodes.get(d)) and DEPLOYMENT in n.labels]
-    made = store.around([d.id for d in deps], out_types=[SERVES], in_types=[WROTE])
     serves: dict[str, list[str]] = {}
     writers: dict[str, str] = {}
     for edge in made.edges:

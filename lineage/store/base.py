@@ -80,6 +80,22 @@ class Around:
     edges: list[Edge] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One step of `Store.hops`: the edge types followed out of and into the step's nodes."""
+
+    out_types: tuple[str, ...] = ()
+    in_types: tuple[str, ...] = ()
+
+
+def far_ends(step: Hop, asked: Sequence[str], found: Around) -> list[str]:
+    """Where `Store.hops` goes on from a step: the other end of each edge the step followed."""
+    wanted = set(asked)
+    ends = [e.dst for e in found.edges if e.type in step.out_types and e.src in wanted]
+    ends += [e.src for e in found.edges if e.type in step.in_types and e.dst in wanted]
+    return list(dict.fromkeys(ends))
+
+
 Direction = Literal["down", "up"]
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -130,6 +146,11 @@ class Store(Protocol):
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
         """The nodes among `ids` that exist, their edges of `out_types` leaving and of
         `in_types` entering, and the nodes at the other end of those edges, in one round trip."""
+
+    def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
+        """`around` of `ids` for the first step, then of that step's `far_ends` for the next,
+        and so on: one Around per step, in one round trip (an endpoint's deployments, then
+        what they serve and which runs made them)."""
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         """Nodes whose indexed property (graph.LOOKUP_PROPS) equals, or starts with, a value."""

@@ -40,7 +40,7 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch, EdgeIdent
 
 T = TypeVar("T")
@@ -170,15 +170,18 @@ REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $after RETURN e.seq
 REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 
 # --- the graph -------------------------------------------------------------------------------
-NODE_FIELDS: LiteralString = " RETURN n.id, n.kind, n.labels, n.props"
-EDGE_FIELDS: LiteralString = " RETURN a.id, type(r), b.id, r.key, r.props"
+# Reads answer in one row of lists: the driver spends tens of microseconds on each record it
+# receives, more than the server spends finding it. Order, where it matters, comes first (WITH
+# .. ORDER BY); collect() keeps it.
+NODE_FIELDS: LiteralString = " RETURN collect([n.id, n.kind, n.labels, n.props])"
+EDGE_FIELDS: LiteralString = " RETURN collect([a.id, type(r), b.id, r.key, r.props])"
 NODE: LiteralString = "MATCH (n:Node {id: $id})" + NODE_FIELDS
 # One fixed query per edge type: a static type lets Neo4j expand only that type's
 # relationships of a dense node, where a dynamic `$($type)` expands all and filters.
 # Each query serves one node or many (`UNWIND $ids`): an endpoint's history asks for the edges
 # of all its deployments in one round trip.
-_OUT: LiteralString = EDGE_FIELDS + " ORDER BY a.id, b.id, r.key"
-_IN: LiteralString = EDGE_FIELDS + " ORDER BY b.id, a.id, r.key"
+_OUT: LiteralString = " WITH a, r, b ORDER BY a.id, b.id, r.key" + EDGE_FIELDS
+_IN: LiteralString = " WITH a, r, b ORDER BY b.id, a.id, r.key" + EDGE_FIELDS
 OUT_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:RUN_OF]->(b:Node)" + _OUT,
     "READ": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:READ]->(b:Node)" + _OUT,
@@ -203,8 +206,8 @@ IN_EDGES: dict[str, LiteralString] = {
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
+    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $limit"
     + NODE_FIELDS
-    + " ORDER BY n.written_at DESC, n.id DESC LIMIT $limit"
 )
 # The same two scans for many datasets in one round trip (a batch's prefetch); each row leads
 # with the dataset it answers.
@@ -214,23 +217,23 @@ CALL (row) {
     MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
     RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $limit
 }
-RETURN row.dataset, n.id, n.kind, n.labels, n.props
+RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props])
 """
 INFERRED_READS_MANY: LiteralString = """
 UNWIND $rows AS row
 MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = row.dataset AND r.read_at >= row.since
-RETURN row.dataset, a.id, type(r), b.id, r.key, r.props
+RETURN collect([row.dataset, a.id, type(r), b.id, r.key, r.props])
 """
 INFERRED_READS: LiteralString = (
     "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $dataset AND r.read_at >= $since"
+    + " WITH a, r, b ORDER BY a.id, b.id, r.key"
     + EDGE_FIELDS
-    + " ORDER BY a.id, b.id, r.key"
 )
 # find() and nodes_with(): one fixed query per graph.LOOKUP_PROPS property, each served by its
 # range index (equality, or STARTS WITH for a prefix). A property name never comes from a request.
-_EQ: LiteralString = " = $value AND ($kind IS NULL OR n.kind = $kind)" + NODE_FIELDS + " ORDER BY n.id LIMIT $limit"
+_EQ: LiteralString = " = $value AND ($kind IS NULL OR n.kind = $kind) WITH n ORDER BY n.id LIMIT $limit" + NODE_FIELDS
 _PREFIX: LiteralString = (
-    " STARTS WITH $value AND ($kind IS NULL OR n.kind = $kind)" + NODE_FIELDS + " ORDER BY n.id LIMIT $limit"
+    " STARTS WITH $value AND ($kind IS NULL OR n.kind = $kind) WITH n ORDER BY n.id LIMIT $limit" + NODE_FIELDS
 )
 FIND: dict[str, LiteralString] = {
     "name": "MATCH (n:Node) WHERE n.name" + _EQ,
@@ -254,7 +257,7 @@ LOOKUP: LiteralString = (
         f" UNION ALL MATCH (n:Node) WHERE '{p}' IN $props AND n.{p} = $value RETURN '{p}' AS prop, n ORDER BY n.id LIMIT $limit"
         for p in LOOKUP_PROPS
     )
-    + " } RETURN prop, n.id, n.kind, n.labels, n.props"
+    + " } RETURN collect([prop, n.id, n.kind, n.labels, n.props])"
 )  # type: ignore[assignment]
 FIND_PREFIX: dict[str, LiteralString] = {
     "name": "MATCH (n:Node) WHERE n.name" + _PREFIX,
@@ -271,7 +274,7 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
-_EQ_MANY: LiteralString = " = value AND n.kind = $kind RETURN value, n.id, n.kind, n.labels, n.props"
+_EQ_MANY: LiteralString = " = value AND n.kind = $kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
 FIND_MANY: dict[str, LiteralString] = {
     "name": "UNWIND $values AS value MATCH (n:Node) WHERE n.name" + _EQ_MANY,
     "version": "UNWIND $values AS value MATCH (n:Node) WHERE n.version" + _EQ_MANY,
@@ -300,7 +303,7 @@ SUGGEST: LiteralString = (
     " OR toLower(coalesce(n.feature_view, '')) CONTAINS $needle"
     " OR toLower(coalesce(n.run_id, '')) CONTAINS $needle"
     " OR toLower(coalesce(n.sha, '')) CONTAINS $needle"
-    ")" + NODE_FIELDS + " ORDER BY n.kind, n.id LIMIT $limit"
+    ") WITH n ORDER BY n.kind, n.id LIMIT $limit" + NODE_FIELDS
 )
 # flow(): breadth first along graph.FLOW_FORWARD (src -> dst) and FLOW_BACKWARD (dst -> src)
 # edges, or against them for "up". A round trip here costs more than a level's work, so one
@@ -365,7 +368,7 @@ RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels, done, edges""
 FLOW_WALK: dict[str, LiteralString] = {d: _flow_walk(n) for d, n in _FLOW_NEIGHBOURS.items()}
 NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
 # around(): a node and, per asked edge type and direction, its edges with their far ends, as
-# one row per node. Each branch names one static type (see OUT_EDGES); the types come from
+# one entry per node. Each branch names one static type (see OUT_EDGES); the types come from
 # graph.EDGE_TYPES only, never from a request.
 _AROUND_ROW: LiteralString = " b.id, b.kind, b.labels, b.props] AS x"
 _AROUND_OUT: dict[str, LiteralString] = {
@@ -376,19 +379,38 @@ _AROUND_IN: dict[str, LiteralString] = {
 }
 
 
-@cache
-def _around_query(out_types: tuple[str, ...], in_types: tuple[str, ...]) -> LiteralString:
-    branches = [_AROUND_OUT[t] for t in out_types] + [_AROUND_IN[t] for t in in_types]
+def _step(hop: Hop) -> LiteralString:
+    branches = [_AROUND_OUT[t] for t in hop.out_types] + [_AROUND_IN[t] for t in hop.in_types]
     edges: LiteralString = "COLLECT { " + " UNION ALL ".join(branches) + " }" if branches else "[]"
-    return "UNWIND $ids AS id MATCH (a:Node {id: id}) RETURN a.id, a.kind, a.labels, a.props, " + edges
+    return " MATCH (a:Node {id: id}) WITH a, " + edges + " AS x"
 
 
-# A batch's prefetch of nodes: one row per id, the node (or null) and the annotations targeting it.
+_STEP_ROWS: LiteralString = "collect([a.id, a.kind, a.labels, a.props, x])"
+
+
+@cache
+def _hops_query(steps: tuple[Hop, ...]) -> LiteralString:
+    """hops(): the first step from `$ids`, each later one (a subquery) from the far ends (x[5])
+    of the step before; `steps` holds one list per step."""
+    query: LiteralString = "UNWIND $ids AS id" + _step(steps[0]) + " WITH [" + _STEP_ROWS + "] AS steps"
+    for step in steps[1:]:
+        query += (
+            " CALL (steps) { UNWIND steps[-1] AS row UNWIND row[4] AS e WITH DISTINCT e[5] AS id"
+            + _step(step)
+            + " RETURN "
+            + _STEP_ROWS
+            + " AS found } WITH steps + [found] AS steps"
+        )
+    return query + " RETURN steps"
+
+
+# A batch's prefetch of nodes: per id, the node (or null) and the annotations targeting it.
 NODES_AND_ANNOTATIONS: LiteralString = """
 UNWIND $ids AS id
 OPTIONAL MATCH (n:Node {id: id})
-RETURN CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END,
-    COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] }
+WITH CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END AS node,
+    COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] } AS notes
+RETURN collect([node, notes])
 """
 # Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
 # The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
@@ -401,8 +423,10 @@ CALL (a) {
 }
 WITH a, r, b WHERE b.id IN $ids
 """ + EDGE_FIELDS
-ALL_NODES: LiteralString = "MATCH (n:Node)" + NODE_FIELDS
-ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node)" + EDGE_FIELDS
+# A dump streams, one record per node or edge: the whole graph in one list would sit in the
+# server's heap at once.
+ALL_NODES: LiteralString = "MATCH (n:Node) RETURN n.id, n.kind, n.labels, n.props"
+ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node) RETURN a.id, type(r), b.id, r.key, r.props"
 
 # A batch's whole write in one round trip: its net changes in the order Batch.mutations gives
 # them (deleted nodes, deleted edges, nodes, edges), then the new log entries and the head's
@@ -511,6 +535,20 @@ def _stored(r: Record) -> StoredEvent:
     return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
 
 
+def _around(rows: list[Any]) -> Around:
+    """One step of a hops() answer: per node, the node and its edges with their far ends."""
+    out = Around()
+    edges: dict[EdgeIdent, Edge] = {}
+    for r in rows:
+        out.nodes[r[0]] = _node(r)
+        for x in r[4]:
+            edges[(x[0], x[1], x[2], x[3])] = _edge(x)
+            if x[5] not in out.nodes:
+                out.nodes[x[5]] = _node(x[5:])
+    out.edges = [edges[i] for i in sorted(edges)]
+    return out
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     """Driver errors become our StoreError tree at the store's edge (STYLE habit 1)."""
@@ -529,11 +567,16 @@ class _Reads:
     def __init__(self, tx: ManagedTransaction) -> None:
         self.tx = tx
 
+    def _rows(self, query: LiteralString, **params: Any) -> list[Any]:
+        """The list a one-row read returns (see NODE_FIELDS)."""
+        rows: list[Any] = self.tx.run(query, params).single(strict=True)[0]
+        return rows
+
     def _nodes(self, query: LiteralString, **params: Any) -> list[Node]:
-        return [_node(r) for r in self.tx.run(query, params)]
+        return [_node(r) for r in self._rows(query, **params)]
 
     def _edges(self, query: LiteralString, **params: Any) -> list[Edge]:
-        return [_edge(r) for r in self.tx.run(query, params)]
+        return [_edge(r) for r in self._rows(query, **params)]
 
     def node(self, node_id: str) -> Node | None:
         found = self._nodes(NODE, id=node_id)
@@ -543,20 +586,17 @@ class _Reads:
         return self._nodes(NODES_BY_ID, ids=ids)
 
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
-        out = Around()
-        edges: dict[EdgeIdent, Edge] = {}
-        for r in self.tx.run(_around_query(tuple(out_types), tuple(in_types)), ids=list(dict.fromkeys(ids))):
-            out.nodes[r[0]] = _node(r)
-            for x in r[4]:
-                edges[(x[0], x[1], x[2], x[3])] = _edge(x)
-                if x[5] not in out.nodes:
-                    out.nodes[x[5]] = _node(x[5:])
-        out.edges = [edges[i] for i in sorted(edges)]
-        return out
+        return self.hops(ids, [Hop(tuple(out_types), tuple(in_types))])[0]
+
+    def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
+        if not steps:
+            return []
+        found = self._rows(_hops_query(tuple(steps)), ids=list(dict.fromkeys(ids)))
+        return [_around(rows) for rows in found]
 
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
         nodes, annotations = [], []
-        for r in self.tx.run(NODES_AND_ANNOTATIONS, ids=ids):
+        for r in self._rows(NODES_AND_ANNOTATIONS, ids=ids):
             if r[0] is not None:
                 nodes.append(_node(r[0]))
             annotations += [_node(a) for a in r[1]]
@@ -565,14 +605,14 @@ class _Reads:
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {d: [] for d in wanted}
         rows = [{"dataset": d, "at": at} for d, at in wanted.items()]
-        for r in self.tx.run(VERSIONS_AT_MANY, rows=rows, limit=limit):
+        for r in self._rows(VERSIONS_AT_MANY, rows=rows, limit=limit):
             out[r[0]].append(_node(r[1:]))
         return out
 
     def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
         out: dict[str, list[Edge]] = {d: [] for d in wanted}
         rows = [{"dataset": d, "since": since} for d, since in wanted.items()]
-        for r in self.tx.run(INFERRED_READS_MANY, rows=rows):
+        for r in self._rows(INFERRED_READS_MANY, rows=rows):
             out[r[0]].append(_edge(r[1:]))
         return {d: sorted(edges, key=lambda e: e.ident) for d, edges in out.items()}
 
@@ -601,7 +641,7 @@ class _Reads:
 
     def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {v: [] for v in values}
-        for r in self.tx.run(FIND_MANY[prop], values=list(out), kind=kind):
+        for r in self._rows(FIND_MANY[prop], values=list(out), kind=kind):
             out[r[0]].append(_node(r[1:]))
         return {v: sorted(found, key=lambda n: n.id)[:10_000] for v, found in out.items()}
 
@@ -617,7 +657,7 @@ class _Reads:
 
     def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {p: [] for p in props}
-        for r in self.tx.run(LOOKUP, value=value, props=list(props), limit=_limit(limit)):
+        for r in self._rows(LOOKUP, value=value, props=list(props), limit=_limit(limit)):
             out[r[0]].append(_node(r[1:]))
         return out
 
@@ -657,7 +697,7 @@ class _Reads:
         return Subgraph(ordered, edges, {i: reached[i] for i in ordered})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
-        return self._nodes(ALL_NODES), self._edges(ALL_EDGES)
+        return [_node(r) for r in self.tx.run(ALL_NODES)], [_edge(r) for r in self.tx.run(ALL_EDGES)]
 
 
 def _limit(limit: int) -> int:
@@ -919,6 +959,9 @@ class Neo4jStore:
 
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
         return self._read(lambda view: view.around(ids, out_types, in_types))
+
+    def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
+        return self._read(lambda view: view.hops(ids, steps))
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))

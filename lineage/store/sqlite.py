@@ -18,7 +18,7 @@ from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
-from lineage.store.base import Around, Direction, EventFilter, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
 from lineage.store.batch import Batch
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
@@ -284,6 +284,13 @@ class _Reads:
         out.edges = [edges[i] for i in sorted(edges)]
         return out
 
+    def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
+        out, asked = [], list(ids)
+        for step in steps:
+            out.append(found := self.around(asked, step.out_types, step.in_types))
+            asked = far_ends(step, asked, found)
+        return out
+
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         return self.edges_from([src], edge_type)
 
@@ -530,6 +537,10 @@ class SqliteStore:
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
         with _translated():
             return self._reads().around(ids, out_types, in_types)
+
+    def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
+        with _translated():
+            return self._reads().hops(ids, steps)
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():

@@ -27,7 +27,7 @@ from lineage.graph import (
     PutNode,
 )
 from lineage.ingest.parse import parse_event
-from lineage.store.base import EventFilter, Store, Subgraph
+from lineage.store.base import EventFilter, Hop, Store, Subgraph
 from lineage.store.sqlite import SqliteStore
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ML_STORY, NOW, deployment_of, ds, ingest, model_version, node, ver
@@ -488,6 +488,24 @@ def test_around_gives_nodes_their_edges_and_far_ends_in_one_call(store: Store) -
     alone = store.around(deployments)
     assert alone.edges == [] and set(alone.nodes) == set(deployments)
     assert store.around([], out_types=[SERVES]).nodes == {}
+
+
+def test_hops_go_on_from_each_steps_far_ends_in_one_call(store: Store) -> None:
+    ingest(store, *ML_STORY)
+    endpoint = ds("endpoints/churn-prod", "k8s://serving")
+    deployments = sorted(deployment_of(r, "churn-prod") for r in ("dep#1", "dep#2", "dep#3"))
+    models = [model_version("churn", "2.2.0"), model_version("churn", "2.3.1")]
+    runs = [run(r) for r in ("dep#1", "dep#2", "dep#3")]
+    steps = [Hop(in_types=(VERSION_OF,)), Hop(out_types=(SERVES,), in_types=(WROTE,)), Hop(out_types=(VERSION_OF,))]
+    history, made, owners = store.hops([endpoint, "no-such-node"], steps)
+    assert history == store.around([endpoint], in_types=[VERSION_OF])
+    assert made == store.around(deployments, out_types=[SERVES], in_types=[WROTE])
+    # The third step starts from the models and runs only: the deployments' own VERSION_OF
+    # edges (to the endpoint) are not followed again.
+    assert owners == store.around([*models, *runs], out_types=[VERSION_OF])
+    assert {e.src for e in owners.edges} == set(models) and endpoint not in owners.nodes
+    assert all(found.nodes == {} for found in store.hops(["no-such-node"], steps))
+    assert store.hops([endpoint], []) == []
 
 
 # --- snapshots ---------------------------------------------------------------------------------
