@@ -385,21 +385,19 @@ def _step(hop: Hop) -> LiteralString:
     return " MATCH (a:Node {id: id}) WITH a, " + edges + " AS x"
 
 
-_STEP_ROWS: LiteralString = "collect([a.id, a.kind, a.labels, a.props, x])"
-
-
 @cache
 def _hops_query(steps: tuple[Hop, ...]) -> LiteralString:
     """hops(): the first step from `$ids`, each later one (a subquery) from the far ends (x[5])
-    of the step before; `steps` holds one list per step."""
-    query: LiteralString = "UNWIND $ids AS id" + _step(steps[0]) + " WITH [" + _STEP_ROWS + "] AS steps"
+    of the step before; `steps` holds one list per step. A later step's nodes came whole as
+    the far ends before, so only their ids come again."""
+    query: LiteralString = (
+        "UNWIND $ids AS id" + _step(steps[0]) + " WITH [collect([a.id, a.kind, a.labels, a.props, x])] AS steps"
+    )
     for step in steps[1:]:
         query += (
-            " CALL (steps) { UNWIND steps[-1] AS row UNWIND row[4] AS e WITH DISTINCT e[5] AS id"
+            " CALL (steps) { UNWIND steps[-1] AS row UNWIND row[-1] AS e WITH DISTINCT e[5] AS id"
             + _step(step)
-            + " RETURN "
-            + _STEP_ROWS
-            + " AS found } WITH steps + [found] AS steps"
+            + " RETURN collect([a.id, x]) AS found } WITH steps + [found] AS steps"
         )
     return query + " RETURN steps"
 
@@ -535,13 +533,13 @@ def _stored(r: Record) -> StoredEvent:
     return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
 
 
-def _around(rows: list[Any]) -> Around:
+def _around(rows: list[tuple[Node, list[Any]]]) -> Around:
     """One step of a hops() answer: per node, the node and its edges with their far ends."""
     out = Around()
     edges: dict[EdgeIdent, Edge] = {}
-    for r in rows:
-        out.nodes[r[0]] = _node(r)
-        for x in r[4]:
+    for node, found in rows:
+        out.nodes[node.id] = node
+        for x in found:
             edges[(x[0], x[1], x[2], x[3])] = _edge(x)
             if x[5] not in out.nodes:
                 out.nodes[x[5]] = _node(x[5:])
@@ -591,8 +589,12 @@ class _Reads:
     def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
         if not steps:
             return []
-        found = self._rows(_hops_query(tuple(steps)), ids=list(dict.fromkeys(ids)))
-        return [_around(rows) for rows in found]
+        first, *later = self._rows(_hops_query(tuple(steps)), ids=list(dict.fromkeys(ids)))
+        out = [_around([(_node(r), r[4]) for r in first])]
+        for rows in later:
+            known = out[-1].nodes
+            out.append(_around([(known[r[0]], r[1]) for r in rows]))
+        return out
 
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
         nodes, annotations = [], []
