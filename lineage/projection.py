@@ -615,8 +615,8 @@ def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str
 def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     """Hint `view` (see GraphView.preload) with the histories projecting `events` recomputes
     whole: the deployments of every endpoint they deploy to, with what each serves and the
-    runs that wrote them, and the moves of every alias they move. A few round trips for a
-    whole batch, instead of a few per endpoint and alias."""
+    runs that wrote them, and the moves and targets of every alias they move. A few round
+    trips for a whole batch, instead of a few per endpoint and alias."""
     endpoints = sorted(
         {ids.dataset_id(r.namespace, r.name) for e in events for r in e.outputs if "ml_endpoint" in r.facets}
     )
@@ -625,8 +625,11 @@ def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     view.preload(deployments, out_types=(SERVES,), in_types=(WROTE,))
     view.preload([edge.src for d in deployments for edge in view.in_edges(d, WROTE)])
     moving = [a for e in events if (a := e.run_facets.get("ml_alias"))]
-    aliases = sorted({ids.alias_id(a["model"], a["alias"]) for a in moving})
-    view.preload(aliases)
+    # A run's later events move its alias too (its state decides whether the move counts).
+    runs = [run for e in events if e.run_uuid and (run := view.node(ids.run_id(e.run_uuid))) is not None]
+    stored_moves = [a for run in runs if (a := (run.props.get("facets") or {}).get("ml_alias"))]
+    aliases = sorted({ids.alias_id(a["model"], a["alias"]) for a in (*moving, *stored_moves)})
+    view.preload(aliases, out_types=(POINTS_TO,))
     found = [node for a in aliases if (node := view.node(a)) is not None]
     view.preload([ids.run_id(run_uuid) for node in found for run_uuid in node.props.get("moves") or {}])
     versions = [f"{a['model']}@{a['version']}" for a in moving]
@@ -635,6 +638,7 @@ def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     # A new model version makes its model's aliases look again for versions they wait for.
     models = [m["name"] for e in events for r in e.outputs if (m := r.facets.get("ml_modelVersion"))]
     view.preload_matching(ALIAS, "model", models)
+    view.preload([a.id for m in dict.fromkeys(models) for a in view.nodes_with(ALIAS, "model", m)], out_types=(POINTS_TO,))
 
 
 def project(event: Event, view: GraphView) -> list[Mutation]:

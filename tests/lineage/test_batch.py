@@ -20,6 +20,7 @@ from lineage.store import batch as batch_module
 from lineage.store.base import Around
 from lineage.store.batch import Batch
 from tests import scenario as s
+from tests.conformance.test_projection_rules import model_version
 from tests.lineage.test_projection_pure import POOL, canonical
 
 # A placeholder made, dropped when a version appears, and made again by an earlier reader: the
@@ -197,6 +198,39 @@ def test_a_deployment_costs_the_same_reads_however_long_the_endpoint_history() -
     and promotion; their reads are batched, so the round trips do not grow with the history."""
     short, long = _reads_to_deploy_after(2), _reads_to_deploy_after(12)
     assert sorted(short) == sorted(long), (len(short), len(long))
+
+
+def test_alias_histories_are_read_in_the_prefetch() -> None:
+    """Each alias a batch recomputes (moved by an event, by a later event of a run that moved
+    it, or looking for a version its model now has) has its node and its POINTS_TO edges read
+    in the prefetch's round trips, not one read per alias while projecting."""
+    stored = Stored()
+    earlier = (
+        s.event("train#0", "COMPLETE", s.ts(1), outputs=[s.model("churn", "1.0")]),
+        s.promote("prom#0", s.ts(2), "churn", "Production", "1.0"),
+        s.promote("prom#1", s.ts(3), "churn", "Staging", "1.1"),  # a version not made yet
+        s.event("prom#2", "START", s.ts(4), job="promote-churn", run_facets={"ml_alias": s.facet(model="churn", alias="Canary", version="1.0")}),
+    )
+    for body in earlier:
+        stored.apply(project(parse_event(body), stored))
+    final = [parse_event(b) for b in (
+        s.event("train#1", "COMPLETE", s.ts(5), outputs=[s.model("churn", "1.1")]),  # Staging finds 1.1
+        s.event("prom#2", "COMPLETE", s.ts(6), job="promote-churn"),  # Canary's move now counts
+        s.promote("prom#3", s.ts(7), "churn", "Production", "1.1"),
+    )]
+    reads = Counted(stored)
+    batch = Batch(reads)
+    batch.prefetch(final)
+    asked: list[tuple[Any, ...]] = []
+    stored_out_edges = reads.out_edges
+    reads.out_edges = lambda src, edge_type: asked.append((src, edge_type)) or stored_out_edges(src, edge_type)  # type: ignore[method-assign]
+    for event in final:
+        batch.apply(project(event, batch))
+    assert [a for a in asked if a[1] == "POINTS_TO"] == []
+    # Each route ran: every alias points somewhere, Staging at the version made in this batch.
+    staging = batch.out_edges(ids.alias_id("churn", "Staging"), "POINTS_TO")
+    assert [e.dst for e in staging] == [model_version("churn", "1.1")]
+    assert all(batch.out_edges(ids.alias_id("churn", a), "POINTS_TO") for a in ("Production", "Canary"))
 
 
 def test_a_batch_writes_only_what_it_changed() -> None:
