@@ -128,9 +128,12 @@ class Batch:
 
     def _prefetch_nodes(self, ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]
-        if not wanted:
-            return
-        nodes, annotated = self.base.nodes_and_annotations(wanted)
+        if wanted:
+            self.seed(wanted, *self.base.nodes_and_annotations(wanted))
+
+    def seed(self, wanted: Sequence[str], nodes: Sequence[Node], annotated: Sequence[Node]) -> None:
+        """Take `base.nodes_and_annotations(wanted)` read elsewhere (a store that fetches
+        them in a round trip it makes anyway); `prefetch` then asks only for the rest."""
         found = {n.id: n for n in nodes}
         annotations: dict[str, list[Node]] = {i: [] for i in wanted}
         for n in annotated:

@@ -39,7 +39,7 @@ from lineage.graph import (
     PutNode,
 )
 from lineage.ingest.parse import parse_event
-from lineage.projection import project, subjects
+from lineage.projection import project, subjects, touched
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch, EdgeIdent
 
@@ -93,8 +93,21 @@ CALL () {
 RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
 """
 # An ingest's first round trip: take the head's lock (held until commit, so ingesters queue
-# here), then read the head. Within the one row the SET runs before the read.
-LOCK_AND_READ_HEAD: LiteralString = LOCK_HEAD + " WITH h" + READ_HEAD
+# here), then read the head and the nodes the batch touches (NODES_AND_ANNOTATIONS, below).
+# Within the one row the SET runs before the reads.
+LOCK_AND_READ_HEAD: LiteralString = (
+    LOCK_HEAD
+    + " WITH h"
+    + READ_HEAD.rstrip()
+    + """,
+    COLLECT {
+        UNWIND $nodes AS id
+        OPTIONAL MATCH (n:Node {id: id})
+        RETURN [CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END,
+            COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] }]
+    } AS nodes
+"""
+)
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
     " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
@@ -533,6 +546,15 @@ def _stored(r: Record) -> StoredEvent:
     return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
 
 
+def _nodes_and_annotations(rows: list[Any]) -> tuple[list[Node], list[Node]]:
+    nodes, annotations = [], []
+    for r in rows:
+        if r[0] is not None:
+            nodes.append(_node(r[0]))
+        annotations += [_node(a) for a in r[1]]
+    return nodes, annotations
+
+
 def _around(rows: list[tuple[Node, list[Any]]]) -> Around:
     """One step of a hops() answer: per node, the node and its edges with their far ends."""
     out = Around()
@@ -597,12 +619,7 @@ class _Reads:
         return out
 
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
-        nodes, annotations = [], []
-        for r in self._rows(NODES_AND_ANNOTATIONS, ids=ids):
-            if r[0] is not None:
-                nodes.append(_node(r[0]))
-            annotations += [_node(a) for a in r[1]]
-        return nodes, annotations
+        return _nodes_and_annotations(self._rows(NODES_AND_ANNOTATIONS, ids=ids))
 
     def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {d: [] for d in wanted}
@@ -781,12 +798,16 @@ def _apply(
 
 def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
     """The unit of work of `ingest`: all its state is local, so the driver may re-run it."""
-    head = tx.run(LOCK_AND_READ_HEAD, ids=[e.id for e in events]).single(strict=True)
+    # Each read is a round trip: the nodes the events touch come with the head (those of
+    # events already logged too, which are not known yet), and the batch caches every read.
+    about_all = {e.id: subjects(e) for e in events}
+    touching = sorted({i for e in events for i in touched(e, about_all[e.id])})
+    head = tx.run(LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
     seq, prev = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
-    # Each read is a round trip: fetch the nodes the new events name in one, and cache reads.
     batch = Batch(_Reads(tx))
-    about = {e.id: subjects(e) for e in events if e.id not in known}
+    batch.seed(touching, *_nodes_and_annotations(head[3]))
+    about = {e.id: about_all[e.id] for e in events if e.id not in known}
     batch.prefetch([e for e in events if e.id in about], about)
     outcomes, rows = [], []
     for event in events:

@@ -14,7 +14,7 @@ from lineage import ids
 from lineage.events import Event
 from lineage.graph import ANNOTATION, EDGE_TYPES, Edge, KINDS, LOOKUP_PROPS, VERSION, MemoryGraph, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
-from lineage.projection import project
+from lineage.projection import project, touched
 from lineage.service import annotation_body
 from lineage.store import batch as batch_module
 from lineage.store.base import Around
@@ -231,6 +231,26 @@ def test_alias_histories_are_read_in_the_prefetch() -> None:
     staging = batch.out_edges(ids.alias_id("churn", "Staging"), "POINTS_TO")
     assert [e.dst for e in staging] == [model_version("churn", "1.1")]
     assert all(batch.out_edges(ids.alias_id("churn", a), "POINTS_TO") for a in ("Production", "Canary"))
+
+
+def test_a_seeded_batch_does_not_fetch_those_nodes_again() -> None:
+    """A store that read the touched nodes in a round trip of its own (Neo4j, with the head)
+    seeds the batch with them: the prefetch then asks the store only for the others."""
+    stored = Stored()
+    first = parse_event(s.event("train#0", "COMPLETE", s.ts(1), outputs=[s.model("churn", "1.0")]))
+    stored.apply(project(first, stored))
+    later = parse_event(s.event("train#1", "COMPLETE", s.ts(2), inputs=[s.model("churn", "1.0")]))
+    wanted = touched(later)
+    seeded = Batch(Counted(stored))
+    seeded.seed(wanted, stored.fetch(wanted), stored.annotations_of(wanted))
+    seeded.prefetch([later])
+    assert "nodes_and_annotations" not in seeded.base.calls  # type: ignore[attr-defined]
+    plain = Batch(Counted(stored))
+    plain.prefetch([later])
+    assert "nodes_and_annotations" in plain.base.calls  # type: ignore[attr-defined]
+    seeded.apply(project(later, seeded))
+    plain.apply(project(later, plain))
+    assert seeded.mutations() == plain.mutations()
 
 
 def test_a_batch_writes_only_what_it_changed() -> None:
