@@ -92,21 +92,23 @@ CALL () {
 }
 RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
 """
+# Per `id`: the node (or null) and the annotations targeting it, as `node` and `notes`: a
+# batch's prefetch of nodes (NODES_AND_ANNOTATIONS, and with the head below).
+_NODE_AND_NOTES: LiteralString = """
+OPTIONAL MATCH (n:Node {id: id})
+WITH CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END AS node,
+    COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] } AS notes
+"""
 # An ingest's first round trip: take the head's lock (held until commit, so ingesters queue
-# here), then read the head and the nodes the batch touches (NODES_AND_ANNOTATIONS, below).
-# Within the one row the SET runs before the reads.
+# here), then read the head and the nodes the batch touches. Within the one row the SET runs
+# before the reads.
 LOCK_AND_READ_HEAD: LiteralString = (
     LOCK_HEAD
     + " WITH h"
     + READ_HEAD.rstrip()
-    + """,
-    COLLECT {
-        UNWIND $nodes AS id
-        OPTIONAL MATCH (n:Node {id: id})
-        RETURN [CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END,
-            COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] }]
-    } AS nodes
-"""
+    + ", COLLECT { UNWIND $nodes AS id"
+    + _NODE_AND_NOTES
+    + " RETURN [node, notes] } AS nodes"
 )
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
@@ -415,14 +417,7 @@ def _hops_query(steps: tuple[Hop, ...]) -> LiteralString:
     return query + " RETURN steps"
 
 
-# A batch's prefetch of nodes: per id, the node (or null) and the annotations targeting it.
-NODES_AND_ANNOTATIONS: LiteralString = """
-UNWIND $ids AS id
-OPTIONAL MATCH (n:Node {id: id})
-WITH CASE WHEN n IS NULL THEN null ELSE [n.id, n.kind, n.labels, n.props] END AS node,
-    COLLECT { MATCH (a:Node) WHERE a.target = id AND a.kind = 'Annotation' RETURN [a.id, a.kind, a.labels, a.props] } AS notes
-RETURN collect([node, notes])
-"""
+NODES_AND_ANNOTATIONS: LiteralString = "UNWIND $ids AS id" + _NODE_AND_NOTES + "RETURN collect([node, notes])"
 # Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
 # The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
 # be planned as a scan of the id index for b, whose cost follows the graph.
