@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
 from lineage.errors import StoreUnavailable
 from lineage.metrics import Metrics
+from lineage.runtime import tuned_gc
 from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
 from lineage.store import open_store
@@ -61,14 +61,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms, app.state.metrics
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
-        # What exists now (modules, routes, the store) lives as long as the app. Left to the
-        # collector, each full collection walks all of it: tens of ms, which an ingest waiting on
-        # a commit behind it sees as its p99. Frozen, a full collection walks only newer objects.
-        gc.freeze()
         try:
-            yield
+            with tuned_gc():  # the start-up heap stays out of the collections (lineage/runtime.py)
+                yield
         finally:
-            gc.unfreeze()  # an app that stops (tests run many) leaves its objects collectable
             committer.close()
             if own:
                 app.state.store.close()

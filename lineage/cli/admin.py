@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lineage.errors import InvalidEvent
 from lineage.ingest.parse import parse_event
+from lineage.runtime import tuned_gc
 from lineage.service import now, read_events_file
 from lineage.settings import Settings
 from lineage.store import open_store
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
         files = event_files(path)
         summary: dict[str, Any] = {"files": len(files), "created": 0, "duplicate": 0, "rejected": 0, "errors": []}
         try:
-            with _progress(console) as progress:
+            with tuned_gc(), _progress(console) as progress:
                 task = progress.add_task("importing", total=len(files))
                 pending = []
                 for file in files:
@@ -82,7 +83,7 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         store = open_store(Settings())
         try:
-            with _progress(console) as progress:
+            with tuned_gc(), _progress(console) as progress:
                 task = progress.add_task("replaying", total=store.event_count())
                 done = store.rebuild(lambda n: progress.advance(task, n))
         finally:
