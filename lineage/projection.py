@@ -2,9 +2,10 @@
 
 `project(event, view)` reads only the event and the graph view it is handed and returns the
 mutations to apply; no I/O, clock or randomness. Every derived value is a commutative merge
-(min, max, union, or "newest by (eventTime, event hash)"), or is recomputed whole from the
-facts it depends on, so the final graph is a function of the set of events, never of their
-arrival order (DESIGN.md section 3).
+(min, max, union, or "newest by (eventTime, event hash)"), or is recomputed from the facts
+it depends on (an endpoint's timeline from the earliest deployment a change moves on), so the
+final graph is a function of the set of events, never of their arrival order (DESIGN.md
+section 3).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from lineage.overlay import Overlay
 FAILED_STATES = frozenset({"FAIL", "ABORT"})
 _STATE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 INFERRED_KEY = "inferred"
+# Later than any event time (times are normalised to this fixed-width form).
+END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 
 
 def written_rank(event: Event) -> list[Any] | None:
@@ -79,6 +82,10 @@ def _merge_facets(props: dict[str, Any], facets: Facets, order: list[Any]) -> bo
     return changed
 
 
+def _timeline_key(node: Node) -> tuple[str, str]:
+    return (node.props["written_at"], node.id)
+
+
 def _min_pair(current: list[Any] | None, new: list[Any] | None) -> list[Any] | None:
     if new is None:
         return current
@@ -96,6 +103,7 @@ class _Projector:
         self.aliases_to_refresh: set[str] = set()
         self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
         self.annotated: set[str] = set()  # nodes whose annotation summary must be recomputed
+        self.deployments: dict[str, set[str]] = {}  # endpoint -> its deployments written here
 
     # --- generic upserts -----------------------------------------------------------------
     def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
@@ -198,6 +206,7 @@ class _Projector:
         if "ml_endpoint" in merged:
             labels.add(DEPLOYMENT)
             props["endpoint"] = merged["ml_endpoint"].get("name")
+            self.deployments.setdefault(dataset, set()).add(node_id)
         self._put(node_id, VERSION, labels, props)
         self._edge(node_id, VERSION_OF, dataset)
         if newly_model:
@@ -377,20 +386,21 @@ class _Projector:
         for alias in self.g.nodes_with(ALIAS, "model", model):
             self.aliases_to_refresh.add(alias.id)
 
-    def refresh_deployments(self, run: str) -> set[str]:
-        """SERVES edges of the deployments a deploy run wrote: to the model versions it read."""
+    def refresh_deployments(self, run: str) -> dict[str, set[str]]:
+        """SERVES edges of the deployments a deploy run wrote: to the model versions it read.
+        Returns those deployments by endpoint: their place in its timeline may have changed."""
         run_node = self.g.node(run)
         wrote = self.g.out_edges(run, WROTE)
         self.g.preload([e.dst for e in wrote])
         deployments = [n for e in wrote if (n := self.g.node(e.dst)) and DEPLOYMENT in n.labels]
         if not deployments or run_node is None:
-            return set()
+            return {}
         self.g.preload([d.id for d in deployments], out_types=(SERVES,))
         failed = run_node.props.get("state") in FAILED_STATES
         read = [] if failed else self.g.out_edges(run, READ)
         self.g.preload([e.dst for e in read])
         models = {n.id for e in read if (n := self.g.node(e.dst)) and MODEL_VERSION in n.labels}
-        endpoints = set()
+        endpoints: dict[str, set[str]] = {}
         for deployment in deployments:
             for edge in self.g.out_edges(deployment.id, SERVES):
                 if edge.dst not in models:
@@ -398,41 +408,36 @@ class _Projector:
             have = {e.dst for e in self.g.out_edges(deployment.id, SERVES)}
             for model in sorted(models - have):
                 self._edge(deployment.id, SERVES, model)
-            endpoints.add(deployment.props["dataset"])
+            endpoints.setdefault(deployment.props["dataset"], set()).add(deployment.id)
         return endpoints
 
-    def refresh_endpoint(self, endpoint: str) -> None:
-        """Recompute the whole deployment timeline of one endpoint from its deployments.
+    # An endpoint's timeline is a fold over its live-able deployments in (written_at, id) order;
+    # each keeps the fold's state after it (`_after`: the live full deployment and the live
+    # canary), so a change recomputes only the deployments from the earliest one it moves on.
+    def _failed(self, deployment: str) -> bool:
+        writers = [self.g.node(w.src) for w in self.g.in_edges(deployment, WROTE)]
+        return bool(writers) and all(w is not None and w.props.get("state") in FAILED_STATES for w in writers)
 
-        A full deployment (traffic 100% or unset) ends every earlier live deployment; a canary
-        (traffic below 100%) ends only earlier canaries. Deployments by failed runs never go live.
-        """
-        entries = []
-        history = self.g.in_edges(endpoint, VERSION_OF)
-        # The whole history, in a few round trips however long it is: deployments with the
-        # models they serve and the runs that wrote them, then those runs.
-        self.g.preload([e.src for e in history], out_types=(SERVES,), in_types=(WROTE,))
-        self.g.preload([w.src for e in history for w in self.g.in_edges(e.src, WROTE)])
-        for edge in history:
-            node = self.g.node(edge.src)
-            if node is None or DEPLOYMENT not in node.labels:
-                continue
-            writers = [self.g.node(w.src) for w in self.g.in_edges(node.id, WROTE)]
-            failed = bool(writers) and all(w is not None and w.props.get("state") in FAILED_STATES for w in writers)
-            entries.append((node, failed))
+    def _fold(
+        self, live_full: str | None, live_canary: str | None, active: list[Node], served_before: set[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """From the state before `active[0]`: each deployment's place in the timeline, and when
+        the deployments live at the start end (those still live are absent)."""
         timeline: dict[str, dict[str, Any]] = {}
-        live_full: str | None = None
-        live_canaries: list[str] = []
-        served_before: set[str] = set()
-        active = sorted((n for n, failed in entries if not failed and n.props.get("written_at")), key=lambda n: (n.props["written_at"], n.id))
+        ended_at: dict[str, str] = {}
         for node in active:
             since = node.props["written_at"]
             traffic = ((node.props.get("facets") or {}).get("ml_endpoint") or {}).get("trafficPercent")
             canary = traffic is not None and traffic < 100
-            ended = live_canaries if canary else [*live_canaries, *([live_full] if live_full else [])]
-            for prior in ended:
-                timeline[prior]["until"] = since
-            live_canaries = [node.id] if canary else []
+            # A full deployment ends every earlier live one; a canary ends only the live canary.
+            for prior in (live_canary,) if canary else (live_canary, live_full):
+                if prior is None:
+                    continue
+                if prior in timeline:
+                    timeline[prior]["until"] = since
+                else:
+                    ended_at[prior] = since
+            live_canary = node.id if canary else None
             if not canary:
                 live_full = node.id
             models = sorted(e.dst for e in self.g.out_edges(node.id, SERVES))
@@ -442,15 +447,107 @@ class _Projector:
                 "traffic_percent": 100.0 if traffic is None else float(traffic),
                 "canary": canary,
                 "rollback": bool(models) and set(models) <= served_before,
+                "_after": [live_full, live_canary],
             }
             served_before.update(models)
+        return timeline, ended_at
+
+    def _stamp(self, node: Node, info: dict[str, Any] | None, failed: bool) -> None:
+        """Write a deployment's place in the timeline (None: not on it) to it and its SERVES edges."""
+        props = dict(node.props)
+        if info is None:
+            props.pop("_after", None)
+            info = {"since": None, "until": None, "traffic_percent": None, "canary": False, "rollback": False}
+        status = "failed" if failed else ("pending" if info["since"] is None else ("live" if info["until"] is None else "ended"))
+        props |= info | {"status": status}
+        self._put(node.id, VERSION, set(node.labels), props)
+        for edge in self.g.out_edges(node.id, SERVES):
+            self._edge(edge.src, SERVES, edge.dst, edge.key, {"since": info["since"], "until": info["until"], "traffic_percent": info["traffic_percent"]})
+
+    def refresh_endpoint(self, endpoint: str, changed: set[str]) -> None:
+        """Recompute the deployment timeline of one endpoint after `changed` deployments moved.
+
+        A full deployment (traffic 100% or unset) ends every earlier live deployment; a canary
+        (traffic below 100%) ends only earlier canaries. Deployments by failed runs never go live.
+        """
+        if not self._refresh_endpoint_tail(endpoint, changed):
+            self._refresh_endpoint_whole(endpoint)
+
+    def _refresh_endpoint_whole(self, endpoint: str) -> None:
+        history = self.g.in_edges(endpoint, VERSION_OF)
+        # The whole history, in a few round trips however long it is: deployments with the
+        # models they serve and the runs that wrote them, then those runs.
+        self.g.preload([e.src for e in history], out_types=(SERVES,), in_types=(WROTE,))
+        self.g.preload([w.src for e in history for w in self.g.in_edges(e.src, WROTE)])
+        entries = [(n, self._failed(n.id)) for e in history if (n := self.g.node(e.src)) is not None and DEPLOYMENT in n.labels]
+        active = sorted((n for n, failed in entries if not failed and n.props.get("written_at")), key=_timeline_key)
+        timeline, _ = self._fold(None, None, active, set())
         for node, failed in entries:
-            info = timeline.get(node.id) or {"since": None, "until": None, "traffic_percent": None, "canary": False, "rollback": False}
-            status = "failed" if failed else ("pending" if info["since"] is None else ("live" if info["until"] is None else "ended"))
-            props = dict(node.props) | info | {"status": status}
-            self._put(node.id, VERSION, set(node.labels), props)
-            for edge in self.g.out_edges(node.id, SERVES):
-                self._edge(edge.src, SERVES, edge.dst, edge.key, {"since": info["since"], "until": info["until"], "traffic_percent": info["traffic_percent"]})
+            self._stamp(node, timeline.get(node.id), failed)
+
+    def _refresh_endpoint_tail(self, endpoint: str, changed: set[str]) -> bool:
+        """The timeline from the earliest place a changed deployment held or now holds on; False
+        when the deployment before that place does not know the state after it (written before
+        deployments kept it), so that the whole timeline must be recomputed."""
+        nodes = [n for d in sorted(changed) if (n := self.g.node(d)) is not None and DEPLOYMENT in n.labels]
+        places = [(n.props["since"], n.id) for n in nodes if n.props.get("status") in ("live", "ended")]
+        places += [_timeline_key(n) for n in nodes if n.props.get("written_at")]
+        if not places:  # neither was nor can be on the timeline: only their own status changes
+            for node in nodes:
+                self._stamp(node, None, self._failed(node.id))
+            return True
+        start = min(places)
+        # The endpoint's versions newest first, until the live-able one before `start`: what the
+        # fold must redo, and the state it starts from. An append reads the newest few.
+        limit = 4
+        while True:
+            newest = self.g.versions_at(endpoint, END_OF_TIME, limit)
+            deployments = [n for n in newest if DEPLOYMENT in n.labels]
+            tail = [n for n in deployments if _timeline_key(n) >= start]
+            before = next(
+                (n for n in deployments if _timeline_key(n) < start and n.props.get("status") in ("live", "ended")), None
+            )
+            if before is not None or len(newest) < limit:
+                break
+            limit *= 4
+        if before is not None and "_after" not in before.props:
+            return False
+        live_full, live_canary = before.props["_after"] if before is not None else (None, None)
+        self.g.preload([n.id for n in tail], out_types=(SERVES,), in_types=(WROTE,))
+        self.g.preload([w.src for n in tail for w in self.g.in_edges(n.id, WROTE)])
+        failed = {n.id: self._failed(n.id) for n in tail}
+        active = sorted((n for n in tail if not failed[n.id]), key=_timeline_key)
+        timeline, ended_at = self._fold(live_full, live_canary, active, self._served_before(endpoint, active, start))
+        for node in tail:
+            self._stamp(node, timeline.get(node.id), failed[node.id])
+        for node in nodes:
+            if node.id not in failed:  # not among the versions with a time: pending or failed
+                self._stamp(node, None, self._failed(node.id))
+        for prior in {live_full, live_canary} - {None}:
+            assert prior is not None
+            node = self.g.node(prior)
+            if node is not None and node.id not in timeline:
+                # Only its end can have moved (its own `_after` stays as it is).
+                info = {k: node.props.get(k) for k in ("since", "traffic_percent", "canary", "rollback")}
+                self._stamp(node, info | {"until": ended_at.get(prior)}, False)
+        return True
+
+    def _served_before(self, endpoint: str, active: list[Node], start: tuple[str, str]) -> set[str]:
+        """Of the models the `active` deployments serve, those a deployment of the endpoint
+        placed before `start` served (a deployment serving only such models is a rollback)."""
+        models = sorted({e.dst for n in active for e in self.g.out_edges(n.id, SERVES)})
+        self.g.preload(models, in_types=(SERVES,))
+        out = set()
+        for model in models:
+            for edge in self.g.in_edges(model, SERVES):
+                other = self.g.node(edge.src)
+                if (
+                    other is not None and other.props.get("dataset") == endpoint
+                    and other.props.get("status") in ("live", "ended") and (other.props["since"], other.id) < start
+                ):
+                    out.add(model)
+                    break
+        return out
 
     # --- aliases (ml_alias) ----------------------------------------------------------------
     def record_alias_move(self, facet: dict[str, Any]) -> None:
@@ -548,11 +645,12 @@ class _Projector:
             self.job_event()
         for dataset, since in sorted(self.rebinds.items()):
             self.rebind_inferred(dataset, since)
-        endpoints: set[str] = set()
+        endpoints = self.deployments  # a dataset event may write a deployment too
         for run in sorted(self.runs_to_refresh):
-            endpoints |= self.refresh_deployments(run)
+            for endpoint, deployments in self.refresh_deployments(run).items():
+                endpoints.setdefault(endpoint, set()).update(deployments)
         for endpoint in sorted(endpoints):
-            self.refresh_endpoint(endpoint)
+            self.refresh_endpoint(endpoint, endpoints[endpoint])
         for alias in sorted(self.aliases_to_refresh):
             self.refresh_alias(alias)
         for target in sorted(self.annotated):
@@ -613,17 +711,24 @@ def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str
 
 
 def preload_histories(events: Sequence[Event], view: GraphView) -> None:
-    """Hint `view` (see GraphView.preload) with the histories projecting `events` recomputes
-    whole: the deployments of every endpoint they deploy to, with what each serves and the
-    runs that wrote them, and the moves and targets of every alias they move. A few round
-    trips for a whole batch, instead of a few per endpoint and alias."""
-    endpoints = sorted(
-        {ids.dataset_id(r.namespace, r.name) for e in events for r in e.outputs if "ml_endpoint" in r.facets}
-    )
-    view.preload(endpoints, in_types=(VERSION_OF,))
-    deployments = [edge.src for endpoint in endpoints for edge in view.in_edges(endpoint, VERSION_OF)]
-    view.preload(deployments, out_types=(SERVES,), in_types=(WROTE,))
-    view.preload([edge.src for d in deployments for edge in view.in_edges(d, WROTE)])
+    """Hint `view` (see GraphView.preload) with the histories projecting `events` recomputes:
+    the newest deployments of every endpoint they deploy to, with what each serves and the runs
+    that wrote them, and the moves and targets of every alias they move. A few round trips for
+    a whole batch, instead of a few per endpoint and alias."""
+    deploys = [e for e in events if any("ml_endpoint" in r.facets for r in e.outputs)]
+    endpoints = sorted({ids.dataset_id(r.namespace, r.name) for e in deploys for r in e.outputs if "ml_endpoint" in r.facets})
+    # An endpoint's newest deployments (an append redoes the timeline from the last of them),
+    # what they serve, who wrote them, and who else served the models deploys read.
+    newest = [n.id for endpoint in endpoints for n in view.versions_at(endpoint, END_OF_TIME, 4)]
+    view.preload(newest, out_types=(SERVES,), in_types=(WROTE,))
+    view.preload([edge.src for d in newest for edge in view.in_edges(d, WROTE)])
+    served = {edge.dst for d in newest for edge in view.out_edges(d, SERVES)}
+    for e in deploys:
+        for ref in e.inputs:
+            label = declared_version(ref)
+            if label:
+                served.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), label))
+    view.preload(sorted(served), in_types=(SERVES,))
     moving = [a for e in events if (a := e.run_facets.get("ml_alias"))]
     # A run's later events move its alias too (its state decides whether the move counts).
     runs = [run for e in events if e.run_uuid and (run := view.node(ids.run_id(e.run_uuid))) is not None]

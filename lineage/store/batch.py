@@ -33,7 +33,7 @@ from lineage.graph import (
     PutEdge,
     PutNode,
 )
-from lineage.projection import preload_histories, touched
+from lineage.projection import END_OF_TIME, preload_histories, touched
 from lineage.store.base import Around
 
 EdgeIdent = tuple[str, str, str, str]
@@ -103,7 +103,8 @@ class Batch:
     def prefetch(self, events: Sequence[Event], subjects: Mapping[str, Sequence[str]] | None = None) -> None:
         """Fetch, in a few round trips, what projecting `events` will ask the store first: the
         nodes they touch, the annotations waiting for those nodes, the versions current when
-        their unversioned inputs were read, and the inferred reads their outputs may rebind.
+        their unversioned inputs were read (and the newest of each endpoint they deploy to),
+        and the inferred reads their outputs may rebind.
         `subjects` are the events' `projection.subjects` by event id, where already known."""
         known = subjects or {}
         self._prefetch_nodes(node_id for e in events for node_id in touched(e, known.get(e.id)))
@@ -117,6 +118,8 @@ class Batch:
             for ref in (*e.outputs, *([e.dataset] if e.dataset else [])):
                 d = ids.dataset_id(ref.namespace, ref.name)
                 rebinds[d] = min(rebinds.get(d, e.event_time), e.event_time)
+                if "ml_endpoint" in ref.facets:  # its newest deployments (see `preload_histories`)
+                    versions[d] = END_OF_TIME
         stored = {d for d in (*versions, *rebinds) if self._base_nodes.get(d) is not None}
         if wanted := {d: at for d, at in versions.items() if d in stored}:
             for d, found in self.base.versions_at_many(wanted, PREFETCH_VERSIONS).items():
