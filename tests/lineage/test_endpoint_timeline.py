@@ -152,7 +152,7 @@ def _nodes_read_to_deploy_after(history: int) -> tuple[int, list[str]]:
 
 
 def test_one_more_deployment_reads_the_same_however_long_the_history() -> None:
-    short_records, short_calls = _nodes_read_to_deploy_after(6)
+    short_records, short_calls = _nodes_read_to_deploy_after(10)
     long_records, long_calls = _nodes_read_to_deploy_after(40)
     assert sorted(short_calls) == sorted(long_calls)
     assert long_records == short_records
