@@ -86,6 +86,16 @@ def _timeline_key(node: Node) -> tuple[str, str]:
     return (node.props["written_at"], node.id)
 
 
+ON_TIMELINE = ("live", "ended")  # deployment statuses that hold a place in the timeline
+
+
+def preload_deployments(view: GraphView, deployments: Sequence[str]) -> None:
+    """Hint `view` with what a timeline reads of these deployments: the models they serve, the
+    runs that wrote them, then those runs; two round trips however many there are."""
+    view.preload(deployments, out_types=(SERVES,), in_types=(WROTE,))
+    view.preload([w.src for d in deployments for w in view.in_edges(d, WROTE)])
+
+
 def _min_pair(current: list[Any] | None, new: list[Any] | None) -> list[Any] | None:
     if new is None:
         return current
@@ -475,10 +485,7 @@ class _Projector:
 
     def _refresh_endpoint_whole(self, endpoint: str) -> None:
         history = self.g.in_edges(endpoint, VERSION_OF)
-        # The whole history, in a few round trips however long it is: deployments with the
-        # models they serve and the runs that wrote them, then those runs.
-        self.g.preload([e.src for e in history], out_types=(SERVES,), in_types=(WROTE,))
-        self.g.preload([w.src for e in history for w in self.g.in_edges(e.src, WROTE)])
+        preload_deployments(self.g, [e.src for e in history])  # the whole history, in a few round trips
         entries = [(n, self._failed(n.id)) for e in history if (n := self.g.node(e.src)) is not None and DEPLOYMENT in n.labels]
         active = sorted((n for n, failed in entries if not failed and n.props.get("written_at")), key=_timeline_key)
         timeline, _ = self._fold(None, None, active, set())
@@ -490,7 +497,7 @@ class _Projector:
         when the deployment before that place does not know the state after it (written before
         deployments kept it), so that the whole timeline must be recomputed."""
         nodes = [n for d in sorted(changed) if (n := self.g.node(d)) is not None and DEPLOYMENT in n.labels]
-        places = [(n.props["since"], n.id) for n in nodes if n.props.get("status") in ("live", "ended")]
+        places = [(n.props["since"], n.id) for n in nodes if n.props.get("status") in ON_TIMELINE]
         places += [_timeline_key(n) for n in nodes if n.props.get("written_at")]
         if not places:  # neither was nor can be on the timeline: only their own status changes
             for node in nodes:
@@ -505,7 +512,7 @@ class _Projector:
             deployments = [n for n in newest if DEPLOYMENT in n.labels]
             tail = [n for n in deployments if _timeline_key(n) >= start]
             before = next(
-                (n for n in deployments if _timeline_key(n) < start and n.props.get("status") in ("live", "ended")), None
+                (n for n in deployments if _timeline_key(n) < start and n.props.get("status") in ON_TIMELINE), None
             )
             if before is not None or len(newest) < limit:
                 break
@@ -513,8 +520,7 @@ class _Projector:
         if before is not None and "_after" not in before.props:
             return False
         live_full, live_canary = before.props["_after"] if before is not None else (None, None)
-        self.g.preload([n.id for n in tail], out_types=(SERVES,), in_types=(WROTE,))
-        self.g.preload([w.src for n in tail for w in self.g.in_edges(n.id, WROTE)])
+        preload_deployments(self.g, [n.id for n in tail])
         failed = {n.id: self._failed(n.id) for n in tail}
         active = sorted((n for n in tail if not failed[n.id]), key=_timeline_key)
         timeline, ended_at = self._fold(live_full, live_canary, active, self._served_before(endpoint, active, start))
@@ -543,7 +549,7 @@ class _Projector:
                 other = self.g.node(edge.src)
                 if (
                     other is not None and other.props.get("dataset") == endpoint
-                    and other.props.get("status") in ("live", "ended") and (other.props["since"], other.id) < start
+                    and other.props.get("status") in ON_TIMELINE and (other.props["since"], other.id) < start
                 ):
                     out.add(model)
                     break
@@ -720,8 +726,7 @@ def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     # An endpoint's newest deployments (an append redoes the timeline from the last of them),
     # what they serve, who wrote them, and who else served the models deploys read.
     newest = [n.id for endpoint in endpoints for n in view.versions_at(endpoint, END_OF_TIME, 4)]
-    view.preload(newest, out_types=(SERVES,), in_types=(WROTE,))
-    view.preload([edge.src for d in newest for edge in view.in_edges(d, WROTE)])
+    preload_deployments(view, newest)
     served = {edge.dst for d in newest for edge in view.out_edges(d, SERVES)}
     for e in deploys:
         for ref in e.inputs:
