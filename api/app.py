@@ -19,6 +19,7 @@ from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import Store
+from lineage.store.writer_process import WriterProcess
 
 
 log = logging.getLogger("lineage.api")
@@ -43,6 +44,15 @@ def check_exposure(settings: Settings, auth: Authenticator) -> None:
     )
 
 
+def writer_process(settings: Settings, store: Store) -> WriterProcess | None:
+    """A child process for the ingest of a SQLite file store the app opened, unless settings
+    say inline (a store handed to `create_app` is the caller's: its own ingest runs)."""
+    path = getattr(store, "path", None)
+    if settings.sqlite_writer != "process" or store.backend != "sqlite" or not path or path == ":memory:":
+        return None
+    return WriterProcess(path)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """An app over `store` (opened from settings when not given; closed on shutdown if opened here)."""
 
@@ -57,8 +67,13 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             log.warning("store unavailable at start-up", extra={"error": str(exc)})
         app.state.auth = Authenticator(app.state.store, settings.auth)
         check_exposure(settings, app.state.auth)
+        writer = writer_process(settings, app.state.store) if own else None
         committer = GroupCommitter(
-            app.state.store, settings.group_commit_max_events, settings.group_commit_max_wait_ms, app.state.metrics
+            app.state.store,
+            settings.group_commit_max_events,
+            settings.group_commit_max_wait_ms,
+            app.state.metrics,
+            ingest=writer.ingest if writer else None,
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
         try:
@@ -66,6 +81,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 yield
         finally:
             committer.close()
+            if writer:
+                writer.close()
             if own:
                 app.state.store.close()
 

@@ -7,7 +7,7 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -86,9 +86,16 @@ class GroupCommitter:
     """
 
     def __init__(
-        self, store: Store, max_events: int = 500, max_wait_ms: float = 0.0, metrics: Metrics | None = None
+        self,
+        store: Store,
+        max_events: int = 500,
+        max_wait_ms: float = 0.0,
+        metrics: Metrics | None = None,
+        ingest: Callable[[Sequence[Event], str], list[IngestOutcome]] | None = None,
     ) -> None:
         self.store = store
+        # Where the transactions run: the store's own ingest, or a writer process's (SQLite).
+        self.ingest = ingest or store.ingest
         self.metrics = metrics
         self.max_events = max_events
         self.max_wait = max_wait_ms / 1000
@@ -158,7 +165,7 @@ class GroupCommitter:
         events = [e for request in batch for e in request.events]
         started = time.monotonic()
         try:
-            outcomes = self.store.ingest(events, now())
+            outcomes = self.ingest(events, now())
         except Exception as exc:
             if self.metrics:
                 kind = "unavailable" if isinstance(exc, StoreUnavailable) else "error" if isinstance(exc, StoreError) else "unexpected"

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # more than one core they overlap one another's parsing with their commits.
     workers: int = Field(default=1, ge=1, le=64)
 
+    # SQLite file stores: `process` projects and commits ingest in a child process of each API
+    # process (lineage/store/writer_process.py), so it runs on another core than the HTTP
+    # handling; `inline` does it in a thread of the API process.
+    sqlite_writer: Literal["process", "inline"] = "process"
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

@@ -18,12 +18,11 @@ def test_serve_ingests_into_the_embedded_store(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "lineage.db").exists()
 
 
-def worker_pids(pid: int) -> list[int]:
-    """The uvicorn workers under a `lineage serve --workers N` (multiprocessing spawns them;
-    its resource tracker is a child too, and is not one)."""
-    from bench.run import process_tree
-
-    return [c for c in process_tree(pid)[1:] if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+def spawned_children(pid: int) -> list[int]:
+    """The processes multiprocessing spawned under `pid`: the uvicorn workers of a `lineage
+    serve --workers N`, or a worker's SQLite writer process (a resource tracker is not one)."""
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def test_serve_with_workers_runs_them_as_processes_and_metrics_count_all_of_them(tmp_path: Path) -> None:
@@ -34,7 +33,9 @@ def test_serve_with_workers_runs_them_as_processes_and_metrics_count_all_of_them
     with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, LINEAGE_WORKERS="3") as api:
         api.start()
         assert api.proc is not None
-        assert len(worker_pids(api.proc.pid)) == 3
+        workers = spawned_children(api.proc.pid)
+        assert len(workers) == 3
+        assert all(len(spawned_children(w)) == 1 for w in workers)  # each its own SQLite writer
 
         def post(i: int) -> int:
             # A new connection each time, so the kernel hands them to all the workers.
@@ -91,3 +92,37 @@ def test_a_running_app_keeps_its_start_up_heap_out_of_full_collections(tmp_path:
         assert any(o is store for o in gc.get_objects(generation=2))
     finally:
         store.close()
+
+
+def gone(pid: int) -> bool:
+    try:
+        return b"zombie" in Path(f"/proc/{pid}/status").read_bytes()
+    except FileNotFoundError:
+        return True
+
+
+def test_serve_commits_in_a_writer_process_that_ends_with_it(tmp_path: Path) -> None:
+    import time
+
+    from tests.reliability.harness import Serve
+
+    with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path) as api:
+        api.start()
+        assert api.proc is not None
+        [writer] = spawned_children(api.proc.pid)
+        response = httpx.post(f"{api.url}/api/v1/lineage", json=s.event("etl#1", "COMPLETE", s.ts(1)))
+        assert response.status_code == 201
+        api.kill()  # no shutdown hook: the writer must notice on its own that its parent is gone
+        deadline = time.monotonic() + 20
+        while not gone(writer):
+            assert time.monotonic() < deadline, "the writer process outlived its API process"
+            time.sleep(0.05)
+        api.start()
+        assert httpx.get(f"{api.url}/api/v1/events", params={"limit": 1}).json()["total"] == 1
+    with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, LINEAGE_SQLITE_WRITER="inline") as api:
+        api.start()
+        assert api.proc is not None
+        assert spawned_children(api.proc.pid) == []
+        response = httpx.post(f"{api.url}/api/v1/lineage", json=s.event("etl#2", "COMPLETE", s.ts(2)))
+        assert response.status_code == 201
+        assert httpx.get(f"{api.url}/api/v1/events", params={"limit": 1}).json()["total"] == 2
