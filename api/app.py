@@ -19,7 +19,7 @@ from lineage.service import GroupCommitter, IngestService
 from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import Store
-from lineage.store.writer_process import WriterProcess
+from lineage.store.writer_process import writer_process
 
 
 log = logging.getLogger("lineage.api")
@@ -44,15 +44,6 @@ def check_exposure(settings: Settings, auth: Authenticator) -> None:
     )
 
 
-def writer_process(settings: Settings, store: Store) -> WriterProcess | None:
-    """A child process for the ingest of a SQLite file store the app opened, unless settings
-    say inline (a store handed to `create_app` is the caller's: its own ingest runs)."""
-    path = getattr(store, "path", None)
-    if settings.sqlite_writer != "process" or store.backend != "sqlite" or not path or path == ":memory:":
-        return None
-    return WriterProcess(path)
-
-
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """An app over `store` (opened from settings when not given; closed on shutdown if opened here)."""
 
@@ -67,6 +58,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             log.warning("store unavailable at start-up", extra={"error": str(exc)})
         app.state.auth = Authenticator(app.state.store, settings.auth)
         check_exposure(settings, app.state.auth)
+        # A store handed to create_app is the caller's: its own ingest runs.
         writer = writer_process(settings, app.state.store) if own else None
         committer = GroupCommitter(
             app.state.store,

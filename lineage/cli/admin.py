@@ -61,8 +61,8 @@ def register(app: typer.Typer) -> None:
                         except InvalidEvent as exc:
                             summary["rejected"] += 1
                             summary["errors"].append({"file": str(file), "index": index, "error": str(exc)})
-                    if len(pending) >= chunk:
-                        _flush(store, pending, summary)
+                        if len(pending) >= chunk:
+                            _flush(store, pending, summary)
                     progress.advance(task)
                 _flush(store, pending, summary)
         finally:

@@ -24,7 +24,8 @@ from multiprocessing.process import BaseProcess
 
 from lineage.errors import StoreError, StoreUnavailable
 from lineage.events import Event
-from lineage.store.base import IngestOutcome
+from lineage.settings import Settings
+from lineage.store.base import IngestOutcome, Store
 
 START_TIMEOUT_S = 60.0
 
@@ -141,3 +142,12 @@ class WriterProcess:
                 except OSError:
                     pass
             self._stop_child()
+
+
+def writer_process(settings: Settings, store: Store) -> WriterProcess | None:
+    """A writer process for ingest into `store` when it is a SQLite file and settings do not
+    say inline; None where the store's own ingest is the one to run."""
+    path = getattr(store, "path", None)
+    if settings.sqlite_writer != "process" or store.backend != "sqlite" or not path or path == ":memory:":
+        return None
+    return WriterProcess(path)

@@ -47,6 +47,26 @@ def test_import_loads_every_event_file_and_lists_rejections(store_env: Store, tm
     assert (again["created"], again["duplicate"]) == (0, 6)
 
 
+def test_import_commits_chunk_by_chunk_in_the_order_of_the_files(store_env: Store, tmp_path: Path) -> None:
+    from itertools import groupby
+
+    from tests.reliability.harness import read_log
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    first = [s.event(f"a#{i}", "COMPLETE", s.ts(1, i)) for i in range(7)]
+    second = [s.event(f"b#{i}", "COMPLETE", s.ts(2, i)) for i in range(3)]
+    (folder / "1.ndjson").write_bytes(b"\n".join(orjson.dumps(e) for e in first))
+    (folder / "2.json").write_bytes(orjson.dumps(second))
+    result = runner.invoke(app, ["import", str(folder), "--chunk", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["created"] == 10
+    log = read_log(store_env)
+    assert [orjson.loads(e.payload)["run"]["runId"] for e in log] == [e["run"]["runId"] for e in first + second]
+    # One transaction per chunk of 3, across files: the entries of one share their received_at.
+    assert [len(list(group)) for _, group in groupby(log, key=lambda e: e.received_at)] == [3, 3, 3, 1]
+
+
 def test_rebuild_replays_the_log(store_env: Store, tmp_path: Path) -> None:
     write_events(tmp_path / "events")
     runner.invoke(app, ["import", str(tmp_path / "events")])
