@@ -117,7 +117,12 @@ class Batch:
                     versions[d] = max(versions.get(d, e.event_time), e.event_time)
             for ref in (*e.outputs, *([e.dataset] if e.dataset else [])):
                 d = ids.dataset_id(ref.namespace, ref.name)
-                rebinds[d] = min(rebinds.get(d, e.event_time), e.event_time)
+                # A version that moves in time rebinds the reads from the earlier of its two
+                # times on: a run's COMPLETE moves what its START wrote from the START's time.
+                label = declared_version(ref) or (e.run_uuid if ref is not e.dataset else None)
+                written = self._written_at(ids.version_id(d, label)) if label else None
+                since = min(e.event_time, written) if written else e.event_time
+                rebinds[d] = min(rebinds.get(d, since), since)
                 if "ml_endpoint" in ref.facets:  # its newest deployments (see `preload_histories`)
                     versions[d] = END_OF_TIME
         stored = {d for d in (*versions, *rebinds) if self._base_nodes.get(d) is not None}
@@ -128,6 +133,10 @@ class Batch:
             for d, edges in self.base.inferred_reads_many(wanted).items():
                 self._inferred_from[d] = (wanted[d], edges)
         preload_histories(events, self)
+
+    def _written_at(self, node_id: str) -> str | None:
+        node = self._base_nodes.get(node_id)
+        return node.props.get("written_at") if node is not None else None
 
     def _prefetch_nodes(self, ids: Iterable[str]) -> None:
         wanted = [i for i in dict.fromkeys(ids) if i not in self._base_nodes]

@@ -258,6 +258,27 @@ def test_a_seeded_batch_does_not_fetch_those_nodes_again() -> None:
     assert seeded.mutations() == plain.mutations()
 
 
+def test_a_completed_run_rebinds_the_reads_since_its_start_from_the_prefetch() -> None:
+    """A run's COMPLETE moves the version its START wrote from the START's time to its own; the
+    inferred reads since the START may bind elsewhere, and the prefetch has already read them."""
+    stored = Stored()
+    for body in (
+        s.event("etl#1", "START", s.ts(1), outputs=[s.dataset("orders")]),
+        s.event("report#1", "COMPLETE", s.ts(2), inputs=[s.dataset("orders")]),  # reads what etl#1 writes
+    ):
+        stored.apply(project(parse_event(body), stored))
+    complete = parse_event(s.event("etl#1", "COMPLETE", s.ts(3), outputs=[s.dataset("orders")]))
+    reads = Counted(stored)
+    batch = Batch(reads)
+    batch.prefetch([complete])
+    reads.calls.clear()
+    batch.apply(project(complete, batch))
+    assert "inferred_reads" not in reads.calls
+    # The read moved: at 02:00 the version etl#1 completes at 03:00 did not exist yet.
+    [read] = [e for e in batch.out_edges(ids.run_id(s.run_uuid("report#1")), "READ")]
+    assert batch.node(read.dst).props["placeholder"]  # type: ignore[union-attr]
+
+
 def test_a_batch_writes_only_what_it_changed() -> None:
     """A deploy recomputes the endpoint's whole timeline; the deployments it leaves as they
     were are not written again, only the new one and the one it ends."""
