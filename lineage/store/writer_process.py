@@ -14,6 +14,7 @@ new child.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import pickle
 import signal
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from lineage.errors import StoreError, StoreUnavailable
+from lineage.errors import LineageError, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.settings import Settings
 from lineage.store.base import IngestOutcome, Store
@@ -30,13 +31,17 @@ from lineage.store.base import IngestOutcome, Store
 START_TIMEOUT_S = 60.0
 
 
-def _serve(conn: Connection, path: str) -> None:
+def _serve(conn: Connection, path: str, log_level: str, log_format: str) -> None:
     """The child: open the store, then answer (events, received_at) with outcomes or an error."""
     # Ctrl-C reaches the whole process group; the child stops when its parent closes the pipe,
     # after the transaction in hand, not in the middle of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from lineage import logs
     from lineage.runtime import tuned_gc
     from lineage.store.sqlite import SqliteStore
+
+    logs.configure(log_level, log_format)
+    log = logging.getLogger("lineage.writer")
 
     try:
         store = SqliteStore(path)
@@ -57,6 +62,8 @@ def _serve(conn: Connection, path: str) -> None:
                 try:
                     conn.send(("ok", store.ingest(events, received_at)))
                 except Exception as exc:
+                    if not isinstance(exc, LineageError):  # a fault of ours: keep its traceback
+                        log.exception("ingest failed in the writer process", extra={"events": len(events)})
                     conn.send(("error", _portable(exc)))
     finally:
         store.close()
@@ -75,8 +82,9 @@ class WriterProcess:
     """`ingest` of a SqliteStore on `path`, run by a child process (started here, restarted
     after it dies). Calls are serialised; the group committer makes one at a time anyway."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, log_level: str = "info", log_format: str = "json") -> None:
         self.path = path
+        self._logging = (log_level, log_format)
         self._context = multiprocessing.get_context("spawn")
         self._lock = threading.Lock()
         self._process: BaseProcess | None = None
@@ -92,7 +100,7 @@ class WriterProcess:
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.path), name="lineage-writer", daemon=True)
+        process = self._context.Process(target=_serve, args=(child, self.path, *self._logging), name="lineage-writer", daemon=True)
         process.start()
         child.close()
         try:
@@ -150,4 +158,4 @@ def writer_process(settings: Settings, store: Store) -> WriterProcess | None:
     path = getattr(store, "path", None)
     if settings.sqlite_writer != "process" or store.backend != "sqlite" or not path or path == ":memory:":
         return None
-    return WriterProcess(path)
+    return WriterProcess(path, settings.log_level, settings.log_format)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import pytest
 
 from bench.workload import Workload
@@ -66,15 +67,33 @@ def test_the_same_events_again_change_nothing(writer) -> None:
     assert store.dump() == before
 
 
-def test_a_failing_batch_raises_its_own_error_and_stores_nothing(writer) -> None:
-    store, child = writer
-    child.ingest([one("etl#1")], AT)
-    before = store.dump()
-    broken = replace(one("etl#2", hour=2), inputs=("not a dataset",))  # type: ignore[arg-type]
-    with pytest.raises(AttributeError):
-        child.ingest([one("etl#3", hour=3), broken], AT)
-    assert store.dump() == before
-    assert [o.created for o in child.ingest([one("etl#3", hour=3)], AT)] == [True]
+def test_a_failing_batch_raises_its_own_error_stores_nothing_and_logs_its_traceback(tmp_path: Path) -> None:
+    path = str(tmp_path / "w.db")
+    store = SqliteStore(path)
+    log_file = tmp_path / "writer.log"
+    with open(log_file, "w") as log:  # the child's standard error, from its start
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        try:
+            child = WriterProcess(path)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    try:
+        child.ingest([one("etl#1")], AT)
+        before = store.dump()
+        broken = replace(one("etl#2", hour=2), inputs=("not a dataset",))  # type: ignore[arg-type]
+        with pytest.raises(AttributeError):
+            child.ingest([one("etl#3", hour=3), broken], AT)
+        assert store.dump() == before
+        assert [o.created for o in child.ingest([one("etl#3", hour=3)], AT)] == [True]
+    finally:
+        child.close()
+        store.close()
+    # The API process sees only the error; the writer logs the traceback of a fault of ours.
+    logged = [orjson.loads(line) for line in log_file.read_text().splitlines() if line.startswith("{")]
+    [fault] = [r for r in logged if r["logger"] == "lineage.writer"]
+    assert fault["level"] == "error" and "AttributeError" in fault["exc"] and fault["events"] == 2
 
 
 def test_a_writer_killed_while_idle_is_replaced_by_the_next_batch(writer) -> None:
