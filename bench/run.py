@@ -1,12 +1,14 @@
 """Benchmarks: ingest throughput and latency, query latency, API memory, on both stores.
 
-    python -m bench.run            # quick: 10k events, short HTTP runs (what `make bench` runs)
-    python -m bench.run --full     # 10k, 100k and 1M events, longer HTTP runs
+    python -m bench.run            # quick: 10k events (what `make bench` runs)
+    python -m bench.run --full     # 10k, 100k and 1M events
     python -m bench.run --stores sqlite
     python -m bench.run --sizes 10000,100000
     python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
 
-Every figure is measured here and printed as a table; nothing is hard-coded.
+Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
+stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
+from one minute to the next, and a figure is only comparable with others taken at a like speed.
 """
 
 from __future__ import annotations
@@ -52,6 +54,20 @@ WARM_UP_EVENTS = 400  # sent to a fresh server before the timed HTTP runs
 HTTP_EVENTS_PER_CLIENT = 200
 WARM_UP_CALLS = 20  # of each query before it is timed (the server JIT-compiles what it runs often)
 QUERY_CALLS = 100  # timed calls of each query, so that its p95 is the 95th of a hundred
+
+
+def machine_speed() -> float:
+    """µs per event to parse and validate a fixed 1,000 events, the best of three: pure CPU
+    work, so it follows how fast the cores run at the moment (lower is faster)."""
+    bodies = [orjson.dumps(e) for e in Workload(1_000, seed=7).events()]
+    best = float("inf")
+    for attempt in range(4):  # the first pass warms the caches and is not counted
+        started = time.perf_counter()
+        for body in bodies:
+            parse_event(orjson.loads(body))
+        if attempt:
+            best = min(best, time.perf_counter() - started)
+    return best / len(bodies) * 1e6
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -222,30 +238,33 @@ def main() -> None:
                 settings = Settings(store=url)
                 store = open_store(settings)
                 try:
+                    speed = machine_speed()
                     rate, workload = bulk(store, size)
+                    speed_queries = machine_speed()
                     with tuned_gc():  # as the API process that answers these runs
                         lat = query_latencies(store, workload, repeat=QUERY_CALLS)
                 finally:
                     store.close()
-                query_rows.append([kind, f"{size:,}", f"{rate:,.0f}"] + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat.values()])
+                query_rows.append([kind, f"{size:,}", f"{speed:.0f} / {speed_queries:.0f}", f"{rate:,.0f}"] + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat.values()])
         for workers in [int(w) for w in args.workers.split(",")]:
             with store_url(kind) as url, served(url, workers) as (base, pid):
                 # Untimed: a fresh Neo4j compiles each query's plan on first use (seconds in all
                 # on two cores), which a running service has long done.
                 asyncio.run(http_ingest(base, 8, WARM_UP_EVENTS // 8, 0))
+                speed = machine_speed()
                 for offset, clients in enumerate((1, 8, 32), start=1):
                     rate, p50, p99 = asyncio.run(http_ingest(base, clients, per_client, offset))
                     ingest_rows.append(
-                        [kind, str(workers), str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"]
+                        [kind, str(workers), f"{speed:.0f}", str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"]
                     )
     table = Table(title="Single-event HTTP ingest (POST /api/v1/lineage, ack after commit)")
-    for col in ("store", "workers", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
+    for col in ("store", "workers", "speed µs", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
         table.add_column(col)
     for row in ingest_rows:
         table.add_row(*row)
     console.print(table)
     table = Table(title="Bulk ingest and query latency (p50 / p95 ms)")
-    for col in ("store", "events", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of", "audit"):
+    for col in ("store", "events", "speed µs (bulk / queries)", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of", "audit"):
         table.add_column(col)
     for row in query_rows:
         table.add_row(*row)
