@@ -9,13 +9,15 @@ The child opens the same SQLite file and takes the same writer lock as any other
 API process keeps its own connections for reads. An acknowledgement still means committed: the
 child answers only after `COMMIT`. If the child dies, the batch in flight fails with 503 (its
 transaction either committed or rolled back; a retry is idempotent) and the next batch starts a
-new child.
+new child. The child dies with its API process (see `_die_with`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import pickle
 import signal
 import threading
@@ -29,10 +31,25 @@ from lineage.settings import Settings
 from lineage.store.base import IngestOutcome, Store
 
 START_TIMEOUT_S = 60.0
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
-def _serve(conn: Connection, path: str, log_level: str, log_format: str) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux), as a thread of the
+    parent would die: a transaction the writer holds then rolls back instead of committing after
+    the API process is gone. Elsewhere the closed pipe still ends the child, after that batch."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os._exit(0)
+
+
+def _serve(conn: Connection, path: str, log_level: str, log_format: str, parent: int) -> None:
     """The child: open the store, then answer (events, received_at) with outcomes or an error."""
+    _die_with(parent)
     # Ctrl-C reaches the whole process group; the child stops when its parent closes the pipe,
     # after the transaction in hand, not in the middle of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -100,7 +117,7 @@ class WriterProcess:
 
     def _start(self) -> None:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child, self.path, *self._logging), name="lineage-writer", daemon=True)
+        process = self._context.Process(target=_serve, args=(child, self.path, *self._logging, os.getpid()), name="lineage-writer", daemon=True)
         process.start()
         child.close()
         try:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bench.run import process_tree
 from lineage.chain import GENESIS, entry_hash
 from lineage.ids import format_time
 from lineage.ingest.parse import parse_event
@@ -82,11 +83,15 @@ class Serve:
         raise RuntimeError(f"lineage serve not ready after {timeout:.0f} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook, no flush, no goodbye; whatever was in flight is cut off."""
+        """SIGKILL: no shutdown hook, no flush, no goodbye; whatever was in flight is cut off.
+        Returns once the server's child processes (its SQLite writer) are gone too."""
+        children: list[int] = []
         if self.proc is not None and self.proc.poll() is None:
+            children = process_tree(self.proc.pid)[1:]
             self.proc.send_signal(signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait(30)
+        wait_until(lambda: all(gone(c) for c in children), 30, "the server's child processes to end")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -244,6 +249,19 @@ class Timer:
 
     def __call__(self) -> float:
         return time.monotonic() - self.started
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        return b"zombie" in Path(f"/proc/{pid}/status").read_bytes()
+    except FileNotFoundError:
+        return True
+
+
+def waits_for_a_lock(pid: int) -> bool:
+    """/proc/locks lists the processes blocked on a lock with `->`."""
+    return any("->" in line and f" {pid} " in f" {line} " for line in Path("/proc/locks").read_text().splitlines())
 
 
 def wait_until(condition: Any, timeout: float, what: str, step: float = 0.05) -> None:

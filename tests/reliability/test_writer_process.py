@@ -22,7 +22,7 @@ from lineage.store.sqlite import SqliteStore
 from lineage.store.writer_lock import WriterLock
 from lineage.store.writer_process import WriterProcess
 from tests import scenario as s
-from tests.reliability.harness import read_log
+from tests.reliability.harness import read_log, waits_for_a_lock
 
 AT = "2026-03-01T00:00:00Z"
 
@@ -145,11 +145,6 @@ def test_a_writer_whose_parent_is_gone_exits(writer) -> None:
 def exited(pid: int) -> bool:
     """The child has exited, all its threads included (left unreaped: the writer reaps it)."""
     return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
-def waits_for_a_lock(pid: int) -> bool:
-    """/proc/locks lists the processes blocked on a lock with `->`."""
-    return any("->" in line and f" {pid} " in f" {line} " for line in Path("/proc/locks").read_text().splitlines())
 
 
 def wait_for(condition, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
