@@ -37,7 +37,9 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 def _die_with(parent: int) -> None:
     """Have the kernel SIGKILL this process when its parent dies (Linux), as a thread of the
     parent would die: a transaction the writer holds then rolls back instead of committing after
-    the API process is gone. Elsewhere the closed pipe still ends the child, after that batch."""
+    the API process is gone. Elsewhere the closed pipe still ends the child, after that batch.
+    Strictly the kernel watches the thread that started the child: the API's main thread, or the
+    group-commit thread after a restart; both last until shutdown."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
