@@ -8,7 +8,7 @@ from typing import Any
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
 from lineage.ingest.parse import parse_time
-from lineage.queries import DEFAULT_DEPTH, check_depth, display, endpoint_status, item, start_nodes
+from lineage.queries import DEFAULT_DEPTH, check_depth, endpoint_status, item, start_nodes
 from lineage.refs import check_ref, near, resolve_ref, summary
 from lineage.store.base import Store, Subgraph, snapshotted
 
