@@ -119,7 +119,7 @@ class Batch:
                 d = ids.dataset_id(ref.namespace, ref.name)
                 # A version that moves in time rebinds the reads from the earlier of its two
                 # times on: a run's COMPLETE moves what its START wrote from the START's time.
-                label = declared_version(ref) or (e.run_uuid if ref is not e.dataset else None)
+                label = declared_version(ref) or e.run_uuid  # as projection.subjects names it
                 written = self._written_at(ids.version_id(d, label)) if label else None
                 since = min(e.event_time, written) if written else e.event_time
                 rebinds[d] = min(rebinds.get(d, since), since)

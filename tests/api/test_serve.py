@@ -126,7 +126,7 @@ def test_serve_commits_in_a_writer_process_that_dies_with_it(tmp_path: Path) -> 
         assert len(cut_off) == 1
         api.start()
         assert httpx.get(f"{api.url}/api/v1/events", params={"limit": 1}).json()["total"] == 1
-    with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, LINEAGE_SQLITE_WRITER="inline") as api:
+    with Serve(f"sqlite:///{db}", tmp_path, LINEAGE_SQLITE_WRITER="inline") as api:
         api.start()
         assert api.proc is not None
         assert spawned_children(api.proc.pid) == []
