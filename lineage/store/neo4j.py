@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, LiteralString, TypeVar
 
 import orjson
-from neo4j import GraphDatabase, ManagedTransaction, NotificationDisabledClassification, Record, Session
+from neo4j import GraphDatabase, ManagedTransaction, NotificationDisabledClassification, Record, Result, Session
 from neo4j.exceptions import (
     ConstraintError,
     ConnectionPoolError,
@@ -90,7 +90,7 @@ CALL () {
     OPTIONAL MATCH (e:Event) WHERE e.seq > 0
     RETURN e.seq AS seq, e.hash AS hash ORDER BY e.seq DESC LIMIT 1
 }
-RETURN seq, hash, COLLECT { UNWIND $ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
+RETURN seq, hash, COLLECT { UNWIND $p.ids AS id MATCH (e:Event {id: id}) RETURN [e.id, e.seq] } AS known
 """
 # Per `id`: the node (or null) and the annotations targeting it, as `node` and `notes`: a
 # batch's prefetch of nodes (NODES_AND_ANNOTATIONS, and with the head below).
@@ -106,7 +106,7 @@ LOCK_AND_READ_HEAD: LiteralString = (
     LOCK_HEAD
     + " WITH h"
     + READ_HEAD.rstrip()
-    + ", COLLECT { UNWIND $nodes AS id"
+    + ", COLLECT { UNWIND $p.nodes AS id"
     + _NODE_AND_NOTES
     + " RETURN [node, notes] } AS nodes"
 )
@@ -115,21 +115,21 @@ EVENT_FIELDS: LiteralString = (
     " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
 )
 EVENT_FILTER: LiteralString = (
-    " WHERE e.seq > $after AND ($run IS NULL OR e.run_uuid = $run)"
-    " AND ($since IS NULL OR e.event_time >= $since) AND ($until IS NULL OR e.event_time <= $until)"
+    " WHERE e.seq > $p.after AND ($p.run IS NULL OR e.run_uuid = $p.run)"
+    " AND ($p.since IS NULL OR e.event_time >= $p.since) AND ($p.until IS NULL OR e.event_time <= $p.until)"
     + EVENT_FIELDS
-    + " ORDER BY e.seq LIMIT $limit"
+    + " ORDER BY e.seq LIMIT $p.limit"
 )
 # Start from the most selective filter given, so that an index does the work.
 EVENTS: dict[str, LiteralString] = {
-    "subject": "MATCH (:Subject {id: $subject})<-[:ABOUT]-(e:Event)" + EVENT_FILTER,
-    "run": "MATCH (e:Event {run_uuid: $run})" + EVENT_FILTER,
+    "subject": "MATCH (:Subject {id: $p.subject})<-[:ABOUT]-(e:Event)" + EVENT_FILTER,
+    "run": "MATCH (e:Event {run_uuid: $p.run})" + EVENT_FILTER,
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
 EVENTS_ABOUT: LiteralString = (
-    "UNWIND $subjects AS subject MATCH (s:Subject {id: subject})"
-    " CALL (s) { MATCH (s)<-[:ABOUT]-(e:Event) RETURN e ORDER BY e.seq LIMIT $limit }"
+    "UNWIND $p.subjects AS subject MATCH (s:Subject {id: subject})"
+    " CALL (s) { MATCH (s)<-[:ABOUT]-(e:Event) RETURN e ORDER BY e.seq LIMIT $p.limit }"
     " RETURN subject," + EVENT_FIELDS.removeprefix(" RETURN")
 )
 # A subject keeps the seqs of its first FIRST_SEQS log entries (`first_seqs`, appended as they
@@ -138,8 +138,8 @@ EVENTS_ABOUT: LiteralString = (
 # every training reads has an entry in every few dozen of the log's.
 FIRST_SEQS = 256
 EVENTS_ABOUT_LISTED: LiteralString = (
-    "UNWIND $subjects AS subject MATCH (s:Subject {id: subject})"
-    " WITH subject, s, coalesce(s.first_seqs, [])[0..$limit] AS seqs"
+    "UNWIND $p.subjects AS subject MATCH (s:Subject {id: subject})"
+    " WITH subject, s, coalesce(s.first_seqs, [])[0..$p.limit] AS seqs"
     " RETURN subject, s.first_seqs IS NOT NULL AS listed, size(seqs) AS expected,"
     " COLLECT { UNWIND seqs AS seq MATCH (e:Event {seq: seq}) WHERE (e)-[:ABOUT]->(s)"
     + EVENT_FIELDS.replace(" RETURN ", " RETURN [", 1)
@@ -150,12 +150,12 @@ EVENTS_ABOUT_LISTED: LiteralString = (
 # that exists). The flag on the head marks the work done.
 FIRST_SEQS_DONE: LiteralString = "OPTIONAL MATCH (h:LogHead {name: 'head'}) RETURN h.first_seqs_ready = true"
 BACKFILL_FIRST_SEQS: LiteralString = """
-MATCH (s:Subject) WHERE s.id > $after
-WITH s ORDER BY s.id LIMIT $chunk
+MATCH (s:Subject) WHERE s.id > $p.after
+WITH s ORDER BY s.id LIMIT $p.chunk
 CALL (s) {
     WITH s WHERE s.first_seqs IS NULL
     MATCH (s)<-[:ABOUT]-(e:Event)
-    WITH s, e.seq AS seq ORDER BY seq LIMIT $cap
+    WITH s, e.seq AS seq ORDER BY seq LIMIT $p.cap
     WITH s, collect(seq) AS seqs
     SET s.first_seqs = seqs
 }
@@ -165,23 +165,23 @@ MARK_FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.fi
 BACKFILL_CHUNK = 2000
 # With no other filter a subject's entries are counted from its degree, without visiting them.
 COUNT_ABOUT: LiteralString = (
-    "OPTIONAL MATCH (s:Subject {id: $subject}) RETURN CASE WHEN s IS NULL THEN 0 ELSE COUNT { (s)<-[:ABOUT]-() } END"
+    "OPTIONAL MATCH (s:Subject {id: $p.subject}) RETURN CASE WHEN s IS NULL THEN 0 ELSE COUNT { (s)<-[:ABOUT]-() } END"
 )
-ENTRIES: LiteralString = "UNWIND $seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
+ENTRIES: LiteralString = "UNWIND $p.seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
 # count_events(): the filters of `events` without the page (seq, limit); DISTINCT as SQLite's `IN`.
 _COUNT_FILTER: LiteralString = (
-    " WHERE ($run IS NULL OR e.run_uuid = $run)"
-    " AND ($since IS NULL OR e.event_time >= $since) AND ($until IS NULL OR e.event_time <= $until)"
+    " WHERE ($p.run IS NULL OR e.run_uuid = $p.run)"
+    " AND ($p.since IS NULL OR e.event_time >= $p.since) AND ($p.until IS NULL OR e.event_time <= $p.until)"
     " RETURN count(DISTINCT e)"
 )
 COUNT_EVENTS: dict[str, LiteralString] = {
-    "subject": "MATCH (:Subject {id: $subject})<-[:ABOUT]-(e:Event)" + _COUNT_FILTER,
-    "run": "MATCH (e:Event {run_uuid: $run})" + _COUNT_FILTER,
+    "subject": "MATCH (:Subject {id: $p.subject})<-[:ABOUT]-(e:Event)" + _COUNT_FILTER,
+    "run": "MATCH (e:Event {run_uuid: $p.run})" + _COUNT_FILTER,
     "all": "MATCH (e:Event)" + _COUNT_FILTER,
 }
-REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $after RETURN e.seq, e.payload ORDER BY e.seq LIMIT $limit"
+REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $p.after RETURN e.seq, e.payload ORDER BY e.seq LIMIT $p.limit"
 REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 
 # --- the graph -------------------------------------------------------------------------------
@@ -190,65 +190,65 @@ REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 # .. ORDER BY); collect() keeps it.
 NODE_FIELDS: LiteralString = " RETURN collect([n.id, n.kind, n.labels, n.props])"
 EDGE_FIELDS: LiteralString = " RETURN collect([a.id, type(r), b.id, r.key, r.props])"
-NODE: LiteralString = "MATCH (n:Node {id: $id})" + NODE_FIELDS
+NODE: LiteralString = "MATCH (n:Node {id: $p.id})" + NODE_FIELDS
 # One fixed query per edge type: a static type lets Neo4j expand only that type's
-# relationships of a dense node, where a dynamic `$($type)` expands all and filters.
-# Each query serves one node or many (`UNWIND $ids`): an endpoint's history asks for the edges
+# relationships of a dense node, where a dynamic `$($p.type)` expands all and filters.
+# Each query serves one node or many (`UNWIND $p.ids`): an endpoint's history asks for the edges
 # of all its deployments in one round trip.
 _OUT: LiteralString = " WITH a, r, b ORDER BY a.id, b.id, r.key" + EDGE_FIELDS
 _IN: LiteralString = " WITH a, r, b ORDER BY b.id, a.id, r.key" + EDGE_FIELDS
 OUT_EDGES: dict[str, LiteralString] = {
-    "RUN_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:RUN_OF]->(b:Node)" + _OUT,
-    "READ": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:READ]->(b:Node)" + _OUT,
-    "WROTE": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:WROTE]->(b:Node)" + _OUT,
-    "VERSION_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:VERSION_OF]->(b:Node)" + _OUT,
-    "AT_COMMIT": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:AT_COMMIT]->(b:Node)" + _OUT,
-    "CHILD_OF": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:CHILD_OF]->(b:Node)" + _OUT,
-    "SERVES": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:SERVES]->(b:Node)" + _OUT,
-    "POINTS_TO": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:POINTS_TO]->(b:Node)" + _OUT,
-    "ANNOTATES": "UNWIND $ids AS id MATCH (a:Node {id: id})-[r:ANNOTATES]->(b:Node)" + _OUT,
+    "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:RUN_OF]->(b:Node)" + _OUT,
+    "READ": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:READ]->(b:Node)" + _OUT,
+    "WROTE": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:WROTE]->(b:Node)" + _OUT,
+    "VERSION_OF": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:VERSION_OF]->(b:Node)" + _OUT,
+    "AT_COMMIT": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:AT_COMMIT]->(b:Node)" + _OUT,
+    "CHILD_OF": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:CHILD_OF]->(b:Node)" + _OUT,
+    "SERVES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SERVES]->(b:Node)" + _OUT,
+    "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:POINTS_TO]->(b:Node)" + _OUT,
+    "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:ANNOTATES]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
-    "RUN_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
-    "READ": "UNWIND $ids AS id MATCH (a:Node)-[r:READ]->(b:Node {id: id})" + _IN,
-    "WROTE": "UNWIND $ids AS id MATCH (a:Node)-[r:WROTE]->(b:Node {id: id})" + _IN,
-    "VERSION_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:VERSION_OF]->(b:Node {id: id})" + _IN,
-    "AT_COMMIT": "UNWIND $ids AS id MATCH (a:Node)-[r:AT_COMMIT]->(b:Node {id: id})" + _IN,
-    "CHILD_OF": "UNWIND $ids AS id MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: id})" + _IN,
-    "SERVES": "UNWIND $ids AS id MATCH (a:Node)-[r:SERVES]->(b:Node {id: id})" + _IN,
-    "POINTS_TO": "UNWIND $ids AS id MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: id})" + _IN,
-    "ANNOTATES": "UNWIND $ids AS id MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: id})" + _IN,
+    "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
+    "READ": "UNWIND $p.ids AS id MATCH (a:Node)-[r:READ]->(b:Node {id: id})" + _IN,
+    "WROTE": "UNWIND $p.ids AS id MATCH (a:Node)-[r:WROTE]->(b:Node {id: id})" + _IN,
+    "VERSION_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:VERSION_OF]->(b:Node {id: id})" + _IN,
+    "AT_COMMIT": "UNWIND $p.ids AS id MATCH (a:Node)-[r:AT_COMMIT]->(b:Node {id: id})" + _IN,
+    "CHILD_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:CHILD_OF]->(b:Node {id: id})" + _IN,
+    "SERVES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SERVES]->(b:Node {id: id})" + _IN,
+    "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: id})" + _IN,
+    "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
-    "MATCH (n:DatasetVersion) WHERE n.dataset = $dataset AND n.written_at <= $at"
-    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $limit"
+    "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
+    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit"
     + NODE_FIELDS
 )
 # The same two scans for many datasets in one round trip (a batch's prefetch); each row leads
 # with the dataset it answers.
 VERSIONS_AT_MANY: LiteralString = """
-UNWIND $rows AS row
+UNWIND $p.rows AS row
 CALL (row) {
     MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
-    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $limit
+    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
 }
 RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props])
 """
 INFERRED_READS_MANY: LiteralString = """
-UNWIND $rows AS row
+UNWIND $p.rows AS row
 MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = row.dataset AND r.read_at >= row.since
 RETURN collect([row.dataset, a.id, type(r), b.id, r.key, r.props])
 """
 INFERRED_READS: LiteralString = (
-    "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $dataset AND r.read_at >= $since"
+    "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $p.dataset AND r.read_at >= $p.since"
     + " WITH a, r, b ORDER BY a.id, b.id, r.key"
     + EDGE_FIELDS
 )
 # find() and nodes_with(): one fixed query per graph.LOOKUP_PROPS property, each served by its
 # range index (equality, or STARTS WITH for a prefix). A property name never comes from a request.
-_EQ: LiteralString = " = $value AND ($kind IS NULL OR n.kind = $kind) WITH n ORDER BY n.id LIMIT $limit" + NODE_FIELDS
+_EQ: LiteralString = " = $p.value AND ($p.kind IS NULL OR n.kind = $p.kind) WITH n ORDER BY n.id LIMIT $p.limit" + NODE_FIELDS
 _PREFIX: LiteralString = (
-    " STARTS WITH $value AND ($kind IS NULL OR n.kind = $kind) WITH n ORDER BY n.id LIMIT $limit" + NODE_FIELDS
+    " STARTS WITH $p.value AND ($p.kind IS NULL OR n.kind = $p.kind) WITH n ORDER BY n.id LIMIT $p.limit" + NODE_FIELDS
 )
 FIND: dict[str, LiteralString] = {
     "name": "MATCH (n:Node) WHERE n.name" + _EQ,
@@ -267,9 +267,9 @@ FIND: dict[str, LiteralString] = {
 # lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
 # own index, and the property names come from graph.LOOKUP_PROPS, never from a request.
 LOOKUP: LiteralString = (
-    "CALL () { MATCH (n:Node {id: $value}) WHERE 'id' IN $props RETURN 'id' AS prop, n"
+    "CALL () { MATCH (n:Node {id: $p.value}) WHERE 'id' IN $p.props RETURN 'id' AS prop, n"
     + "".join(
-        f" UNION ALL MATCH (n:Node) WHERE '{p}' IN $props AND n.{p} = $value RETURN '{p}' AS prop, n ORDER BY n.id LIMIT $limit"
+        f" UNION ALL MATCH (n:Node) WHERE '{p}' IN $p.props AND n.{p} = $p.value RETURN '{p}' AS prop, n ORDER BY n.id LIMIT $p.limit"
         for p in LOOKUP_PROPS
     )
     + " } RETURN collect([prop, n.id, n.kind, n.labels, n.props])"
@@ -289,43 +289,43 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
-_EQ_MANY: LiteralString = " = value AND n.kind = $kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
+_EQ_MANY: LiteralString = " = value AND n.kind = $p.kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
 FIND_MANY: dict[str, LiteralString] = {
-    "name": "UNWIND $values AS value MATCH (n:Node) WHERE n.name" + _EQ_MANY,
-    "version": "UNWIND $values AS value MATCH (n:Node) WHERE n.version" + _EQ_MANY,
-    "model_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.model_ref" + _EQ_MANY,
-    "feature_view_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.feature_view_ref" + _EQ_MANY,
-    "alias_ref": "UNWIND $values AS value MATCH (n:Node) WHERE n.alias_ref" + _EQ_MANY,
-    "model": "UNWIND $values AS value MATCH (n:Node) WHERE n.model" + _EQ_MANY,
-    "endpoint": "UNWIND $values AS value MATCH (n:Node) WHERE n.endpoint" + _EQ_MANY,
-    "model_name": "UNWIND $values AS value MATCH (n:Node) WHERE n.model_name" + _EQ_MANY,
-    "feature_view": "UNWIND $values AS value MATCH (n:Node) WHERE n.feature_view" + _EQ_MANY,
-    "run_id": "UNWIND $values AS value MATCH (n:Node) WHERE n.run_id" + _EQ_MANY,
-    "sha": "UNWIND $values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
-    "target": "UNWIND $values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
+    "name": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.name" + _EQ_MANY,
+    "version": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.version" + _EQ_MANY,
+    "model_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.model_ref" + _EQ_MANY,
+    "feature_view_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.feature_view_ref" + _EQ_MANY,
+    "alias_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.alias_ref" + _EQ_MANY,
+    "model": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.model" + _EQ_MANY,
+    "endpoint": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.endpoint" + _EQ_MANY,
+    "model_name": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.model_name" + _EQ_MANY,
+    "feature_view": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.feature_view" + _EQ_MANY,
+    "run_id": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_id" + _EQ_MANY,
+    "sha": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
+    "target": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
 }
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
 SUGGEST: LiteralString = (
-    "MATCH (n:Node) WHERE ($kind IS NULL OR n.kind = $kind) AND ("
-    "toLower(coalesce(n.name, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.version, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.model_ref, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.feature_view_ref, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.alias_ref, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.endpoint, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.model_name, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.feature_view, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.run_id, '')) CONTAINS $needle"
-    " OR toLower(coalesce(n.sha, '')) CONTAINS $needle"
-    ") WITH n ORDER BY n.kind, n.id LIMIT $limit" + NODE_FIELDS
+    "MATCH (n:Node) WHERE ($p.kind IS NULL OR n.kind = $p.kind) AND ("
+    "toLower(coalesce(n.name, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.version, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.model_ref, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.feature_view_ref, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.alias_ref, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.endpoint, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.model_name, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.feature_view, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.run_id, '')) CONTAINS $p.needle"
+    " OR toLower(coalesce(n.sha, '')) CONTAINS $p.needle"
+    ") WITH n ORDER BY n.kind, n.id LIMIT $p.limit" + NODE_FIELDS
 )
 # flow(): breadth first along graph.FLOW_FORWARD (src -> dst) and FLOW_BACKWARD (dst -> src)
 # edges, or against them for "up". A round trip here costs more than a level's work, so one
 # query walks FLOW_LEVELS levels: each level is the same block, expanding only the nodes the
 # level before found, and keeping a node at the first level that reaches it (so cycles end).
-# `$levels` stops the walk early (the depth asked for); `$seen` holds what earlier calls reached.
-# The call that ends the walk (no new nodes, or `$final`: the depth is reached) also returns
+# `$p.levels` stops the walk early (the depth asked for); `$p.seen` holds what earlier calls reached.
+# The call that ends the walk (no new nodes, or `$p.final`: the depth is reached) also returns
 # every flow edge among the reached nodes, as FLOW_EDGES would in one more round trip.
 FLOW_LEVELS = 8
 _FLOW_NEIGHBOURS: dict[str, LiteralString] = {
@@ -344,12 +344,12 @@ def _flow_walk(neighbours: LiteralString) -> LiteralString:
     level: LiteralString = (
         """
 CALL (frontier, reached, levels) {
-    UNWIND CASE WHEN size(levels) < $levels THEN frontier ELSE [] END AS a
+    UNWIND CASE WHEN size(levels) < $p.levels THEN frontier ELSE [] END AS a
     CALL (a) {"""
         + neighbours
         + """
     }
-    WITH DISTINCT b WHERE NOT b.id IN $seen AND NOT b IN reached
+    WITH DISTINCT b WHERE NOT b.id IN $p.seen AND NOT b IN reached
     RETURN collect(b) AS found
 }
 WITH found AS frontier, reached + found AS reached, levels + [size(found)] AS levels"""
@@ -359,14 +359,14 @@ WITH found AS frontier, reached + found AS reached, levels + [size(found)] AS le
         body += level
     return (
         """
-UNWIND $frontier AS id
+UNWIND $p.frontier AS id
 MATCH (s:Node {id: id})
 WITH collect(s) AS frontier
 WITH frontier, frontier AS reached, [] AS levels"""
         + body
         + """
-WITH reached, levels, $final OR 0 IN levels[..$levels] AS done
-WITH reached, levels, done, $seen + [n IN reached WHERE NOT n.id IN $seen | n.id] AS ids
+WITH reached, levels, $p.final OR 0 IN levels[..$p.levels] AS done
+WITH reached, levels, done, $p.seen + [n IN reached WHERE NOT n.id IN $p.seen | n.id] AS ids
 CALL (done, ids) {
     UNWIND CASE WHEN done THEN ids ELSE [] END AS id
     MATCH (a:Node {id: id})
@@ -381,7 +381,7 @@ RETURN [n IN reached | [n.id, n.kind, n.labels, n.props]], levels, done, edges""
 
 
 FLOW_WALK: dict[str, LiteralString] = {d: _flow_walk(n) for d, n in _FLOW_NEIGHBOURS.items()}
-NODES_BY_ID: LiteralString = "UNWIND $ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
+NODES_BY_ID: LiteralString = "UNWIND $p.ids AS id MATCH (n:Node {id: id})" + NODE_FIELDS
 # around(): a node and, per asked edge type and direction, its edges with their far ends, as
 # one entry per node. Each branch names one static type (see OUT_EDGES); the types come from
 # graph.EDGE_TYPES only, never from a request.
@@ -402,11 +402,11 @@ def _step(hop: Hop) -> LiteralString:
 
 @cache
 def _hops_query(steps: tuple[Hop, ...]) -> LiteralString:
-    """hops(): the first step from `$ids`, each later one (a subquery) from the far ends (x[5])
+    """hops(): the first step from `$p.ids`, each later one (a subquery) from the far ends (x[5])
     of the step before; `steps` holds one list per step. A later step's nodes came whole as
     the far ends before, so only their ids come again."""
     query: LiteralString = (
-        "UNWIND $ids AS id" + _step(steps[0]) + " WITH [collect([a.id, a.kind, a.labels, a.props, x])] AS steps"
+        "UNWIND $p.ids AS id" + _step(steps[0]) + " WITH [collect([a.id, a.kind, a.labels, a.props, x])] AS steps"
     )
     for step in steps[1:]:
         query += (
@@ -417,17 +417,17 @@ def _hops_query(steps: tuple[Hop, ...]) -> LiteralString:
     return query + " RETURN steps"
 
 
-NODES_AND_ANNOTATIONS: LiteralString = "UNWIND $ids AS id" + _NODE_AND_NOTES + "RETURN collect([node, notes])"
+NODES_AND_ANNOTATIONS: LiteralString = "UNWIND $p.ids AS id" + _NODE_AND_NOTES + "RETURN collect([node, notes])"
 # Every flow edge among the reached nodes, traversed or not (as SQLite's `src IN .. AND dst IN ..`).
-# The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $ids` may
+# The subquery anchors the expansion on each reached node: a plain pattern with `b.id IN $p.ids` may
 # be planned as a scan of the id index for b, whose cost follows the graph.
 FLOW_EDGES: LiteralString = """
-UNWIND $ids AS id
+UNWIND $p.ids AS id
 MATCH (a:Node {id: id})
 CALL (a) {
     MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
 }
-WITH a, r, b WHERE b.id IN $ids
+WITH a, r, b WHERE b.id IN $p.ids
 """ + EDGE_FIELDS
 # A dump streams, one record per node or edge: the whole graph in one list would sit in the
 # server's heap at once.
@@ -444,16 +444,16 @@ ALL_EDGES: LiteralString = "MATCH (a:Node)-[r]->(b:Node) RETURN a.id, type(r), b
 # plan compiled while the database was still empty looks by scanning every relationship.
 WRITE_BATCH: LiteralString = """
 CALL () {
-    UNWIND $delete_nodes AS id
+    UNWIND $p.delete_nodes AS id
     MATCH (n:Node {id: id}) DETACH DELETE n
 }
 CALL () {
-    UNWIND $delete_edges AS row
+    UNWIND $p.delete_edges AS row
     MATCH (:Node {id: row.src})-[r:$(row.type) {key: row.key}]->(:Node {id: row.dst})
     DELETE r
 }
 CALL () {
-    UNWIND $nodes AS row
+    UNWIND $p.nodes AS row
     MERGE (n:Node {id: row.id})
     SET n = row.fields
     WITH n, row
@@ -461,7 +461,7 @@ CALL () {
     SET n:$(row.keep)
 }
 CALL () {
-    UNWIND $created AS row
+    UNWIND $p.created AS row
     MATCH (a:Node {id: row.src})
     MATCH (b:Node {id: row.dst})
     CREATE (a)-[r:$(row.type)]->(b)
@@ -469,7 +469,7 @@ CALL () {
     RETURN count(r) AS created
 }
 CALL () {
-    UNWIND $merged AS row
+    UNWIND $p.merged AS row
     MATCH (a:Node {id: row.src})
     MATCH (b:Node {id: row.dst})
     MERGE (a)-[r:$(row.type) {key: row.key}]->(b)
@@ -477,12 +477,12 @@ CALL () {
     RETURN count(r) AS merged
 }
 CALL () {
-    UNWIND CASE WHEN size($events) > 0 THEN [true] ELSE [] END AS moved
+    UNWIND CASE WHEN size($p.events) > 0 THEN [true] ELSE [] END AS moved
     MATCH (h:LogHead {name: 'head'})
-    SET h.seq = $seq, h.hash = $hash
+    SET h.seq = $p.seq, h.hash = $p.hash
 }
 CALL () {
-    UNWIND $events AS row
+    UNWIND $p.events AS row
     CREATE (e:Event)
     SET e = row.event
     WITH e, row
@@ -490,7 +490,7 @@ CALL () {
     MERGE (s:Subject {id: subject})
     ON CREATE SET s.first_seqs = []
     CREATE (e)-[:ABOUT]->(s)
-    FOREACH (_ IN CASE WHEN size(s.first_seqs) < $first_seqs THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + e.seq)
+    FOREACH (_ IN CASE WHEN size(s.first_seqs) < $p.first_seqs THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + e.seq)
 }
 RETURN created, merged
 """
@@ -504,12 +504,12 @@ DROP_ALL: LiteralString = (
 # API tokens live beside the graph (:Token, never :Node), hashed; see lineage/auth.py.
 TOKEN_FIELDS: LiteralString = " RETURN t.name, t.hash, t.scopes, t.created_at, t.revoked_at"
 CREATE_TOKEN: LiteralString = (
-    "CREATE (t:Token {name: $name, hash: $hash, scopes: $scopes, created_at: $created_at, revoked_at: $revoked_at})"
+    "CREATE (t:Token {name: $p.name, hash: $p.hash, scopes: $p.scopes, created_at: $p.created_at, revoked_at: $p.revoked_at})"
 )
 TOKENS: LiteralString = "MATCH (t:Token)" + TOKEN_FIELDS + " ORDER BY t.name"
-TOKEN_BY_HASH: LiteralString = "MATCH (t:Token {hash: $hash})" + TOKEN_FIELDS
+TOKEN_BY_HASH: LiteralString = "MATCH (t:Token {hash: $p.hash})" + TOKEN_FIELDS
 REVOKE_TOKEN: LiteralString = (
-    "MATCH (t:Token {name: $name}) WHERE t.revoked_at IS NULL SET t.revoked_at = $at RETURN count(t) AS n"
+    "MATCH (t:Token {name: $p.name}) WHERE t.revoked_at IS NULL SET t.revoked_at = $p.at RETURN count(t) AS n"
 )
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
@@ -523,6 +523,18 @@ assert SUGGEST.count("CONTAINS") == len(SUGGEST_PROPS) and all(
 ), "SUGGEST must match graph.SUGGEST_PROPS"
 assert not _OWN_PROPS & set(LOOKUP_PROPS), "a LOOKUP_PROPS name collides with a stored node property"
 assert all(f"ON (n.{p})" in " ".join(SCHEMA) for p in LOOKUP_PROPS), "every LOOKUP_PROPS property needs an index"
+
+
+def _run(
+    runner: ManagedTransaction | Session, query: LiteralString, params: Mapping[str, Any] | None = None, **named: Any
+) -> Result:
+    """Run `query` with its parameters as the one map parameter `$p` that every query here reads.
+    Neo4j 5 keys a cached plan by each parameter's type and, for lists and strings, its size
+    bucket (1, 10, 100, ...): with separate parameters a batch whose lists or strings fell in
+    other buckets than before, or whose optional value was null this time, compiled the query
+    again (WRITE_BATCH: a few hundred ms on two cores, an ingest stall). A map's entries are not
+    part of the key, so each query keeps one plan."""
+    return runner.run(query, {"p": {**(params or {}), **named}})
 
 
 def _dumps(value: Any) -> str:
@@ -584,7 +596,7 @@ class _Reads:
 
     def _rows(self, query: LiteralString, **params: Any) -> list[Any]:
         """The list a one-row read returns (see NODE_FIELDS)."""
-        rows: list[Any] = self.tx.run(query, params).single(strict=True)[0]
+        rows: list[Any] = _run(self.tx, query, params).single(strict=True)[0]
         return rows
 
     def _nodes(self, query: LiteralString, **params: Any) -> list[Node]:
@@ -692,7 +704,7 @@ class _Reads:
         while not done:
             asked = min(FLOW_LEVELS, depth - level)
             params = {"frontier": frontier, "seen": list(reached), "levels": asked, "final": asked == depth - level}
-            rows, sizes, done, edge_rows = self.tx.run(walk, params).single(strict=True)
+            rows, sizes, done, edge_rows = _run(self.tx, walk, params).single(strict=True)
             # `rows` holds the frontier's nodes (those that exist), then each level's finds.
             for row in rows:
                 if row[0] not in nodes:
@@ -711,7 +723,7 @@ class _Reads:
         return Subgraph(ordered, edges, {i: reached[i] for i in ordered})
 
     def dump(self) -> tuple[list[Node], list[Edge]]:
-        return [_node(r) for r in self.tx.run(ALL_NODES)], [_edge(r) for r in self.tx.run(ALL_EDGES)]
+        return [_node(r) for r in _run(self.tx, ALL_NODES)], [_edge(r) for r in _run(self.tx, ALL_EDGES)]
 
 
 def _limit(limit: int) -> int:
@@ -785,7 +797,7 @@ def _apply(
         if isinstance(m, PutEdge):
             new = surely_new is not None and surely_new(m.edge.ident)
             params["created" if new else "merged"].append(_edge_row(m.edge))
-    created, merged = tx.run(WRITE_BATCH, params).single(strict=True)
+    created, merged = _run(tx, WRITE_BATCH, params).single(strict=True)
     missing = len(params["created"]) + len(params["merged"]) - created - merged
     if missing:  # a relationship cannot dangle; the projection promised both ends
         raise StoreError(f"neo4j: {missing} edge(s) whose end node does not exist")
@@ -797,7 +809,7 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     # events already logged too, which are not known yet), and the batch caches every read.
     about_all = {e.id: subjects(e) for e in events}
     touching = sorted({i for e in events for i in touched(e, about_all[e.id])})
-    head = tx.run(LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
+    head = _run(tx, LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
     seq, prev = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
     batch = Batch(_Reads(tx))
@@ -832,8 +844,8 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
 
 def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
     """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
-    tx.run(LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
-    rows = list(tx.run(REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS))
+    _run(tx, LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
+    rows = list(_run(tx, REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS))
     if not rows:
         return 0, after
     batch = Batch(_Reads(tx))
@@ -847,8 +859,8 @@ def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
 
 def _backfill_first_seqs(tx: ManagedTransaction, after: str) -> str | None:
     """One chunk of the `first_seqs` backfill: the last subject id done, None when none was left."""
-    tx.run(LOCK_HEAD).consume()
-    last, seen = tx.run(BACKFILL_FIRST_SEQS, after=after, chunk=BACKFILL_CHUNK, cap=FIRST_SEQS).single(strict=True)
+    _run(tx, LOCK_HEAD).consume()
+    last, seen = _run(tx, BACKFILL_FIRST_SEQS, after=after, chunk=BACKFILL_CHUNK, cap=FIRST_SEQS).single(strict=True)
     return last if seen else None
 
 
@@ -916,12 +928,12 @@ class Neo4jStore:
     def setup(self) -> None:
         with _translated(), self._session() as session:
             for query in SCHEMA:
-                session.run(query).consume()
-            if not session.run(FIRST_SEQS_DONE).single(strict=True)[0]:
+                _run(session, query).consume()
+            if not _run(session, FIRST_SEQS_DONE).single(strict=True)[0]:
                 after = ""
                 while (after := session.execute_write(_backfill_first_seqs, after)) is not None:
                     pass
-                session.run(MARK_FIRST_SEQS_DONE).consume()
+                _run(session, MARK_FIRST_SEQS_DONE).consume()
         self._schema_ready = True
 
     def _ensure_schema(self) -> None:
@@ -938,7 +950,7 @@ class Neo4jStore:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Not atomic like SQLite's: stop ingest while it runs (the CLI's `lineage rebuild`)."""
         with _translated(), self._session() as session:
-            session.run(DROP_GRAPH).consume()
+            _run(session, DROP_GRAPH).consume()
             done, last = 0, 0
             while True:
                 count, last = session.execute_write(_replay, last)
@@ -950,8 +962,8 @@ class Neo4jStore:
 
     def reset(self) -> None:
         with _translated(), self._session() as session:
-            session.run(DROP_ALL).consume()
-            session.run(MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
+            _run(session, DROP_ALL).consume()
+            _run(session, MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
 
     # --- reads ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node | None:
@@ -998,13 +1010,13 @@ class Neo4jStore:
         if flt == EventFilter():
             return self.event_count()  # the count store answers without a scan
         if flt == EventFilter(subject=flt.subject):
-            return self._read(lambda view: int(view.tx.run(COUNT_ABOUT, subject=flt.subject).single(strict=True)[0]))
+            return self._read(lambda view: int(_run(view.tx, COUNT_ABOUT, subject=flt.subject).single(strict=True)[0]))
         query = COUNT_EVENTS["subject" if flt.subject is not None else "run" if flt.run_uuid is not None else "all"]
         params = {"run": flt.run_uuid, "since": flt.since, "until": flt.until, "subject": flt.subject}
-        return self._read(lambda view: int(view.tx.run(query, params).single(strict=True)[0]))
+        return self._read(lambda view: int(_run(view.tx, query, params).single(strict=True)[0]))
 
     def event_count(self) -> int:
-        return self._read(lambda view: int(view.tx.run(EVENT_COUNT).single(strict=True)[0]))
+        return self._read(lambda view: int(_run(view.tx, EVENT_COUNT).single(strict=True)[0]))
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]:
         query = EVENTS["subject" if flt.subject is not None else "run" if flt.run_uuid is not None else "all"]
@@ -1013,7 +1025,7 @@ class Neo4jStore:
             "subject": flt.subject,
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
-        return self._read(lambda view: [_stored(r) for r in view.tx.run(query, params)])
+        return self._read(lambda view: [_stored(r) for r in _run(view.tx, query, params)])
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         def read(view: _Reads) -> dict[str, list[StoredEvent]]:
@@ -1022,7 +1034,7 @@ class Neo4jStore:
             scan = wanted
             if 0 <= limit <= FIRST_SEQS:
                 scan = []
-                for subject, listed, expected, entries in view.tx.run(EVENTS_ABOUT_LISTED, subjects=wanted, limit=limit):
+                for subject, listed, expected, entries in _run(view.tx, EVENTS_ABOUT_LISTED, subjects=wanted, limit=limit):
                     # Unlisted (and not yet backfilled), or an entry not where its list says
                     # (the log altered behind the store's back): read it the long way.
                     if not listed or len(entries) != expected:
@@ -1030,22 +1042,23 @@ class Neo4jStore:
                         continue
                     out[subject] = sorted((_stored(e) for e in entries), key=lambda e: e.seq)
             if scan:
-                for r in view.tx.run(EVENTS_ABOUT, subjects=scan, limit=_limit(limit)):
+                for r in _run(view.tx, EVENTS_ABOUT, subjects=scan, limit=_limit(limit)):
                     out[r[0]].append(_stored(r[1:]))
             return out
 
         return self._read(read)
 
     def entries_at(self, seqs: Sequence[int]) -> list[StoredEvent]:
-        return self._read(lambda view: [_stored(r) for r in view.tx.run(ENTRIES, seqs=list(seqs))])
+        return self._read(lambda view: [_stored(r) for r in _run(view.tx, ENTRIES, seqs=list(seqs))])
 
     def last_entry(self) -> StoredEvent | None:
-        return self._read(lambda view: next((_stored(r) for r in view.tx.run(LAST_ENTRY)), None))
+        return self._read(lambda view: next((_stored(r) for r in _run(view.tx, LAST_ENTRY)), None))
 
     def put_token(self, record: TokenRecord) -> None:
         try:
             with _translated(), self._session() as session:
-                session.run(
+                _run(
+                    session,
                     CREATE_TOKEN, name=record.name, hash=record.hash, scopes=list(record.scopes),
                     created_at=record.created_at, revoked_at=record.revoked_at,
                 ).consume()
@@ -1056,21 +1069,21 @@ class Neo4jStore:
 
     def tokens(self) -> list[TokenRecord]:
         with _translated(), self._session() as session:
-            return [_token(r) for r in session.run(TOKENS)]
+            return [_token(r) for r in _run(session, TOKENS)]
 
     def token(self, token_hash: str) -> TokenRecord | None:
         with _translated(), self._session() as session:
-            record = session.run(TOKEN_BY_HASH, hash=token_hash).single()
+            record = _run(session, TOKEN_BY_HASH, hash=token_hash).single()
             return _token(record) if record else None
 
     def revoke_token(self, name: str, at: str) -> bool:
         with _translated(), self._session() as session:
-            record = session.run(REVOKE_TOKEN, name=name, at=at).single()
+            record = _run(session, REVOKE_TOKEN, name=name, at=at).single()
             return bool(record and record["n"])
 
     def ping(self) -> None:
         with _translated(), self._session() as session:
-            session.run("RETURN 1").consume()
+            _run(session, "RETURN 1").consume()
 
     def close(self) -> None:
         self._driver.close()

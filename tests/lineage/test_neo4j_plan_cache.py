@@ -1,0 +1,80 @@
+"""Neo4j: each query the store sends keeps one cached plan, whatever the sizes of its lists and
+strings and whichever optional values are null. Neo4j 5 keys a plan by every parameter's type
+and size bucket, so a store that sent them as separate parameters compiled its batch write again
+for a batch of another size: an ingest stall of a few hundred ms on two cores each time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from neo4j import ManagedTransaction
+
+from bench.workload import Workload
+from lineage.ingest.parse import parse_event
+from lineage.store.base import EventFilter, Store
+
+pytestmark = pytest.mark.neo4j
+
+AT = "2026-06-01T00:00:00.000000Z"
+
+
+def cached_plans(store: Store) -> int:
+    """The plans in the server's query caches, which this call also empties."""
+    with store._driver.session(database=store.database) as session:  # type: ignore[attr-defined]
+        message = session.run("CALL db.clearQueryCaches()").single(strict=True)[0]
+    found = re.search(r"cleared of (\d+) quer", message)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """The texts of the queries the store runs in transactions."""
+    texts: set[str] = set()
+    real = ManagedTransaction.run
+
+    def run(self: ManagedTransaction, query: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        texts.add(str(query))
+        return real(self, query, parameters, **kwargs)
+
+    monkeypatch.setattr(ManagedTransaction, "run", run)
+    yield texts
+
+
+# Sizes in each bucket Neo4j tells apart (1, up to 10, up to 100, up to 1,000), so that every
+# list of the batch write and of the reads before it changes bucket along the way.
+SIZES = (1, 7, 2, 60, 1, 300, 9, 150)
+
+
+def load(store: Store, events: list[Any]) -> None:
+    start = 0
+    for size in SIZES:
+        store.ingest(events[start : start + size], AT)
+        start += size
+    # Reads too: lists of ids of every bucket, optional filters null and set.
+    some = [n["id"] for n in store.dump()["nodes"]]
+    for size in (1, 8, 80, 400):
+        assert len(store.nodes(some[:size])) == min(size, len(some))
+    store.count_events(EventFilter(since="2026-01-01T00:00:00Z"))
+    store.count_events(EventFilter(since="2026-01-01T00:00:00Z", until="2026-12-31T00:00:00Z"))
+
+
+def test_batches_of_every_size_share_one_plan_per_query(neo4j_store: Store, sent: set[str]) -> None:
+    store = neo4j_store
+    store.reset()
+    n = sum(SIZES)
+    events = [parse_event(e) for e in Workload(5 * n, seed=5).events()]
+    # The first passes compile every query; the last, over new events, must find every plan it
+    # needs cached.
+    for first in range(0, 4 * n, n):
+        load(store, events[first : first + n])
+    cached_plans(store)
+    sent.clear()
+    load(store, events[4 * n :])
+    assert sent, "the spy saw no query"
+    # One plan per query text, and one more: the server holds a second plan of one of them,
+    # seen in every run whatever the sizes, so not a size bucket's. With each list and string a
+    # parameter of its own this pass left 41 plans for 18 texts.
+    assert cached_plans(store) <= len(sent) + 1
