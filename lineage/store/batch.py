@@ -48,12 +48,11 @@ class Reads(GraphView, Protocol):
         `ids`, in one round trip."""
         ...
 
-    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
-        """`versions_at(dataset, at, limit)` for each dataset -> at of `wanted`."""
-        ...
-
-    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
-        """`inferred_reads(dataset, since)` for each dataset -> since of `wanted`."""
+    def versions_and_reads_many(
+        self, versions: dict[str, str], limit: int, reads: dict[str, str]
+    ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+        """`versions_at(dataset, at, limit)` for each dataset -> at of `versions`, and
+        `inferred_reads(dataset, since)` for each dataset -> since of `reads`, in one round trip."""
         ...
 
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
@@ -126,12 +125,14 @@ class Batch:
                 if "ml_endpoint" in ref.facets:  # its newest deployments (see `preload_histories`)
                     versions[d] = END_OF_TIME
         stored = {d for d in (*versions, *rebinds) if self._base_nodes.get(d) is not None}
-        if wanted := {d: at for d, at in versions.items() if d in stored}:
-            for d, found in self.base.versions_at_many(wanted, PREFETCH_VERSIONS).items():
-                self._versions_upto[d] = (wanted[d], found)
-        if wanted := {d: since for d, since in rebinds.items() if d in stored}:
-            for d, edges in self.base.inferred_reads_many(wanted).items():
-                self._inferred_from[d] = (wanted[d], edges)
+        versions = {d: at for d, at in versions.items() if d in stored}
+        rebinds = {d: since for d, since in rebinds.items() if d in stored}
+        if versions or rebinds:
+            found_versions, found_reads = self.base.versions_and_reads_many(versions, PREFETCH_VERSIONS, rebinds)
+            for d, found in found_versions.items():
+                self._versions_upto[d] = (versions[d], found)
+            for d, edges in found_reads.items():
+                self._inferred_from[d] = (rebinds[d], edges)
         preload_histories(events, self)
 
     def _written_at(self, node_id: str) -> str | None:

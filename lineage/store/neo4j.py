@@ -226,18 +226,23 @@ VERSIONS_AT: LiteralString = (
 )
 # The same two scans for many datasets in one round trip (a batch's prefetch); each row leads
 # with the dataset it answers.
-VERSIONS_AT_MANY: LiteralString = """
-UNWIND $p.rows AS row
-CALL (row) {
-    MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
-    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+# A batch's prefetch of both in one round trip: each of the two is a short read, and on a
+# loaded server each round trip costs about as much as the read itself.
+VERSIONS_AND_READS_MANY: LiteralString = """
+CALL () {
+    UNWIND $p.versions AS row
+    CALL (row) {
+        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
+        RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+    }
+    RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props]) AS versions
 }
-RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props])
-"""
-INFERRED_READS_MANY: LiteralString = """
-UNWIND $p.rows AS row
-MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = row.dataset AND r.read_at >= row.since
-RETURN collect([row.dataset, a.id, type(r), b.id, r.key, r.props])
+CALL () {
+    UNWIND $p.reads AS row
+    MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = row.dataset AND r.read_at >= row.since
+    RETURN collect([row.dataset, a.id, type(r), b.id, r.key, r.props]) AS reads
+}
+RETURN versions, reads
 """
 INFERRED_READS: LiteralString = (
     "MATCH (a:Node)-[r:READ]->(b:Node) WHERE r.inferred_dataset = $p.dataset AND r.read_at >= $p.since"
@@ -628,19 +633,21 @@ class _Reads:
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
         return _nodes_and_annotations(self._rows(NODES_AND_ANNOTATIONS, ids=ids))
 
-    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
-        out: dict[str, list[Node]] = {d: [] for d in wanted}
-        rows = [{"dataset": d, "at": at} for d, at in wanted.items()]
-        for r in self._rows(VERSIONS_AT_MANY, rows=rows, limit=limit):
-            out[r[0]].append(_node(r[1:]))
-        return out
-
-    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
-        out: dict[str, list[Edge]] = {d: [] for d in wanted}
-        rows = [{"dataset": d, "since": since} for d, since in wanted.items()]
-        for r in self._rows(INFERRED_READS_MANY, rows=rows):
-            out[r[0]].append(_edge(r[1:]))
-        return {d: sorted(edges, key=lambda e: e.ident) for d, edges in out.items()}
+    def versions_and_reads_many(
+        self, versions: dict[str, str], limit: int, reads: dict[str, str]
+    ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+        found_versions: dict[str, list[Node]] = {d: [] for d in versions}
+        found_reads: dict[str, list[Edge]] = {d: [] for d in reads}
+        record = _run(
+            self.tx, VERSIONS_AND_READS_MANY,
+            versions=[{"dataset": d, "at": at} for d, at in versions.items()], limit=limit,
+            reads=[{"dataset": d, "since": since} for d, since in reads.items()],
+        ).single(strict=True)
+        for r in record[0]:
+            found_versions[r[0]].append(_node(r[1:]))
+        for r in record[1]:
+            found_reads[r[0]].append(_edge(r[1:]))
+        return found_versions, {d: sorted(edges, key=lambda e: e.ident) for d, edges in found_reads.items()}
 
     def out_edges(self, src: str, edge_type: str) -> list[Edge]:
         return self.edges_from([src], edge_type)

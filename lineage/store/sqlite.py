@@ -270,11 +270,13 @@ class _Reads:
         return self.nodes(ids), annotations
 
     # An embedded database has no round trips to save: the batch prefetch asks one by one.
-    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
-        return {d: self.versions_at(d, at, limit) for d, at in wanted.items()}
-
-    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
-        return {d: self.inferred_reads(d, since) for d, since in wanted.items()}
+    def versions_and_reads_many(
+        self, versions: dict[str, str], limit: int, reads: dict[str, str]
+    ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+        return (
+            {d: self.versions_at(d, at, limit) for d, at in versions.items()},
+            {d: self.inferred_reads(d, since) for d, since in reads.items()},
+        )
 
     def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
         rows = self.conn.execute(

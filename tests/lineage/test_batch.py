@@ -66,11 +66,13 @@ class Reads:
     def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
         return self.graph.fetch(ids), self.graph.annotations_of(ids)
 
-    def versions_at_many(self, wanted: dict[str, str], limit: int) -> dict[str, list[Node]]:
-        return {d: self.graph.versions_at(d, at, limit) for d, at in wanted.items()}
-
-    def inferred_reads_many(self, wanted: dict[str, str]) -> dict[str, list[Edge]]:
-        return {d: self.graph.inferred_reads(d, since) for d, since in wanted.items()}
+    def versions_and_reads_many(
+        self, versions: dict[str, str], limit: int, reads: dict[str, str]
+    ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+        return (
+            {d: self.graph.versions_at(d, at, limit) for d, at in versions.items()},
+            {d: self.graph.inferred_reads(d, since) for d, since in reads.items()},
+        )
 
     def around(self, ids: list[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
         edges = {e.ident: e for i in ids for t in out_types for e in self.graph.out_edges(i, t)}
