@@ -248,7 +248,8 @@ def main() -> None:
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
     per_client = HTTP_EVENTS_PER_CLIENT
-    console = Console()
+    # Piped to a file, rich would wrap the tables at 80 columns; a log should keep each row whole.
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {'full' if args.full else 'quick'} run")
     ingest_rows, query_rows, corpus_rows = [], [], []
     for kind in args.stores.split(","):
