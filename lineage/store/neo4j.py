@@ -224,10 +224,9 @@ VERSIONS_AT: LiteralString = (
     " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit"
     + NODE_FIELDS
 )
-# The same two scans for many datasets in one round trip (a batch's prefetch); each row leads
-# with the dataset it answers.
-# A batch's prefetch of both in one round trip: each of the two is a short read, and on a
-# loaded server each round trip costs about as much as the read itself.
+# The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
+# short read, and on a loaded server a round trip costs about as much as the read. Each row
+# leads with the dataset it answers.
 VERSIONS_AND_READS_MANY: LiteralString = """
 CALL () {
     UNWIND $p.versions AS row
