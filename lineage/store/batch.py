@@ -275,6 +275,44 @@ class Batch:
             for value, found in self.base.nodes_with_many(kind, prop, unread).items():
                 self._base_reads[("nodes_with", kind, prop, value)] = found
 
+    # --- Reads: a batch whose changes are not yet stored is the base of the next ------------
+    def rebase(self, base: Reads) -> None:
+        """Answer from `base` from now on: the store once it holds what this batch's base gave.
+        A pipelined ingest projects a batch over the batch before it while that one is written,
+        then rebases it on the store that the write has brought up to date."""
+        self.base = base
+
+    def nodes_and_annotations(self, ids: list[str]) -> tuple[list[Node], list[Node]]:
+        wanted = list(dict.fromkeys(ids))
+        unread = [i for i in wanted if ("nodes_with", ANNOTATION, "target", i) not in self._base_reads]
+        if unread:
+            self.seed(unread, *self.base.nodes_and_annotations(unread))
+        nodes = [n for i in wanted if (n := self.node(i)) is not None]
+        return nodes, [a for i in wanted for a in self.nodes_with(ANNOTATION, "target", i)]
+
+    def versions_and_reads_many(
+        self, versions: dict[str, str], limit: int, reads: dict[str, str]
+    ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+        return (
+            {d: self.versions_at(d, at, limit) for d, at in versions.items()},
+            {d: self.inferred_reads(d, since) for d, since in reads.items()},
+        )
+
+    def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
+        self.preload(ids, out_types, in_types)
+        out = Around({i: n for i in dict.fromkeys(ids) if (n := self.node(i)) is not None})
+        edges = {e.ident: e for i in out.nodes for t in out_types for e in self.out_edges(i, t)}
+        edges.update((e.ident, e) for i in out.nodes for t in in_types for e in self.in_edges(i, t))
+        for end in sorted({end for e in edges.values() for end in (e.src, e.dst)} - out.nodes.keys()):
+            if (node := self.node(end)) is not None:
+                out.nodes[end] = node
+        out.edges = [edges[i] for i in sorted(edges)]
+        return out
+
+    def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
+        self.preload_matching(kind, prop, values)
+        return {v: self.nodes_with(kind, prop, v) for v in values}
+
     # --- changes -----------------------------------------------------------------------------
     def apply(self, mutations: list[Mutation]) -> None:
         """Take in one event's mutations, as the store would apply them."""

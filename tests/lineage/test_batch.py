@@ -132,6 +132,65 @@ def test_batches_give_the_graph_of_one_event_at_a_time(order: list[int], cuts: l
     assert canonical(in_batches(events, cuts)) == canonical(sequential(events))
 
 
+def pipelined(events: list[Event], cuts: list[int]) -> Stored:
+    """As `in_batches`, but as a pipelined ingest runs them: each batch is projected over the
+    batch before it while that one's changes are still being written (the store a batch behind),
+    then rebased on the store once they are."""
+    stored = Stored()
+    bounds = [0, *sorted({c for c in cuts if 0 < c < len(events)}), len(events)]
+    previous: Batch | None = None
+    writing: list[Any] | None = None
+    for start, end in zip(bounds, bounds[1:]):
+        batch = Batch(previous if previous is not None else Reads(stored))
+        batch.prefetch(events[start:end])
+        for event in events[start:end]:
+            batch.apply(project(event, batch))
+        if writing is not None:
+            stored.apply(writing)  # the batch before lands only now
+        batch.rebase(Reads(stored))
+        previous, writing = batch, batch.mutations()
+    if writing is not None:
+        stored.apply(writing)
+    return stored
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.permutations(range(len(EVENTS))), cuts=st.lists(st.integers(1, len(EVENTS) - 1), max_size=5))
+def test_pipelined_batches_give_the_graph_of_one_event_at_a_time(order: list[int], cuts: list[int]) -> None:
+    events = [EVENTS[i] for i in order]
+    assert canonical(pipelined(events, cuts)) == canonical(sequential(events))
+
+
+@settings(max_examples=15, deadline=None)
+@given(order=st.permutations(range(len(EVENTS))), split=st.integers(1, len(EVENTS) - 1))
+def test_a_batch_answers_the_bulk_reads_as_the_graph_would(order: list[int], split: int) -> None:
+    """A batch not yet written serves as the store the next batch reads: its bulk reads answer
+    as the graph after its events, whatever its own base had fetched before."""
+    events = [EVENTS[i] for i in order]
+    stored = Stored()
+    for event in events[:split]:
+        stored.apply(project(event, stored))
+    batch = Batch(Reads(stored))
+    batch.prefetch(events[split:])
+    for event in events[split:]:
+        batch.apply(project(event, batch))
+    graph = Stored()
+    for event in events:
+        graph.apply(project(event, graph))
+    reference = Reads(graph)
+    node_ids = sorted(set(graph.nodes) | set(batch._nodes) | {"absent"})
+    (nodes, annotations), (want_nodes, want_annotations) = batch.nodes_and_annotations(node_ids), reference.nodes_and_annotations(node_ids)
+    assert nodes == want_nodes and sorted(annotations, key=lambda n: n.id) == sorted(want_annotations, key=lambda n: n.id)
+    assert batch.around(node_ids[::2], EDGE_TYPES, EDGE_TYPES[:3]) == reference.around(node_ids[::2], EDGE_TYPES, EDGE_TYPES[:3])
+    datasets = sorted({n.props["dataset"] for n in graph.nodes.values() if n.kind == VERSION})
+    for at in (s.ts(0), s.ts(5, 30), s.ts(23)):
+        wanted = {d: at for d in datasets}
+        assert batch.versions_and_reads_many(wanted, 3, wanted) == reference.versions_and_reads_many(wanted, 3, wanted)
+    names = sorted({n.props["name"] for n in graph.nodes.values() if isinstance(n.props.get("name"), str)})
+    for kind in KINDS:
+        assert batch.nodes_with_many(kind, "name", names) == reference.nodes_with_many(kind, "name", names)
+
+
 @settings(max_examples=15, deadline=None)
 @given(order=st.permutations(range(len(EVENTS))), split=st.integers(0, len(EVENTS)), prefetched=st.sampled_from([1, 2, 16]))
 def test_a_batch_reads_as_the_graph_would_after_every_event(order: list[int], split: int, prefetched: int) -> None:
