@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lineage.errors import InvalidEvent
+from lineage.events import Event
 from lineage.ingest.parse import parse_event
 from lineage.runtime import tuned_gc
 from lineage.service import now, read_events_file
@@ -47,24 +49,9 @@ def register(app: typer.Typer) -> None:
         try:
             with tuned_gc(), _progress(console) as progress:
                 task = progress.add_task("importing", total=len(files))
-                pending = []
-                for file in files:
-                    try:
-                        items = read_events_file(file.read_bytes(), file.name)
-                    except (InvalidEvent, OSError, ValueError) as exc:
-                        items = [InvalidEvent("", f"unreadable file: {exc}")]
-                    for index, item in enumerate(items):
-                        try:
-                            if isinstance(item, InvalidEvent):
-                                raise item
-                            pending.append(parse_event(item))
-                        except InvalidEvent as exc:
-                            summary["rejected"] += 1
-                            summary["errors"].append({"file": str(file), "index": index, "error": str(exc)})
-                        if len(pending) >= chunk:
-                            _flush(store, pending, summary)
-                    progress.advance(task)
-                _flush(store, pending, summary)
+                for outcomes in store.ingest_chunks(_chunks(files, chunk, summary, lambda: progress.advance(task))):
+                    for outcome in outcomes:
+                        summary["created" if outcome.created else "duplicate"] += 1
         finally:
             store.close()
         if as_json:
@@ -91,9 +78,28 @@ def register(app: typer.Typer) -> None:
         console.print(f"replayed {done} events")
 
 
-def _flush(store: Any, pending: list[Any], summary: dict[str, Any]) -> None:
-    if not pending:
-        return
-    for outcome in store.ingest(pending, now()):
-        summary["created" if outcome.created else "duplicate"] += 1
-    pending.clear()
+def _chunks(
+    files: list[Path], size: int, summary: dict[str, Any], file_done: Callable[[], None]
+) -> Iterator[tuple[list[Event], str]]:
+    """The valid events of `files`, `size` at a time, each chunk with its time of receipt;
+    invalid ones are counted and listed in `summary` instead."""
+    pending: list[Event] = []
+    for file in files:
+        try:
+            items = read_events_file(file.read_bytes(), file.name)
+        except (InvalidEvent, OSError, ValueError) as exc:
+            items = [InvalidEvent("", f"unreadable file: {exc}")]
+        for index, item in enumerate(items):
+            try:
+                if isinstance(item, InvalidEvent):
+                    raise item
+                pending.append(parse_event(item))
+            except InvalidEvent as exc:
+                summary["rejected"] += 1
+                summary["errors"].append({"file": str(file), "index": index, "error": str(exc)})
+            if len(pending) >= size:
+                yield pending, now()
+                pending = []
+        file_done()
+    if pending:
+        yield pending, now()

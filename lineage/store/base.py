@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
@@ -114,6 +114,11 @@ class Store(Protocol):
 
         Events already in the log (same id) change nothing. Safe to re-run after a failure.
         """
+
+    def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
+        """`ingest(events, received_at)` of each chunk in turn, yielding each one's outcomes
+        once it has committed (what `lineage import` runs). A failure raises after the chunks
+        before it have committed and before any after it is written."""
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the graph and replay the whole log into it; returns the events replayed."""

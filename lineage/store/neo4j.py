@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from typing import Any, LiteralString, TypeVar
@@ -952,6 +952,12 @@ class Neo4jStore:
         self._ensure_schema()
         with _translated(), self._session() as session:
             return session.execute_write(_ingest, events, received_at)
+
+    def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
+        # One after another: projecting a chunk over the one in writing would cost a round trip
+        # for each read its batch cannot answer from its prefetch.
+        for events, received_at in chunks:
+            yield self.ingest(events, received_at)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Not atomic like SQLite's: stop ingest while it runs (the CLI's `lineage rebuild`)."""

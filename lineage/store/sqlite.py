@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from itertools import groupby
+from dataclasses import dataclass, field
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -398,6 +401,132 @@ def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
             conn.executemany("DELETE FROM nodes WHERE id = ?", ids)
 
 
+_INSERT_EVENT = (
+    "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
+    " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_SUBJECT = "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)"
+
+
+def _from_json(columns: int) -> str:
+    return "SELECT " + ", ".join(f"value->>{i}" for i in range(columns)) + " FROM json_each(?) WHERE true"
+
+
+# The same statements over one JSON array of rows each (`_Statement`).
+_AS_JSON = {
+    _INSERT_EVENT: _INSERT_EVENT.split(" VALUES")[0]
+    + " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8,"
+    " value->>9, CAST(value->>10 AS BLOB), value->>11, value->>12 FROM json_each(?)",
+    _INSERT_SUBJECT: "INSERT OR IGNORE INTO event_subjects (node_id, seq) " + _from_json(2),
+    _PUT_NODE: _PUT_NODE.replace(" VALUES (?, ?, ?, ?, ?, ?)", " " + _from_json(6)),
+    _PUT_EDGE: _PUT_EDGE.replace(" VALUES (?, ?, ?, ?, ?, ?, ?)", " " + _from_json(7)),
+    _DELETE_EDGE: "DELETE FROM edges WHERE (src, type, dst, key) IN (SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?))",
+    "DELETE FROM edges WHERE src = ?": "DELETE FROM edges WHERE src IN (SELECT value->>0 FROM json_each(?))",
+    "DELETE FROM edges WHERE dst = ?": "DELETE FROM edges WHERE dst IN (SELECT value->>0 FROM json_each(?))",
+    "DELETE FROM nodes WHERE id = ?": "DELETE FROM nodes WHERE id IN (SELECT value->>0 FROM json_each(?))",
+}
+
+
+@dataclass
+class _Statement:
+    """`executemany(sql, rows)` as one statement over a JSON array of the rows, so that it runs
+    in a single call that releases the interpreter lock: a thread writing row by row beside one
+    that projects waits out the lock's switch interval (5 ms) after every row. A string with a
+    NUL in it does not survive SQLite's JSON functions (they end it there), so the rare rows
+    that might hold one go row by row."""
+
+    sql: str
+    rows: list[tuple[Any, ...]]
+    array: str = ""
+    one_by_one: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        array = orjson.dumps(self.rows)
+        if b"\\u0000" in array:  # orjson writes a NUL as \u0000; the check errs to the safe side
+            self.one_by_one = [r for r in self.rows if any(isinstance(v, str) and "\0" in v for v in r)]
+            array = orjson.dumps([r for r in self.rows if not any(isinstance(v, str) and "\0" in v for v in r)])
+        self.array = array.decode()
+
+    def run(self, conn: sqlite3.Connection) -> None:
+        conn.execute(_AS_JSON[self.sql], (self.array,))
+        if self.one_by_one:
+            conn.executemany(self.sql, self.one_by_one)
+
+
+def _statements(rows: list[tuple[Any, ...]], about_rows: list[tuple[str, int]], mutations: list[Mutation]) -> list[_Statement]:
+    """A chunk's writes as `_Statement`s: its log entries, then `_apply` of its mutations."""
+    out = [_Statement(_INSERT_EVENT, [(*r[:10], r[10].decode(), *r[11:]) for r in rows]), _Statement(_INSERT_SUBJECT, about_rows)]
+    for kind, group in groupby(mutations, key=type):
+        batch = list(group)
+        if kind is PutNode:
+            out.append(_Statement(_PUT_NODE, [_node_row(m.node) for m in batch if isinstance(m, PutNode)]))
+        elif kind is PutEdge:
+            out.append(_Statement(_PUT_EDGE, [_edge_row(m.edge) for m in batch if isinstance(m, PutEdge)]))
+        elif kind is DeleteEdge:
+            out.append(_Statement(_DELETE_EDGE, [(m.src, m.type, m.dst, m.key) for m in batch if isinstance(m, DeleteEdge)]))
+        else:
+            ids = [(m.id,) for m in batch if isinstance(m, DeleteNode)]
+            out += [_Statement(sql, ids) for sql in ("DELETE FROM edges WHERE src = ?", "DELETE FROM edges WHERE dst = ?", "DELETE FROM nodes WHERE id = ?")]
+    return [st for st in out if st.rows]
+
+
+@dataclass
+class _Projected:
+    """A chunk projected but not yet written: its outcomes, log rows and batch."""
+
+    outcomes: list[IngestOutcome]
+    rows: list[tuple[Any, ...]]
+    about_rows: list[tuple[str, int]]
+    batch: Batch
+    seq: int
+    head: str
+
+    def created(self) -> dict[str, int]:
+        return {row[1]: row[0] for row in self.rows}
+
+
+def _project(
+    batch: Batch, events: Sequence[Event], received_at: str, seq: int, prev: str, known: dict[str, int]
+) -> _Projected:
+    """Number, chain and project the events not in `known` (event id -> seq) after the entry
+    `seq` with hash `prev`; events that are are reported as already stored."""
+    about = {event.id: subjects(event) for event in events if event.id not in known}
+    batch.prefetch([e for e in events if e.id in about], about)
+    outcomes, rows, about_rows = [], [], []
+    for event in events:
+        if event.id in known:
+            outcomes.append(IngestOutcome(event.id, False, known[event.id]))
+            continue
+        seq += 1
+        prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
+        known[event.id] = seq
+        rows.append((
+            seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
+            event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
+        ))
+        about_rows += [(s, seq) for s in about[event.id]]
+        batch.apply(project(event, batch))
+        outcomes.append(IngestOutcome(event.id, True, seq))
+    return _Projected(outcomes, rows, about_rows, batch, seq, prev)
+
+
+def _head(conn: sqlite3.Connection) -> tuple[int, str]:
+    head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return (head[0], head[1]) if head else (0, GENESIS)
+
+
+def _known(conn: sqlite3.Connection, events: Sequence[Event]) -> dict[str, int]:
+    return dict(conn.execute(
+        "SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))", (_dumps([e.id for e in events]),)
+    ))
+
+
+# A pipelined ingest holds the write lock for this many chunks at a time, then lets other
+# writers (a running API) in: with chunks of 500, about a second.
+PIPELINE_WINDOW = 8
+PIPELINE_SWITCH_INTERVAL = 0.001  # seconds
+
+
 class SqliteStore:
     """One writer connection (the group committer's), one reader connection per thread."""
 
@@ -441,83 +570,110 @@ class SqliteStore:
             self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS)
 
     # --- writes --------------------------------------------------------------------------
-    def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
-        with _translated(), self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                outcomes = self._ingest(conn, events, received_at)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction on the writer connection (the caller holds the write lock)."""
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         if self._checkpointer:
             self._checkpointer.poke()
-        return outcomes
+
+    def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+        with _translated(), self._write_lock, self._transaction() as conn:
+            return self._ingest(conn, events, received_at)
 
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
-        head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        known: dict[str, int] = dict(
-            conn.execute("SELECT id, seq FROM events WHERE id IN (SELECT value FROM json_each(?))", (_dumps([e.id for e in events]),))
-        )
-        batch = Batch(_Reads(conn))
-        about = {event.id: subjects(event) for event in events if event.id not in known}
-        batch.prefetch([e for e in events if e.id in about], about)
-        outcomes, rows, about_rows = [], [], []
-        for event in events:
-            if event.id in known:
-                outcomes.append(IngestOutcome(event.id, False, known[event.id]))
-                continue
-            seq += 1
-            prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
-            known[event.id] = seq
-            rows.append((
-                seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
-                event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
-            ))
-            about_rows += [(s, seq) for s in about[event.id]]
-            batch.apply(project(event, batch))
-            outcomes.append(IngestOutcome(event.id, True, seq))
-        conn.executemany(
-            "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
-            " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        conn.executemany("INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)", about_rows)
-        _apply(conn, batch.mutations())
-        return outcomes
+        seq, prev = _head(conn)
+        done = _project(Batch(_Reads(conn)), events, received_at, seq, prev, _known(conn, events))
+        conn.executemany(_INSERT_EVENT, done.rows)
+        conn.executemany(_INSERT_SUBJECT, done.about_rows)
+        _apply(conn, done.batch.mutations())
+        return done.outcomes
+
+    def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
+        """`ingest(events, received_at)` of each chunk in turn, pipelined: a thread writes and
+        commits each chunk while the next is projected, over the store plus the chunk in
+        writing (`Batch.rebase`). Other writers wait meanwhile, `PIPELINE_WINDOW` chunks at a
+        time. A failed chunk rolls back alone, after every chunk before it has committed."""
+        source = iter(chunks)
+        interval = sys.getswitchinterval()
+        # The writing thread needs the interpreter lock back at each statement it starts; the
+        # projecting thread holds it up to the switch interval (5 ms) before handing it over.
+        sys.setswitchinterval(min(interval, PIPELINE_SWITCH_INTERVAL))
+        try:
+            while window := list(islice(source, PIPELINE_WINDOW)):
+                yield from self._ingest_window(window)
+        finally:
+            sys.setswitchinterval(interval)
+
+    def _ingest_window(self, window: list[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
+        with _translated(), self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="sqlite-write") as writer:
+            # Its own connection, in a read transaction held from one commit to the next: the
+            # store as it was before the chunk in writing, whenever that commits.
+            reader = self._connect()
+            try:
+                reader.execute("BEGIN")
+                seq, prev = _head(reader)
+                writing: tuple[_Projected, Future[None]] | None = None
+                try:
+                    for events, received_at in window:
+                        known = _known(reader, events)
+                        if writing is not None:
+                            before = writing[0].created()
+                            known.update((e.id, before[e.id]) for e in events if e.id in before)
+                        base = writing[0].batch if writing else _Reads(reader)
+                        done = _project(Batch(base), events, received_at, seq, prev, known)
+                        seq, prev = done.seq, done.head
+                        if writing is not None:
+                            writing[1].result()
+                            yield writing[0].outcomes
+                        reader.execute("COMMIT")
+                        reader.execute("BEGIN")
+                        _head(reader)  # the read that fixes the snapshot: the chunk before is in it
+                        done.batch.rebase(_Reads(reader))
+                        statements = _statements(done.rows, done.about_rows, done.batch.mutations())
+                        writing = (done, writer.submit(self._commit, statements))
+                finally:
+                    if writing is not None:
+                        writing[1].exception()  # the chunk in writing ends before anything else
+                if writing is not None:
+                    writing[1].result()
+                    yield writing[0].outcomes
+            finally:
+                reader.close()
+
+    def _commit(self, statements: list[_Statement]) -> None:
+        with self._transaction() as conn:
+            for statement in statements:
+                statement.run(conn)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        with _translated(), self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM edges")
-                conn.execute("DELETE FROM nodes")
-                done, last = 0, 0
-                while True:
-                    rows = conn.execute(
-                        "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", (last,)
-                    ).fetchall()
-                    if not rows:
-                        break
-                    batch = Batch(_Reads(conn))
-                    events = [parse_event(orjson.loads(payload)) for _, payload in rows]
-                    batch.prefetch(events)
-                    for event in events:
-                        batch.apply(project(event, batch))
-                    _apply(conn, batch.mutations())
-                    last = rows[-1][0]
-                    done += len(rows)
-                    if progress:
-                        progress(len(rows))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        if self._checkpointer:
-            self._checkpointer.poke()
+        with _translated(), self._write_lock, self._transaction() as conn:
+            conn.execute("DELETE FROM edges")
+            conn.execute("DELETE FROM nodes")
+            done, last = 0, 0
+            while True:
+                rows = conn.execute(
+                    "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT 1000", (last,)
+                ).fetchall()
+                if not rows:
+                    break
+                batch = Batch(_Reads(conn))
+                events = [parse_event(orjson.loads(payload)) for _, payload in rows]
+                batch.prefetch(events)
+                for event in events:
+                    batch.apply(project(event, batch))
+                _apply(conn, batch.mutations())
+                last = rows[-1][0]
+                done += len(rows)
+                if progress:
+                    progress(len(rows))
         return done
 
     def reset(self) -> None:
