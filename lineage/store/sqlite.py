@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -524,7 +523,6 @@ def _known(conn: sqlite3.Connection, events: Sequence[Event]) -> dict[str, int]:
 # A pipelined ingest holds the write lock for this many chunks at a time, then lets other
 # writers (a running API) in: with chunks of 500, about a second.
 PIPELINE_WINDOW = 8
-PIPELINE_SWITCH_INTERVAL = 0.001  # seconds
 
 
 class SqliteStore:
@@ -602,23 +600,17 @@ class SqliteStore:
         writing (`Batch.rebase`). Other writers wait meanwhile, `PIPELINE_WINDOW` chunks at a
         time. A failed chunk rolls back alone, after every chunk before it has committed."""
         source = iter(chunks)
-        interval = sys.getswitchinterval()
-        # The writing thread needs the interpreter lock back at each statement it starts; the
-        # projecting thread holds it up to the switch interval (5 ms) before handing it over.
-        sys.setswitchinterval(min(interval, PIPELINE_SWITCH_INTERVAL))
-        try:
-            while window := list(islice(source, PIPELINE_WINDOW)):
-                yield from self._ingest_window(window)
-        finally:
-            sys.setswitchinterval(interval)
+        while window := list(islice(source, PIPELINE_WINDOW)):
+            yield from self._ingest_window(window)
 
     def _ingest_window(self, window: list[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
         with _translated(), self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="sqlite-write") as writer:
-            # Its own connection, in a read transaction held from one commit to the next: the
-            # store as it was before the chunk in writing, whenever that commits.
+            # Reads see the store before or after the chunk in writing, as its commit falls:
+            # the batch of that chunk answers over either alike (its changes replace what they
+            # change), and no read transaction is held open, which would keep the WAL from
+            # starting over after its checkpoints.
             reader = self._connect()
             try:
-                reader.execute("BEGIN")
                 seq, prev = _head(reader)
                 writing: tuple[_Projected, Future[None]] | None = None
                 try:
@@ -633,9 +625,6 @@ class SqliteStore:
                         if writing is not None:
                             writing[1].result()
                             yield writing[0].outcomes
-                        reader.execute("COMMIT")
-                        reader.execute("BEGIN")
-                        _head(reader)  # the read that fixes the snapshot: the chunk before is in it
                         done.batch.rebase(_Reads(reader))
                         statements = _statements(done.rows, done.about_rows, done.batch.mutations())
                         writing = (done, writer.submit(self._commit, statements))

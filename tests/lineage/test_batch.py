@@ -132,21 +132,29 @@ def test_batches_give_the_graph_of_one_event_at_a_time(order: list[int], cuts: l
     assert canonical(in_batches(events, cuts)) == canonical(sequential(events))
 
 
-def pipelined(events: list[Event], cuts: list[int]) -> Stored:
+def pipelined(events: list[Event], cuts: list[int], lands: list[int]) -> Stored:
     """As `in_batches`, but as a pipelined ingest runs them: each batch is projected over the
-    batch before it while that one's changes are still being written (the store a batch behind),
-    then rebased on the store once they are."""
+    batch before it while that one's changes are being written, then rebased on the store. The
+    write lands at any point of the next batch's projection (after `lands[i]` of its events, the
+    prefetch included at 0), and reads see the store as it is when they are made."""
     stored = Stored()
     bounds = [0, *sorted({c for c in cuts if 0 < c < len(events)}), len(events)]
     previous: Batch | None = None
     writing: list[Any] | None = None
-    for start, end in zip(bounds, bounds[1:]):
+    for n, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        land = lands[n % len(lands)] if lands else 0
+        if writing is not None and land == 0:
+            stored.apply(writing)
+            writing = None
         batch = Batch(previous if previous is not None else Reads(stored))
         batch.prefetch(events[start:end])
-        for event in events[start:end]:
+        for i, event in enumerate(events[start:end], 1):
             batch.apply(project(event, batch))
+            if writing is not None and i == land:
+                stored.apply(writing)
+                writing = None
         if writing is not None:
-            stored.apply(writing)  # the batch before lands only now
+            stored.apply(writing)
         batch.rebase(Reads(stored))
         previous, writing = batch, batch.mutations()
     if writing is not None:
@@ -154,11 +162,15 @@ def pipelined(events: list[Event], cuts: list[int]) -> Stored:
     return stored
 
 
-@settings(max_examples=40, deadline=None)
-@given(order=st.permutations(range(len(EVENTS))), cuts=st.lists(st.integers(1, len(EVENTS) - 1), max_size=5))
-def test_pipelined_batches_give_the_graph_of_one_event_at_a_time(order: list[int], cuts: list[int]) -> None:
+@settings(max_examples=60, deadline=None)
+@given(
+    order=st.permutations(range(len(EVENTS))),
+    cuts=st.lists(st.integers(1, len(EVENTS) - 1), max_size=5),
+    lands=st.lists(st.integers(0, 6), max_size=4),
+)
+def test_pipelined_batches_give_the_graph_of_one_event_at_a_time(order: list[int], cuts: list[int], lands: list[int]) -> None:
     events = [EVENTS[i] for i in order]
-    assert canonical(pipelined(events, cuts)) == canonical(sequential(events))
+    assert canonical(pipelined(events, cuts, lands)) == canonical(sequential(events))
 
 
 @settings(max_examples=15, deadline=None)

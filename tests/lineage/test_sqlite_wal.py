@@ -38,3 +38,20 @@ def test_a_long_ingest_keeps_the_wal_about_one_commit_long(tmp_path: Path) -> No
         assert reopened.dump() == graph
     finally:
         reopened.close()
+
+
+def test_a_pipelined_import_keeps_the_wal_short(tmp_path: Path) -> None:
+    """`ingest_chunks` reads while its thread commits. A read transaction held open across
+    those commits would keep every one of them in the log (here about ten times the size of
+    the database); without one the checkpoints, and at worst the writer's backstop, bound it."""
+    path = str(tmp_path / "wal.db")
+    store = SqliteStore(path)
+    events = [parse_event(e) for e in Workload(3_000).events()]
+    try:
+        biggest = 0
+        for _ in store.ingest_chunks((events[start : start + 50], NOW) for start in range(0, len(events), 50)):
+            biggest = max(biggest, os.path.getsize(path + "-wal"))
+        assert store.event_count() == len(events)
+        assert biggest < (WRITER_BACKSTOP_PAGES + 1_000) * 4096, (biggest, os.path.getsize(path))
+    finally:
+        store.close()
