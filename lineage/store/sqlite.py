@@ -488,7 +488,7 @@ def _project(
     batch: Batch, events: Sequence[Event], received_at: str, seq: int, prev: str, known: dict[str, int]
 ) -> _Projected:
     """Number, chain and project the events not in `known` (event id -> seq) after the entry
-    `seq` with hash `prev`; events that are are reported as already stored."""
+    `seq` with hash `prev`; those in it are reported as already stored."""
     about = {event.id: subjects(event) for event in events if event.id not in known}
     batch.prefetch([e for e in events if e.id in about], about)
     outcomes, rows, about_rows = [], [], []
