@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lineage import ids
+from lineage.chain import entry_hash
 from lineage.events import Event, declared_version
 from lineage.graph import (
     ANNOTATION,
@@ -33,8 +35,8 @@ from lineage.graph import (
     PutEdge,
     PutNode,
 )
-from lineage.projection import END_OF_TIME, preload_histories, touched
-from lineage.store.base import Around
+from lineage.projection import END_OF_TIME, preload_histories, project, subjects, touched
+from lineage.store.base import Around, IngestOutcome
 
 EdgeIdent = tuple[str, str, str, str]
 # How many versions per dataset a prefetch brings: enough for the few newest a read binds to,
@@ -62,6 +64,57 @@ class Reads(GraphView, Protocol):
     def nodes_with_many(self, kind: str, prop: str, values: list[str]) -> dict[str, list[Node]]:
         """`nodes_with(kind, prop, value)` for each value, in one round trip."""
         ...
+
+
+def versions_and_reads_one_by_one(
+    view: GraphView, versions: dict[str, str], limit: int, reads: dict[str, str]
+) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
+    """`Reads.versions_and_reads_many` as single reads, where a read costs no round trip."""
+    return (
+        {d: view.versions_at(d, at, limit) for d, at in versions.items()},
+        {d: view.inferred_reads(d, since) for d, since in reads.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A log entry an ingest adds: the event, its place in the hash chain, what it is about."""
+
+    event: Event
+    seq: int
+    prev_hash: str
+    hash: str
+    subjects: Sequence[str]
+
+
+def log_and_project(
+    batch: Batch,
+    events: Sequence[Event],
+    received_at: str,
+    head: tuple[int, str],
+    known: dict[str, int],
+    about: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[list[IngestOutcome], list[Entry], tuple[int, str]]:
+    """An ingest's work before its writes, on either store: number and chain the events not in
+    `known` (event id -> seq; events in it are reported as already stored) after `head` (seq,
+    hash), and project them into `batch`. `about` holds their `projection.subjects` where
+    already computed. Returns the outcomes, the new entries and the new head."""
+    about = {e.id: about[e.id] if about else subjects(e) for e in events if e.id not in known}
+    batch.prefetch([e for e in events if e.id in about], about)
+    seq, prev = head
+    outcomes, entries = [], []
+    for event in events:
+        if event.id in known:
+            outcomes.append(IngestOutcome(event.id, False, known[event.id]))
+            continue
+        seq += 1
+        prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
+        known[event.id] = seq
+        entries.append(Entry(event, seq, prev_hash, prev, about[event.id]))
+        # The projection reads no events, so the log entries can be written after it in one go.
+        batch.apply(project(event, batch))
+        outcomes.append(IngestOutcome(event.id, True, seq))
+    return outcomes, entries, (seq, prev)
 
 
 _UNKNOWN = Node("", "")
@@ -293,10 +346,7 @@ class Batch:
     def versions_and_reads_many(
         self, versions: dict[str, str], limit: int, reads: dict[str, str]
     ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
-        return (
-            {d: self.versions_at(d, at, limit) for d, at in versions.items()},
-            {d: self.inferred_reads(d, since) for d, since in reads.items()},
-        )
+        return versions_and_reads_one_by_one(self, versions, limit, reads)
 
     def around(self, ids: Sequence[str], out_types: Sequence[str] = (), in_types: Sequence[str] = ()) -> Around:
         self.preload(ids, out_types, in_types)

@@ -20,7 +20,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage.chain import GENESIS, entry_hash
+from lineage.chain import GENESIS
 from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import (
@@ -41,7 +41,7 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects, touched
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.batch import Batch, EdgeIdent
+from lineage.store.batch import Batch, EdgeIdent, log_and_project
 
 T = TypeVar("T")
 
@@ -816,35 +816,24 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
     about_all = {e.id: subjects(e) for e in events}
     touching = sorted({i for e in events for i in touched(e, about_all[e.id])})
     head = _run(tx, LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
-    seq, prev = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
+    start = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
     batch = Batch(_Reads(tx))
     batch.seed(touching, *_nodes_and_annotations(head[3]))
-    about = {e.id: about_all[e.id] for e in events if e.id not in known}
-    batch.prefetch([e for e in events if e.id in about], about)
-    outcomes, rows = [], []
-    for event in events:
-        if event.id in known:
-            outcomes.append(IngestOutcome(event.id, False, known[event.id]))
-            continue
-        seq += 1
-        prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
-        known[event.id] = seq
-        rows.append(
-            {
-                "event": {
-                    "seq": seq, "id": event.id, "received_at": received_at, "event_time": event.event_time,
-                    "kind": event.kind, "event_type": event.event_type, "run_uuid": event.run_uuid,
-                    "job_namespace": event.job_namespace, "job_name": event.job_name, "producer": event.producer,
-                    "payload": event.canonical.decode(), "prev_hash": prev_hash, "hash": prev,
-                },
-                "subjects": about[event.id],
-            }
-        )
-        # The projection reads no events, so the log entries can be written in one go below.
-        batch.apply(project(event, batch))
-        outcomes.append(IngestOutcome(event.id, True, seq))
-    _apply(tx, batch.mutations(), batch.surely_new, rows, (seq, prev))
+    outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all)
+    rows = [
+        {
+            "event": {
+                "seq": e.seq, "id": e.event.id, "received_at": received_at, "event_time": e.event.event_time,
+                "kind": e.event.kind, "event_type": e.event.event_type, "run_uuid": e.event.run_uuid,
+                "job_namespace": e.event.job_namespace, "job_name": e.event.job_name, "producer": e.event.producer,
+                "payload": e.event.canonical.decode(), "prev_hash": e.prev_hash, "hash": e.hash,
+            },
+            "subjects": e.subjects,
+        }
+        for e in entries
+    ]
+    _apply(tx, batch.mutations(), batch.surely_new, rows, end)
     return outcomes
 
 

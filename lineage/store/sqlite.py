@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 
 import orjson
 
-from lineage.chain import GENESIS, entry_hash
+from lineage.chain import GENESIS
 from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
-from lineage.projection import project, subjects
+from lineage.projection import project
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
-from lineage.store.batch import Batch
+from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
 
@@ -275,10 +275,7 @@ class _Reads:
     def versions_and_reads_many(
         self, versions: dict[str, str], limit: int, reads: dict[str, str]
     ) -> tuple[dict[str, list[Node]], dict[str, list[Edge]]]:
-        return (
-            {d: self.versions_at(d, at, limit) for d, at in versions.items()},
-            {d: self.inferred_reads(d, since) for d, since in reads.items()},
-        )
+        return versions_and_reads_one_by_one(self, versions, limit, reads)
 
     def edges_from(self, ids: Sequence[str], edge_type: str) -> list[Edge]:
         rows = self.conn.execute(
@@ -477,36 +474,25 @@ class _Projected:
     rows: list[tuple[Any, ...]]
     about_rows: list[tuple[str, int]]
     batch: Batch
-    seq: int
-    head: str
+    head: tuple[int, str]  # seq and hash of its last entry
 
     def created(self) -> dict[str, int]:
         return {row[1]: row[0] for row in self.rows}
 
 
 def _project(
-    batch: Batch, events: Sequence[Event], received_at: str, seq: int, prev: str, known: dict[str, int]
+    batch: Batch, events: Sequence[Event], received_at: str, head: tuple[int, str], known: dict[str, int]
 ) -> _Projected:
-    """Number, chain and project the events not in `known` (event id -> seq) after the entry
-    `seq` with hash `prev`; those in it are reported as already stored."""
-    about = {event.id: subjects(event) for event in events if event.id not in known}
-    batch.prefetch([e for e in events if e.id in about], about)
-    outcomes, rows, about_rows = [], [], []
-    for event in events:
-        if event.id in known:
-            outcomes.append(IngestOutcome(event.id, False, known[event.id]))
-            continue
-        seq += 1
-        prev_hash, prev = prev, entry_hash(prev, seq, event.id, received_at)
-        known[event.id] = seq
-        rows.append((
-            seq, event.id, received_at, event.event_time, event.kind, event.event_type, event.run_uuid,
-            event.job_namespace, event.job_name, event.producer, event.canonical, prev_hash, prev,
-        ))
-        about_rows += [(s, seq) for s in about[event.id]]
-        batch.apply(project(event, batch))
-        outcomes.append(IngestOutcome(event.id, True, seq))
-    return _Projected(outcomes, rows, about_rows, batch, seq, prev)
+    """`log_and_project`, with the new entries as the rows of `events` and `event_subjects`."""
+    outcomes, entries, head = log_and_project(batch, events, received_at, head, known)
+    rows = [
+        (
+            e.seq, e.event.id, received_at, e.event.event_time, e.event.kind, e.event.event_type, e.event.run_uuid,
+            e.event.job_namespace, e.event.job_name, e.event.producer, e.event.canonical, e.prev_hash, e.hash,
+        )
+        for e in entries
+    ]
+    return _Projected(outcomes, rows, [(s, e.seq) for e in entries for s in e.subjects], batch, head)
 
 
 def _head(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -587,8 +573,7 @@ class SqliteStore:
             return self._ingest(conn, events, received_at)
 
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
-        seq, prev = _head(conn)
-        done = _project(Batch(_Reads(conn)), events, received_at, seq, prev, _known(conn, events))
+        done = _project(Batch(_Reads(conn)), events, received_at, _head(conn), _known(conn, events))
         conn.executemany(_INSERT_EVENT, done.rows)
         conn.executemany(_INSERT_SUBJECT, done.about_rows)
         _apply(conn, done.batch.mutations())
@@ -611,7 +596,7 @@ class SqliteStore:
             # starting over after its checkpoints.
             reader = self._connect()
             try:
-                seq, prev = _head(reader)
+                head = _head(reader)
                 writing: tuple[_Projected, Future[None]] | None = None
                 try:
                     for events, received_at in window:
@@ -620,8 +605,8 @@ class SqliteStore:
                             before = writing[0].created()
                             known.update((e.id, before[e.id]) for e in events if e.id in before)
                         base = writing[0].batch if writing else _Reads(reader)
-                        done = _project(Batch(base), events, received_at, seq, prev, known)
-                        seq, prev = done.seq, done.head
+                        done = _project(Batch(base), events, received_at, head, known)
+                        head = done.head
                         if writing is not None:
                             writing[1].result()
                             yield writing[0].outcomes
