@@ -506,11 +506,13 @@ def _known(conn: sqlite3.Connection, events: Sequence[Event]) -> dict[str, int]:
     ))
 
 
-# The writer connection's page cache (KiB; SQLite's default is 2,000). A bulk chunk of 500
-# events at 60k events touches 7,400 pages (29 MiB), each index's inserts on leaves of their
-# own: in 2 MB most of them leave the cache and are fetched again within the chunk. Readers,
-# one per thread, keep the default (memory grows with the threads).
-WRITER_CACHE_KIB = 65_536
+# The writer's page cache during a pipelined import (KiB; SQLite's default is 2,000, which every
+# other connection and the writer keep otherwise). A chunk of 500 events at 60k events touches
+# 7,400 pages (29 MiB), each index's inserts on leaves of their own: in 2 MB most of them leave
+# the cache and are fetched again within the chunk. An API's writer, whose commits touch a few
+# hundred pages, keeps the default, so the API's memory does not grow by this.
+BULK_CACHE_KIB = 65_536
+SQLITE_DEFAULT_CACHE = -2000  # as `PRAGMA cache_size` reads it: negative means KiB
 
 # A pipelined ingest holds the write lock for this many chunks at a time, then lets other
 # writers (a running API) in: with chunks of 500, about a second.
@@ -532,7 +534,6 @@ class SqliteStore:
         self._readers: list[sqlite3.Connection] = []
         self.setup()
         self._checkpointer: WalCheckpointer | None = None
-        self._writer.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         if path != ":memory:":
             self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
             self._checkpointer = WalCheckpointer(path)
@@ -592,8 +593,16 @@ class SqliteStore:
         writing (`Batch.rebase`). Other writers wait meanwhile, `PIPELINE_WINDOW` chunks at a
         time. A failed chunk rolls back alone, after every chunk before it has committed."""
         source = iter(chunks)
-        while window := list(islice(source, PIPELINE_WINDOW)):
-            yield from self._ingest_window(window)
+        self._writer_cache(-BULK_CACHE_KIB)
+        try:
+            while window := list(islice(source, PIPELINE_WINDOW)):
+                yield from self._ingest_window(window)
+        finally:
+            self._writer_cache(SQLITE_DEFAULT_CACHE)  # which frees the pages beyond it
+
+    def _writer_cache(self, size: int) -> None:
+        with _translated(), self._write_lock:  # the writer connection may serve another thread
+            self._writer.execute(f"PRAGMA cache_size = {int(size)}")
 
     def _ingest_window(self, window: list[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
         with _translated(), self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="sqlite-write") as writer:
