@@ -5,6 +5,7 @@
     python -m bench.run --stores sqlite
     python -m bench.run --sizes 10000,100000
     python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
+    python -m bench.run --repeat 5            # each timed HTTP run 5 times: median and range
 
 Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
 stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
@@ -223,6 +224,22 @@ async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> 
     return len(bodies) / elapsed, statistics.median(latencies), percentile(latencies, 0.99)
 
 
+def http_runs(repeat: int) -> list[tuple[int, int]]:
+    """(timeline offset, clients) of the timed HTTP runs on one server: 1, 8 and 32 clients,
+    `repeat` rounds of them interleaved (so that a slow minute of these shared cores falls on
+    every client count alike), each on days after the warm-up's and the runs' before it."""
+    counts = [clients for _ in range(repeat) for clients in (1, 8, 32)]
+    return [(WARM_UP_MAX_WINDOWS + i, clients) for i, clients in enumerate(counts)]
+
+
+def spread(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
+    """A figure of repeated runs: their median, and their range when there are several."""
+    middle = fmt.format(statistics.median(values))
+    if len(values) == 1:
+        return middle
+    return f"{middle} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
 def settled(rates: Sequence[float]) -> bool:
     """Whether a warm-up whose windows ran at `rates` (events/s, in order) can stop: neither of
     the last two windows is clearly faster than the best before them (one window alone is
@@ -248,7 +265,12 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,neo4j")
     parser.add_argument("--sizes", help="comma-separated graph sizes in events, e.g. 10000,100000 (overrides --full)")
     parser.add_argument("--workers", default="1,2", help="API processes of the HTTP runs, e.g. 1,2 (LINEAGE_WORKERS)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="timed HTTP runs per client count on each server; the table shows median (range)"
+    )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
@@ -283,12 +305,17 @@ def main() -> None:
                 warm = warm_up(base)
                 warmed = f"{len(warm) * WARM_UP_WINDOW:,} ({warm[0]:,.0f} -> {warm[-1]:,.0f}/s)"
                 speed = machine_speed()
-                for offset, clients in enumerate((1, 8, 32), start=WARM_UP_MAX_WINDOWS):
-                    rate, p50, p99 = asyncio.run(http_ingest(base, clients, per_client, offset))
+                runs: dict[int, list[tuple[float, float, float]]] = {}
+                for offset, clients in http_runs(args.repeat):
+                    runs.setdefault(clients, []).append(asyncio.run(http_ingest(base, clients, per_client, offset)))
+                rss = f"{peak_rss_mb(pid):.0f}"
+                for clients, figures in runs.items():
+                    rates, p50s, p99s = zip(*figures)
                     ingest_rows.append(
-                        [kind, str(workers), warmed, f"{speed:.0f}", str(clients), f"{rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{peak_rss_mb(pid):.0f}"]
+                        [kind, str(workers), warmed, f"{speed:.0f}", str(clients), spread(rates), spread(p50s, "{:.1f}"), spread(p99s, "{:.1f}"), rss]
                     )
-    table = Table(title="Single-event HTTP ingest (POST /api/v1/lineage, ack after commit)")
+    runs_note = f", median (range) of {args.repeat} runs each" if args.repeat > 1 else ""
+    table = Table(title=f"Single-event HTTP ingest (POST /api/v1/lineage, ack after commit{runs_note})")
     for col in ("store", "workers", "warm-up events (first -> last window)", "speed µs", "clients", "events/s", "p50 ms", "p99 ms", "API peak RSS MB"):
         table.add_column(col)
     for row in ingest_rows:
