@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ WARM_UP_RISE = 1.05  # a window this much faster than the best before means stil
 HTTP_EVENTS_PER_CLIENT = 200
 WARM_UP_CALLS = 20  # of each query before it is timed (the server JIT-compiles what it runs often)
 QUERY_CALLS = 100  # timed calls of each query, so that its p95 is the 95th of a hundred
+QUERY_ROUNDS = 5  # in which the sizes' timed calls take turns (20 calls of each query a round)
 
 
 def machine_speed() -> float:
@@ -121,28 +122,43 @@ def bulk(store: Store, size: int, chunk: int = 500) -> tuple[float, Workload]:
         return len(events) / (time.perf_counter() - started), workload
 
 
-def latency(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    for _ in range(WARM_UP_CALLS):  # warm caches and plans, as a running service has them
-        fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), percentile(times, 0.95)
-
-
-def query_latencies(store: Store, workload: Workload, repeat: int) -> dict[str, tuple[float, float]]:
+def query_calls(store: Store, workload: Workload) -> dict[str, Callable[[], Any]]:
+    """The timed queries, each a call on `store` about the workload's probes."""
     probes = workload.probes()
-    out = {}
-    out["impact"] = latency(lambda: [queries.impact(store, r) for r in probes["impact"][:1]], repeat)
-    out["upstream"] = latency(lambda: [queries.upstream(store, r) for r in probes["upstream"][:1]], repeat)
     a, b = probes["diff"][0].split("|")
-    out["diff"] = latency(lambda: releases.diff(store, a, b), repeat)
     ep = probes["endpoint"][0]
-    out["endpoint as-of"] = latency(lambda: releases.endpoint(store, ep, "2026-01-20T00:00:00Z"), repeat)
-    out["audit"] = latency(lambda: build_report(store, probes["upstream"][0], generated_at=NOW), repeat)
-    return out
+    return {
+        "impact": lambda: [queries.impact(store, r) for r in probes["impact"][:1]],
+        "upstream": lambda: [queries.upstream(store, r) for r in probes["upstream"][:1]],
+        "diff": lambda: releases.diff(store, a, b),
+        "endpoint as-of": lambda: releases.endpoint(store, ep, "2026-01-20T00:00:00Z"),
+        "audit": lambda: build_report(store, probes["upstream"][0], generated_at=NOW),
+    }
+
+
+def interleaved_latencies(
+    calls: dict[int, dict[str, Callable[[], Any]]], per_query: int, rounds: int
+) -> dict[int, dict[str, tuple[float, float]]]:
+    """p50 and p95 ms of each size's queries: each warmed, then timed `per_query` times in
+    `rounds` rounds that take turns between the sizes, so that a slow minute of these shared
+    cores falls on every size alike (the ratio of a size's latency to a smaller one's is a
+    target; timed minutes apart, one size after its load, sub-millisecond figures drifted)."""
+    for fns in calls.values():
+        for fn in fns.values():
+            for _ in range(WARM_UP_CALLS):  # warm caches and plans, as a running service has them
+                fn()
+    times: dict[int, dict[str, list[float]]] = {size: {name: [] for name in fns} for size, fns in calls.items()}
+    for _ in range(rounds):
+        for size, fns in calls.items():
+            for name, fn in fns.items():
+                for _ in range(per_query // rounds):
+                    started = time.perf_counter()
+                    fn()
+                    times[size][name].append((time.perf_counter() - started) * 1000)
+    return {
+        size: {name: (statistics.median(found), percentile(found, 0.95)) for name, found in by_name.items()}
+        for size, by_name in times.items()
+    }
 
 
 def corpus_replay(store: Store) -> tuple[int, int, float]:
@@ -287,19 +303,25 @@ def main() -> None:
             finally:
                 store.close()
             corpus_rows.append([kind, str(accepted), str(rejected), f"{rate:,.0f}"])
-        for size in sizes:
-            with store_url(kind) as url:
-                settings = Settings(store=url)
-                store = open_store(settings)
-                try:
-                    speed = machine_speed()
-                    rate, workload = bulk(store, size)
-                    speed_queries = machine_speed()
-                    with tuned_gc():  # as the API process that answers these runs
-                        lat = query_latencies(store, workload, repeat=QUERY_CALLS)
-                finally:
-                    store.close()
-                query_rows.append([kind, f"{size:,}", f"{speed:.0f} / {speed_queries:.0f}", f"{rate:,.0f}"] + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat.values()])
+        # Every size's store stays open until the queries of all sizes have been timed together.
+        with ExitStack() as stores:
+            calls: dict[int, dict[str, Callable[[], Any]]] = {}
+            loads: dict[int, tuple[float, float]] = {}
+            for size in sizes:
+                store = open_store(Settings(store=stores.enter_context(store_url(kind))))
+                stores.callback(store.close)
+                speed = machine_speed()
+                rate, workload = bulk(store, size)
+                loads[size] = (speed, rate)
+                calls[size] = query_calls(store, workload)
+            speed_queries = machine_speed()
+            with tuned_gc():  # as the API process that answers these runs
+                lat = interleaved_latencies(calls, QUERY_CALLS, QUERY_ROUNDS)
+        for size, (speed, rate) in loads.items():
+            query_rows.append(
+                [kind, f"{size:,}", f"{speed:.0f} / {speed_queries:.0f}", f"{rate:,.0f}"]
+                + [f"{p50:.1f} / {p95:.1f}" for p50, p95 in lat[size].values()]
+            )
         for workers in [int(w) for w in args.workers.split(",")]:
             with store_url(kind) as url, served(url, workers) as (base, pid):
                 warm = warm_up(base)
