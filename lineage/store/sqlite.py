@@ -512,7 +512,7 @@ def _known(conn: sqlite3.Connection, events: Sequence[Event]) -> dict[str, int]:
 # the cache and are fetched again within the chunk. An API's writer, whose commits touch a few
 # hundred pages, keeps the default, so the API's memory does not grow by this.
 BULK_CACHE_KIB = 65_536
-SQLITE_DEFAULT_CACHE = -2000  # as `PRAGMA cache_size` reads it: negative means KiB
+SQLITE_DEFAULT_CACHE_KIB = 2_000
 
 # A pipelined ingest holds the write lock for this many chunks at a time, then lets other
 # writers (a running API) in: with chunks of 500, about a second.
@@ -593,16 +593,16 @@ class SqliteStore:
         writing (`Batch.rebase`). Other writers wait meanwhile, `PIPELINE_WINDOW` chunks at a
         time. A failed chunk rolls back alone, after every chunk before it has committed."""
         source = iter(chunks)
-        self._writer_cache(-BULK_CACHE_KIB)
+        self._writer_cache(BULK_CACHE_KIB)
         try:
             while window := list(islice(source, PIPELINE_WINDOW)):
                 yield from self._ingest_window(window)
         finally:
-            self._writer_cache(SQLITE_DEFAULT_CACHE)  # which frees the pages beyond it
+            self._writer_cache(SQLITE_DEFAULT_CACHE_KIB)  # which frees the pages beyond it
 
-    def _writer_cache(self, size: int) -> None:
+    def _writer_cache(self, kib: int) -> None:
         with _translated(), self._write_lock:  # the writer connection may serve another thread
-            self._writer.execute(f"PRAGMA cache_size = {int(size)}")
+            self._writer.execute(f"PRAGMA cache_size = {-int(kib)}")  # negative: in KiB, not pages
 
     def _ingest_window(self, window: list[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
         with _translated(), self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="sqlite-write") as writer:
