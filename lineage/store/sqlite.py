@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from itertools import groupby, islice
+from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -404,68 +404,6 @@ _INSERT_EVENT = (
 _INSERT_SUBJECT = "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)"
 
 
-def _from_json(columns: int) -> str:
-    return "SELECT " + ", ".join(f"value->>{i}" for i in range(columns)) + " FROM json_each(?) WHERE true"
-
-
-# The same statements over one JSON array of rows each (`_Statement`).
-_AS_JSON = {
-    _INSERT_EVENT: _INSERT_EVENT.split(" VALUES")[0]
-    + " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8,"
-    " value->>9, CAST(value->>10 AS BLOB), value->>11, value->>12 FROM json_each(?)",
-    _INSERT_SUBJECT: "INSERT OR IGNORE INTO event_subjects (node_id, seq) " + _from_json(2),
-    _PUT_NODE: _PUT_NODE.replace(" VALUES (?, ?, ?, ?, ?, ?)", " " + _from_json(6)),
-    _PUT_EDGE: _PUT_EDGE.replace(" VALUES (?, ?, ?, ?, ?, ?, ?)", " " + _from_json(7)),
-    _DELETE_EDGE: "DELETE FROM edges WHERE (src, type, dst, key) IN (SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?))",
-    "DELETE FROM edges WHERE src = ?": "DELETE FROM edges WHERE src IN (SELECT value->>0 FROM json_each(?))",
-    "DELETE FROM edges WHERE dst = ?": "DELETE FROM edges WHERE dst IN (SELECT value->>0 FROM json_each(?))",
-    "DELETE FROM nodes WHERE id = ?": "DELETE FROM nodes WHERE id IN (SELECT value->>0 FROM json_each(?))",
-}
-
-
-@dataclass
-class _Statement:
-    """`executemany(sql, rows)` as one statement over a JSON array of the rows, so that it runs
-    in a single call that releases the interpreter lock: a thread writing row by row beside one
-    that projects waits out the lock's switch interval (5 ms) after every row. A string with a
-    NUL in it does not survive SQLite's JSON functions (they end it there), so the rare rows
-    that might hold one go row by row."""
-
-    sql: str
-    rows: list[tuple[Any, ...]]
-    array: str = ""
-    one_by_one: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        array = orjson.dumps(self.rows)
-        if b"\\u0000" in array:  # orjson writes a NUL as \u0000; the check errs to the safe side
-            self.one_by_one = [r for r in self.rows if any(isinstance(v, str) and "\0" in v for v in r)]
-            array = orjson.dumps([r for r in self.rows if not any(isinstance(v, str) and "\0" in v for v in r)])
-        self.array = array.decode()
-
-    def run(self, conn: sqlite3.Connection) -> None:
-        conn.execute(_AS_JSON[self.sql], (self.array,))
-        if self.one_by_one:
-            conn.executemany(self.sql, self.one_by_one)
-
-
-def _statements(rows: list[tuple[Any, ...]], about_rows: list[tuple[str, int]], mutations: list[Mutation]) -> list[_Statement]:
-    """A chunk's writes as `_Statement`s: its log entries, then `_apply` of its mutations."""
-    out = [_Statement(_INSERT_EVENT, [(*r[:10], r[10].decode(), *r[11:]) for r in rows]), _Statement(_INSERT_SUBJECT, about_rows)]
-    for kind, group in groupby(mutations, key=type):
-        batch = list(group)
-        if kind is PutNode:
-            out.append(_Statement(_PUT_NODE, [_node_row(m.node) for m in batch if isinstance(m, PutNode)]))
-        elif kind is PutEdge:
-            out.append(_Statement(_PUT_EDGE, [_edge_row(m.edge) for m in batch if isinstance(m, PutEdge)]))
-        elif kind is DeleteEdge:
-            out.append(_Statement(_DELETE_EDGE, [(m.src, m.type, m.dst, m.key) for m in batch if isinstance(m, DeleteEdge)]))
-        else:
-            ids = [(m.id,) for m in batch if isinstance(m, DeleteNode)]
-            out += [_Statement(sql, ids) for sql in ("DELETE FROM edges WHERE src = ?", "DELETE FROM edges WHERE dst = ?", "DELETE FROM nodes WHERE id = ?")]
-    return [st for st in out if st.rows]
-
-
 @dataclass
 class _Projected:
     """A chunk projected but not yet written: its outcomes, log rows and batch."""
@@ -495,6 +433,12 @@ def _project(
     return _Projected(outcomes, rows, [(s, e.seq) for e in entries for s in e.subjects], batch, head)
 
 
+def _write(conn: sqlite3.Connection, done: _Projected) -> None:
+    conn.executemany(_INSERT_EVENT, done.rows)
+    conn.executemany(_INSERT_SUBJECT, done.about_rows)
+    _apply(conn, done.batch.mutations())
+
+
 def _head(conn: sqlite3.Connection) -> tuple[int, str]:
     head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     return (head[0], head[1]) if head else (0, GENESIS)
@@ -517,6 +461,121 @@ SQLITE_DEFAULT_CACHE_KIB = 2_000
 # A pipelined ingest holds the write lock for this many chunks at a time, then lets other
 # writers (a running API) in: with chunks of 500, about a second.
 PIPELINE_WINDOW = 8
+
+
+# Every chunk a pipeline takes is answered once, in order: its outcomes, or why it failed.
+Answer = list[IngestOutcome] | Exception
+
+
+class IngestPipeline:
+    """Chunks ingested two at a time on a SqliteStore: each is projected over the store plus the
+    chunk before it while that one commits on a thread of its own (`Batch.rebase`).
+
+    The pipeline takes the store's write lock at its first chunk and keeps it until `release`,
+    so no other writer changes what its projections read. Reads see the store before or after
+    the chunk in writing, as its commit falls: that chunk's batch answers over either alike (its
+    changes replace what they change), and no read transaction is held open, which would keep
+    the WAL from starting over after its checkpoints. Each chunk is answered after its COMMIT or
+    its failure, in the order the chunks came. After a failed chunk the next one, projected
+    over it, is projected again over the store (`keep_going`) or not written at all.
+    """
+
+    def __init__(self, store: SqliteStore, *, keep_going: bool) -> None:
+        self._store = store
+        self._keep_going = keep_going
+        self._reader = store._connect()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
+        self._held = False
+        self._head: tuple[int, str] | None = None  # the log's head once the chunk in writing is in
+        self._writing: tuple[_Projected, Future[None]] | None = None
+
+    @property
+    def writing(self) -> Future[None] | None:
+        """The commit in flight, if any."""
+        return self._writing[1] if self._writing else None
+
+    def push(self, events: Sequence[Event], received_at: str) -> list[Answer]:
+        """Project `events` and start their commit; the answers of the chunks that ended meanwhile
+        (the one that was in writing, and this one if it failed before its commit)."""
+        if not self._held:
+            self._store._write_lock.__enter__()
+            self._held = True
+        over = self._writing[0] if self._writing else None
+        done = self._project(events, received_at, over)
+        answers: list[Answer] = []
+        if over is not None:
+            previous = self.finish()
+            answers.append(previous)  # type: ignore[arg-type]
+            if isinstance(previous, Exception):
+                if not self._keep_going:
+                    answers.append(StoreError("not written: a chunk before it failed"))
+                    return answers
+                done = self._project(events, received_at, None)
+        if isinstance(done, Exception):
+            answers.append(done)
+            return answers
+        done.batch.rebase(_Reads(self._reader))
+        try:
+            self._store._begin_and_write(done)
+        except Exception as exc:
+            answers.append(exc)
+            return answers
+        self._writing = (done, self._writer.submit(self._store._end_transaction))
+        self._head = done.head
+        return answers
+
+    def _project(self, events: Sequence[Event], received_at: str, over: _Projected | None) -> _Projected | Exception:
+        try:
+            with _translated():
+                if self._head is None:
+                    self._head = _head(self._reader)
+                known = _known(self._reader, events)
+                if over is not None:
+                    before = over.created()
+                    known.update((e.id, before[e.id]) for e in events if e.id in before)
+                base = over.batch if over is not None else _Reads(self._reader)
+                return _project(Batch(base), events, received_at, self._head, known)
+        except Exception as exc:
+            return exc
+
+    def finish(self) -> Answer | None:
+        """Wait for the chunk in writing, if any, and answer it."""
+        if self._writing is None:
+            return None
+        projected, commit = self._writing
+        self._writing = None
+        try:
+            with _translated():
+                commit.result()
+        except Exception as exc:
+            self._head = None  # the store's own head again: this chunk's entries are not in it
+            return exc
+        return projected.outcomes
+
+    def release(self) -> None:
+        """Let other writers in (the chunk in writing must have been finished)."""
+        assert self._writing is None, "release() with a chunk in writing"
+        if self._held:
+            self._held = False
+            self._head = None  # another writer may move it
+            self._store._write_lock.__exit__(None, None, None)
+
+    def close(self) -> None:
+        """Wait for the chunk in writing (unanswered), let other writers in and free the reader."""
+        try:
+            if self._writing is not None:
+                self._writing[1].exception()  # it ends before anything else
+                self._writing = None
+            self.release()
+        finally:
+            self._writer.shutdown()
+            self._reader.close()
+
+
+def _outcomes(answer: Answer) -> list[IngestOutcome]:
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 class SqliteStore:
@@ -582,66 +641,61 @@ class SqliteStore:
 
     def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         done = _project(Batch(_Reads(conn)), events, received_at, _head(conn), _known(conn, events))
-        conn.executemany(_INSERT_EVENT, done.rows)
-        conn.executemany(_INSERT_SUBJECT, done.about_rows)
-        _apply(conn, done.batch.mutations())
+        _write(conn, done)
         return done.outcomes
 
     def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
-        """`ingest(events, received_at)` of each chunk in turn, pipelined: a thread writes and
-        commits each chunk while the next is projected, over the store plus the chunk in
-        writing (`Batch.rebase`). Other writers wait meanwhile, `PIPELINE_WINDOW` chunks at a
-        time. A failed chunk rolls back alone, after every chunk before it has committed."""
-        source = iter(chunks)
+        """`ingest(events, received_at)` of each chunk in turn, pipelined (`IngestPipeline`):
+        a thread writes and commits each chunk while the next is projected. Other writers wait
+        meanwhile, `PIPELINE_WINDOW` chunks at a time. A failed chunk rolls back alone, after
+        every chunk before it has committed; none after it is written."""
         self._writer_cache(BULK_CACHE_KIB)
+        pipeline = IngestPipeline(self, keep_going=False)
         try:
-            while window := list(islice(source, PIPELINE_WINDOW)):
-                yield from self._ingest_window(window)
+            for number, (events, received_at) in enumerate(chunks, start=1):
+                for answer in pipeline.push(events, received_at):
+                    yield _outcomes(answer)
+                if number % PIPELINE_WINDOW == 0:
+                    if (answer := pipeline.finish()) is not None:
+                        yield _outcomes(answer)
+                    pipeline.release()
+            if (answer := pipeline.finish()) is not None:
+                yield _outcomes(answer)
         finally:
+            pipeline.close()
             self._writer_cache(SQLITE_DEFAULT_CACHE_KIB)  # which frees the pages beyond it
 
     def _writer_cache(self, kib: int) -> None:
         with _translated(), self._write_lock:  # the writer connection may serve another thread
             self._writer.execute(f"PRAGMA cache_size = {-int(kib)}")  # negative: in KiB, not pages
 
-    def _ingest_window(self, window: list[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
-        with _translated(), self._write_lock, ThreadPoolExecutor(1, thread_name_prefix="sqlite-write") as writer:
-            # Reads see the store before or after the chunk in writing, as its commit falls:
-            # the batch of that chunk answers over either alike (its changes replace what they
-            # change), and no read transaction is held open, which would keep the WAL from
-            # starting over after its checkpoints.
-            reader = self._connect()
-            try:
-                head = _head(reader)
-                writing: tuple[_Projected, Future[None]] | None = None
-                try:
-                    for events, received_at in window:
-                        known = _known(reader, events)
-                        if writing is not None:
-                            before = writing[0].created()
-                            known.update((e.id, before[e.id]) for e in events if e.id in before)
-                        base = writing[0].batch if writing else _Reads(reader)
-                        done = _project(Batch(base), events, received_at, head, known)
-                        head = done.head
-                        if writing is not None:
-                            writing[1].result()
-                            yield writing[0].outcomes
-                        done.batch.rebase(_Reads(reader))
-                        statements = _statements(done.rows, done.about_rows, done.batch.mutations())
-                        writing = (done, writer.submit(self._commit, statements))
-                finally:
-                    if writing is not None:
-                        writing[1].exception()  # the chunk in writing ends before anything else
-                if writing is not None:
-                    writing[1].result()
-                    yield writing[0].outcomes
-            finally:
-                reader.close()
+    def pipeline(self) -> IngestPipeline:
+        """A pipeline whose chunks each stand alone, as the requests of an API's writer: after a
+        failed chunk the next is projected again over the store. Close it when done."""
+        return IngestPipeline(self, keep_going=True)
 
-    def _commit(self, statements: list[_Statement]) -> None:
-        with self._transaction() as conn:
-            for statement in statements:
-                statement.run(conn)
+    def _begin_and_write(self, done: _Projected) -> None:
+        """Open the writer's transaction and write a projected chunk in it (rolled back on a
+        failure); `_end_transaction` commits it."""
+        conn = self._writer
+        with _translated():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                _write(conn, done)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _end_transaction(self) -> None:
+        """COMMIT what `_begin_and_write` wrote: one call that holds no interpreter lock, so
+        the next chunk is projected meanwhile."""
+        try:
+            self._writer.execute("COMMIT")
+        except BaseException:
+            self._writer.execute("ROLLBACK")
+            raise
+        if self._checkpointer:
+            self._checkpointer.poke()
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         with _translated(), self._write_lock, self._transaction() as conn:
