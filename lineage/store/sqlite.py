@@ -477,12 +477,11 @@ class IngestPipeline:
     changes replace what they change), and no read transaction is held open, which would keep
     the WAL from starting over after its checkpoints. Each chunk is answered after its COMMIT or
     its failure, in the order the chunks came. After a failed chunk the next one, projected
-    over it, is projected again over the store (`keep_going`) or not written at all.
+    over it, is not written (an import stops at its first failure).
     """
 
-    def __init__(self, store: SqliteStore, *, keep_going: bool) -> None:
+    def __init__(self, store: SqliteStore) -> None:
         self._store = store
-        self._keep_going = keep_going
         self._reader = store._connect()
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-write")
         self._held = False
@@ -507,10 +506,8 @@ class IngestPipeline:
             previous = self.finish()
             answers.append(previous)  # type: ignore[arg-type]
             if isinstance(previous, Exception):
-                if not self._keep_going:
-                    answers.append(StoreError("not written: a chunk before it failed"))
-                    return answers
-                done = self._project(events, received_at, None)
+                answers.append(StoreError("not written: a chunk before it failed"))
+                return answers
         if isinstance(done, Exception):
             answers.append(done)
             return answers
@@ -650,7 +647,7 @@ class SqliteStore:
         meanwhile, `PIPELINE_WINDOW` chunks at a time. A failed chunk rolls back alone, after
         every chunk before it has committed; none after it is written."""
         self._writer_cache(BULK_CACHE_KIB)
-        pipeline = IngestPipeline(self, keep_going=False)
+        pipeline = IngestPipeline(self)
         try:
             for number, (events, received_at) in enumerate(chunks, start=1):
                 for answer in pipeline.push(events, received_at):
@@ -668,11 +665,6 @@ class SqliteStore:
     def _writer_cache(self, kib: int) -> None:
         with _translated(), self._write_lock:  # the writer connection may serve another thread
             self._writer.execute(f"PRAGMA cache_size = {-int(kib)}")  # negative: in KiB, not pages
-
-    def pipeline(self) -> IngestPipeline:
-        """A pipeline whose chunks each stand alone, as the requests of an API's writer: after a
-        failed chunk the next is projected again over the store. Close it when done."""
-        return IngestPipeline(self, keep_going=True)
 
     def _begin_and_write(self, done: _Projected) -> None:
         """Open the writer's transaction and write a projected chunk in it (rolled back on a
