@@ -96,6 +96,37 @@ def test_a_failed_chunk_leaves_the_chunks_before_it_committed_and_none_after(tmp
         store.close()
 
 
+def test_a_chunk_whose_commit_fails_is_rolled_back_and_the_chunk_projected_over_it_is_not_written(tmp_path: Path) -> None:
+    """The failure comes at `COMMIT` itself, on the committing thread, after the next chunk has
+    been projected over the failing one: a deferred constraint, which SQLite checks only then."""
+    chunks = workload_chunks()[:6]
+    store = SqliteStore(str(tmp_path / "lineage.db"))
+    store._writer.execute("PRAGMA foreign_keys = ON")
+    store._writer.executescript(
+        "CREATE TABLE owner (id INTEGER PRIMARY KEY);"
+        " CREATE TABLE claim (owner INTEGER REFERENCES owner(id) DEFERRABLE INITIALLY DEFERRED);"
+        f" CREATE TRIGGER dangling AFTER INSERT ON events WHEN new.seq = {3 * CHUNK + 1}"
+        " BEGIN INSERT INTO claim VALUES (1); END;"
+    )
+    committed = []
+    try:
+        with pytest.raises(StoreError, match="FOREIGN KEY"):
+            for outcomes in store.ingest_chunks(iter(chunks)):
+                committed.append(outcomes)
+        reference, expected = one_ingest_per_chunk(tmp_path / "reference.db", chunks[:3])
+        try:
+            assert committed == expected
+            assert log(store) == log(reference)
+            assert store.dump() == reference.dump()
+        finally:
+            reference.close()
+        # Rolled back whole: the writer's transaction is closed, and the log goes on from where it stopped.
+        store._writer.execute("DROP TRIGGER dangling")
+        assert [o.seq for o in store.ingest(chunks[3][0][:2], received(9))] == [3 * CHUNK + 1, 3 * CHUNK + 2]
+    finally:
+        store.close()
+
+
 def test_other_writers_get_their_turn_between_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another writer (a running API) waits for the window in writing, not for the whole import;
     the import then goes on after what it wrote."""
