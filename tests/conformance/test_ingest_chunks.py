@@ -69,48 +69,37 @@ def test_chunks_give_the_log_graph_and_outcomes_of_one_ingest_per_chunk(
     assert not any(o.created for chunk in again for o in chunk)
 
 
-def test_a_failed_chunk_leaves_the_chunks_before_it_committed_and_none_after(tmp_path: Path) -> None:
-    chunks = workload_chunks()[:6]
-    store = SqliteStore(str(tmp_path / "lineage.db"))
-    # A real failure of the write, as a full disk would give: the fourth chunk's log entries.
-    store._writer.execute(
+# Real failures of the fourth chunk, and how to take each away again.
+FAILURES = {
+    # At a statement, as a full disk would give: the chunk's log entries are refused.
+    "statement": (
         f"CREATE TRIGGER refuse BEFORE INSERT ON events WHEN new.seq > {3 * CHUNK}"
-        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-    )
-    committed = []
-    try:
-        with pytest.raises(StoreError, match="disk is full"):
-            for outcomes in store.ingest_chunks(iter(chunks)):
-                committed.append(outcomes)
-        reference, expected = one_ingest_per_chunk(tmp_path / "reference.db", chunks[:3])
-        try:
-            assert committed == expected
-            assert log(store) == log(reference)
-            assert store.dump() == reference.dump()
-        finally:
-            reference.close()
-        # The store still takes writes once the cause is gone, from where the log stopped.
-        store._writer.execute("DROP TRIGGER refuse")
-        assert [o.seq for o in store.ingest(chunks[3][0][:2], received(9))] == [3 * CHUNK + 1, 3 * CHUNK + 2]
-    finally:
-        store.close()
-
-
-def test_a_chunk_whose_commit_fails_is_rolled_back_and_the_chunk_projected_over_it_is_not_written(tmp_path: Path) -> None:
-    """The failure comes at `COMMIT` itself, on the committing thread, after the next chunk has
-    been projected over the failing one: a deferred constraint, which SQLite checks only then."""
-    chunks = workload_chunks()[:6]
-    store = SqliteStore(str(tmp_path / "lineage.db"))
-    store._writer.execute("PRAGMA foreign_keys = ON")
-    store._writer.executescript(
-        "CREATE TABLE owner (id INTEGER PRIMARY KEY);"
+        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        "disk is full",
+        "DROP TRIGGER refuse",
+    ),
+    # At `COMMIT` itself, on the committing thread, after the next chunk has been projected over
+    # the failing one: a deferred constraint, which SQLite checks only then.
+    "commit": (
+        "PRAGMA foreign_keys = ON; CREATE TABLE owner (id INTEGER PRIMARY KEY);"
         " CREATE TABLE claim (owner INTEGER REFERENCES owner(id) DEFERRABLE INITIALLY DEFERRED);"
         f" CREATE TRIGGER dangling AFTER INSERT ON events WHEN new.seq = {3 * CHUNK + 1}"
-        " BEGIN INSERT INTO claim VALUES (1); END;"
-    )
+        " BEGIN INSERT INTO claim VALUES (1); END;",
+        "FOREIGN KEY",
+        "DROP TRIGGER dangling",
+    ),
+}
+
+
+@pytest.mark.parametrize("failing_at", sorted(FAILURES))
+def test_a_failed_chunk_rolls_back_whole_after_the_chunks_before_it_and_none_after_it_is_written(tmp_path: Path, failing_at: str) -> None:
+    cause, message, remedy = FAILURES[failing_at]
+    chunks = workload_chunks()[:6]
+    store = SqliteStore(str(tmp_path / "lineage.db"))
+    store._writer.executescript(cause)
     committed = []
     try:
-        with pytest.raises(StoreError, match="FOREIGN KEY"):
+        with pytest.raises(StoreError, match=message):
             for outcomes in store.ingest_chunks(iter(chunks)):
                 committed.append(outcomes)
         reference, expected = one_ingest_per_chunk(tmp_path / "reference.db", chunks[:3])
@@ -120,8 +109,9 @@ def test_a_chunk_whose_commit_fails_is_rolled_back_and_the_chunk_projected_over_
             assert store.dump() == reference.dump()
         finally:
             reference.close()
-        # Rolled back whole: the writer's transaction is closed, and the log goes on from where it stopped.
-        store._writer.execute("DROP TRIGGER dangling")
+        # No transaction is left open, and once the cause is gone the store takes writes again,
+        # from where the log stopped.
+        store._writer.execute(remedy)
         assert [o.seq for o in store.ingest(chunks[3][0][:2], received(9))] == [3 * CHUNK + 1, 3 * CHUNK + 2]
     finally:
         store.close()
