@@ -643,7 +643,7 @@ class SqliteStore:
 
     def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
         """`ingest(events, received_at)` of each chunk in turn, pipelined (`IngestPipeline`):
-        a thread writes and commits each chunk while the next is projected. Other writers wait
+        each chunk's COMMIT runs on a thread while the next is projected. Other writers wait
         meanwhile, `PIPELINE_WINDOW` chunks at a time. A failed chunk rolls back alone, after
         every chunk before it has committed; none after it is written."""
         self._writer_cache(BULK_CACHE_KIB)

@@ -1,6 +1,6 @@
 """`Store.ingest_chunks` (what `lineage import` runs) gives the log, graph and outcomes of one
 `ingest` per chunk, on both stores; on SQLite it is pipelined (a thread commits each chunk
-while the next is projected), so its failures and its turns with other writers are tested too."""
+while the next is projected and written), so its failures and its turns with other writers are tested too."""
 
 from __future__ import annotations
 
