@@ -488,11 +488,6 @@ class IngestPipeline:
         self._head: tuple[int, str] | None = None  # the log's head once the chunk in writing is in
         self._writing: tuple[_Projected, Future[None]] | None = None
 
-    @property
-    def writing(self) -> Future[None] | None:
-        """The commit in flight, if any."""
-        return self._writing[1] if self._writing else None
-
     def push(self, events: Sequence[Event], received_at: str) -> list[Answer]:
         """Project `events` and start their commit; the answers of the chunks that ended meanwhile
         (the one that was in writing, and this one if it failed before its commit)."""
