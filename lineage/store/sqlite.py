@@ -463,10 +463,6 @@ SQLITE_DEFAULT_CACHE_KIB = 2_000
 PIPELINE_WINDOW = 8
 
 
-# Every chunk a pipeline takes is answered once, in order: its outcomes, or why it failed.
-Answer = list[IngestOutcome] | Exception
-
-
 class IngestPipeline:
     """Chunks ingested two at a time on a SqliteStore: each is projected over the store plus the
     chunk before it while that one commits on a thread of its own (`Batch.rebase`).
@@ -475,9 +471,9 @@ class IngestPipeline:
     so no other writer changes what its projections read. Reads see the store before or after
     the chunk in writing, as its commit falls: that chunk's batch answers over either alike (its
     changes replace what they change), and no read transaction is held open, which would keep
-    the WAL from starting over after its checkpoints. Each chunk is answered after its COMMIT or
-    its failure, in the order the chunks came. After a failed chunk the next one, projected
-    over it, is not written (an import stops at its first failure).
+    the WAL from starting over after its checkpoints. `push` and `finish` yield each chunk's
+    outcomes after its COMMIT, in the order the chunks came, and raise at the first failure:
+    a chunk projected over a failed one is not written (an import stops there).
     """
 
     def __init__(self, store: SqliteStore) -> None:
@@ -488,61 +484,48 @@ class IngestPipeline:
         self._head: tuple[int, str] | None = None  # the log's head once the chunk in writing is in
         self._writing: tuple[_Projected, Future[None]] | None = None
 
-    def push(self, events: Sequence[Event], received_at: str) -> list[Answer]:
-        """Project `events` and start their commit; the answers of the chunks that ended meanwhile
-        (the one that was in writing, and this one if it failed before its commit)."""
+    def push(self, events: Sequence[Event], received_at: str) -> Iterator[list[IngestOutcome]]:
+        """Project `events`, then (once the chunk in writing has committed, its outcomes yielded)
+        write them and start their COMMIT."""
         if not self._held:
             self._store._write_lock.__enter__()
             self._held = True
-        over = self._writing[0] if self._writing else None
-        done = self._project(events, received_at, over)
-        answers: list[Answer] = []
-        if over is not None:
-            previous = self.finish()
-            answers.append(previous)  # type: ignore[arg-type]
-            if isinstance(previous, Exception):
-                answers.append(StoreError("not written: a chunk before it failed"))
-                return answers
-        if isinstance(done, Exception):
-            answers.append(done)
-            return answers
-        done.batch.rebase(_Reads(self._reader))
         try:
-            self._store._begin_and_write(done)
-        except Exception as exc:
-            answers.append(exc)
-            return answers
+            done = self._project(events, received_at)
+        except Exception:
+            yield from self.finish()  # the chunk before ends, and is answered, first
+            raise
+        yield from self.finish()
+        done.batch.rebase(_Reads(self._reader))
+        self._store._begin_and_write(done)
         self._writing = (done, self._writer.submit(self._store._end_transaction))
         self._head = done.head
-        return answers
 
-    def _project(self, events: Sequence[Event], received_at: str, over: _Projected | None) -> _Projected | Exception:
-        try:
-            with _translated():
-                if self._head is None:
-                    self._head = _head(self._reader)
-                known = _known(self._reader, events)
-                if over is not None:
-                    before = over.created()
-                    known.update((e.id, before[e.id]) for e in events if e.id in before)
-                base = over.batch if over is not None else _Reads(self._reader)
-                return _project(Batch(base), events, received_at, self._head, known)
-        except Exception as exc:
-            return exc
+    def _project(self, events: Sequence[Event], received_at: str) -> _Projected:
+        with _translated():
+            if self._head is None:
+                self._head = _head(self._reader)
+            known = _known(self._reader, events)
+            over = self._writing[0] if self._writing else None
+            if over is not None:
+                before = over.created()
+                known.update((e.id, before[e.id]) for e in events if e.id in before)
+            base = over.batch if over is not None else _Reads(self._reader)
+            return _project(Batch(base), events, received_at, self._head, known)
 
-    def finish(self) -> Answer | None:
-        """Wait for the chunk in writing, if any, and answer it."""
+    def finish(self) -> Iterator[list[IngestOutcome]]:
+        """Wait for the chunk in writing, if any, and yield its outcomes (or raise its failure)."""
         if self._writing is None:
-            return None
+            return
         projected, commit = self._writing
         self._writing = None
         try:
             with _translated():
                 commit.result()
-        except Exception as exc:
+        except BaseException:
             self._head = None  # the store's own head again: this chunk's entries are not in it
-            return exc
-        return projected.outcomes
+            raise
+        yield projected.outcomes
 
     def release(self) -> None:
         """Let other writers in (the chunk in writing must have been finished)."""
@@ -562,12 +545,6 @@ class IngestPipeline:
         finally:
             self._writer.shutdown()
             self._reader.close()
-
-
-def _outcomes(answer: Answer) -> list[IngestOutcome]:
-    if isinstance(answer, Exception):
-        raise answer
-    return answer
 
 
 class SqliteStore:
@@ -645,14 +622,11 @@ class SqliteStore:
         pipeline = IngestPipeline(self)
         try:
             for number, (events, received_at) in enumerate(chunks, start=1):
-                for answer in pipeline.push(events, received_at):
-                    yield _outcomes(answer)
+                yield from pipeline.push(events, received_at)
                 if number % PIPELINE_WINDOW == 0:
-                    if (answer := pipeline.finish()) is not None:
-                        yield _outcomes(answer)
+                    yield from pipeline.finish()
                     pipeline.release()
-            if (answer := pipeline.finish()) is not None:
-                yield _outcomes(answer)
+            yield from pipeline.finish()
         finally:
             pipeline.close()
             self._writer_cache(SQLITE_DEFAULT_CACHE_KIB)  # which frees the pages beyond it
