@@ -597,12 +597,10 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
-            conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        if self._checkpointer:
-            self._checkpointer.poke()
+        self._end_transaction()
 
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         with _translated(), self._write_lock, self._transaction() as conn:
@@ -648,8 +646,9 @@ class SqliteStore:
                 raise
 
     def _end_transaction(self) -> None:
-        """COMMIT what `_begin_and_write` wrote: one call that holds no interpreter lock, so
-        the next chunk is projected meanwhile."""
+        """COMMIT the writer's open transaction (rolled back if that fails) and have the WAL
+        copied back. A pipelined import runs it on its own thread: one call that holds no
+        interpreter lock, so the next chunk is projected meanwhile."""
         try:
             self._writer.execute("COMMIT")
         except BaseException:
