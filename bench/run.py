@@ -45,6 +45,7 @@ from lineage.runtime import tuned_gc
 from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import Store
+from lineage.store.stages import StageClock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "ops"))
@@ -64,6 +65,7 @@ HTTP_EVENTS_PER_CLIENT = 200
 WARM_UP_CALLS = 20  # of each query before it is timed (the server JIT-compiles what it runs often)
 QUERY_CALLS = 100  # timed calls of each query, so that its p95 is the 95th of a hundred
 QUERY_ROUNDS = 5  # in which the sizes' timed calls take turns (20 calls of each query a round)
+BULK_TARGETS = {"sqlite": 20_000, "neo4j": 10_000}  # events/s, issue 7
 
 
 def machine_speed() -> float:
@@ -120,6 +122,25 @@ def bulk(store: Store, size: int, chunk: int = 500) -> tuple[float, Workload]:
         for _ in store.ingest_chunks(in_chunks(events, chunk)):
             pass
         return len(events) / (time.perf_counter() - started), workload
+
+
+def stage_split(store: Store, size: int, chunk: int = 500) -> StageClock:
+    """Where a bulk load's time goes: the workload ingested chunk by chunk (`ingest`, no
+    pipeline, so the stages do not overlap) with a stage clock, after an untimed load of the
+    same events that is then reset (a fresh Neo4j compiles its plans and hot code on first use)."""
+    events = [parse_event(e) for e in Workload(size).events()]
+    for part, received_at in in_chunks(events, chunk):
+        store.ingest(part, received_at)
+    store.reset()
+    clock = StageClock()
+    store.stages = clock
+    try:
+        with tuned_gc():
+            for part, received_at in in_chunks(events, chunk):
+                store.ingest(part, received_at)
+    finally:
+        store.stages = None
+    return clock
 
 
 def query_calls(store: Store, workload: Workload) -> dict[str, Callable[[], Any]]:
@@ -294,15 +315,23 @@ def main() -> None:
     # Piped to a file, rich would wrap the tables at 80 columns; a log should keep each row whole.
     console = Console() if sys.stdout.isatty() else Console(width=240)
     console.print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {'full' if args.full else 'quick'} run")
-    ingest_rows, query_rows, corpus_rows = [], [], []
+    ingest_rows, query_rows, corpus_rows, stage_rows = [], [], [], []
     for kind in args.stores.split(","):
         with store_url(kind) as url:
             store = open_store(Settings(store=url))
             try:
                 accepted, rejected, rate = corpus_replay(store)
+                store.reset()
+                speed = machine_speed()
+                clock = stage_split(store, min(sizes))
             finally:
                 store.close()
             corpus_rows.append([kind, str(accepted), str(rejected), f"{rate:,.0f}"])
+            stage_rows.append(
+                [kind, f"{clock.events:,}", f"{speed:.0f}"]
+                + [f"{us:.0f}" for us in clock.per_event_us().values()]
+                + [f"{clock.events / sum(clock.seconds.values()):,.0f}", f"{clock.storage_bound():,.0f}", f"{BULK_TARGETS[kind]:,}"]
+            )
         # Every size's store stays open until the queries of all sizes have been timed together.
         with ExitStack() as stores:
             calls: dict[int, dict[str, Callable[[], Any]]] = {}
@@ -347,6 +376,15 @@ def main() -> None:
     for col in ("store", "events", "speed µs (bulk / queries)", "bulk events/s", "impact", "upstream", "diff", "endpoint as-of", "audit"):
         table.add_column(col)
     for row in query_rows:
+        table.add_row(*row)
+    console.print(table)
+    table = Table(
+        title="Where bulk ingest time goes (chunks of 500 one after another, µs per event); "
+        "the storage bound is the rate if projecting took no time"
+    )
+    for col in ("store", "events", "speed µs", "project", "write", "commit", "events/s", "storage bound events/s", "bulk target events/s"):
+        table.add_column(col)
+    for row in stage_rows:
         table.add_row(*row)
     console.print(table)
     table = Table(title="Replay of the shared OpenLineage corpus (bulk ingest)")

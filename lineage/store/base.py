@@ -9,6 +9,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from lineage.events import Event
 from lineage.graph import Edge, Node
+from lineage.store.stages import StageClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class Store(Protocol):
     """Event log and graph in one backend, written in one transaction per `ingest` call."""
 
     backend: str
+    stages: StageClock | None  # where each `ingest` call's time goes, when set (the benchmark's bounds)
 
     def setup(self) -> None:
         """Create tables, constraints and indexes if missing; safe to call at every start."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -42,6 +43,7 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects, touched
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
 from lineage.store.batch import Batch, EdgeIdent, log_and_project
+from lineage.store.stages import StageClock, timed
 
 T = TypeVar("T")
 
@@ -780,6 +782,7 @@ def _apply(
     surely_new: Callable[[EdgeIdent], bool] | None = None,
     events: list[dict[str, Any]] | None = None,
     head: tuple[int, str] | None = None,
+    clock: StageClock | None = None,
 ) -> None:
     """`mutations`, in Batch.mutations' order, and new log entries in one WRITE_BATCH (edges
     the caller knows to be new are created rather than merged)."""
@@ -803,14 +806,18 @@ def _apply(
         if isinstance(m, PutEdge):
             new = surely_new is not None and surely_new(m.edge.ident)
             params["created" if new else "merged"].append(_edge_row(m.edge))
-    created, merged = _run(tx, WRITE_BATCH, params).single(strict=True)
+    with timed(clock, "write"):
+        created, merged = _run(tx, WRITE_BATCH, params).single(strict=True)
     missing = len(params["created"]) + len(params["merged"]) - created - merged
     if missing:  # a relationship cannot dangle; the projection promised both ends
         raise StoreError(f"neo4j: {missing} edge(s) whose end node does not exist")
 
 
-def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
+def _ingest(
+    tx: ManagedTransaction, events: Sequence[Event], received_at: str, clock: StageClock | None = None
+) -> list[IngestOutcome]:
     """The unit of work of `ingest`: all its state is local, so the driver may re-run it."""
+    project_started = time.perf_counter()
     # Each read is a round trip: the nodes the events touch come with the head (those of
     # events already logged too, which are not known yet), and the batch caches every read.
     about_all = {e.id: subjects(e) for e in events}
@@ -833,7 +840,10 @@ def _ingest(tx: ManagedTransaction, events: Sequence[Event], received_at: str) -
         }
         for e in entries
     ]
-    _apply(tx, batch.mutations(), batch.surely_new, rows, end)
+    mutations = batch.mutations()
+    if clock is not None:
+        clock.add("project", time.perf_counter() - project_started)
+    _apply(tx, mutations, batch.surely_new, rows, end, clock)
     return outcomes
 
 
@@ -884,6 +894,7 @@ class Neo4jStore:
                 notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
             )
         self._schema_ready = False
+        self.stages: StageClock | None = None  # set by the benchmark to see where ingest time goes
         self._pinned = threading.local()  # the read transaction of a `snapshot` on this thread
         try:
             self.setup()
@@ -939,8 +950,21 @@ class Neo4jStore:
     # --- writes --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         self._ensure_schema()
+        clock = self.stages
+        if clock is None:
+            with _translated(), self._session() as session:
+                return session.execute_write(_ingest, events, received_at)
+        inside = StageClock()  # a retried unit of work counts each of its tries
+        started = time.perf_counter()
         with _translated(), self._session() as session:
-            return session.execute_write(_ingest, events, received_at)
+            outcomes = session.execute_write(_ingest, events, received_at, inside)
+        # What the unit of work did not spend projecting and writing went on opening and
+        # committing the transaction.
+        clock.add("commit", time.perf_counter() - started - inside.seconds["project"] - inside.seconds["write"])
+        clock.add("project", inside.seconds["project"])
+        clock.add("write", inside.seconds["write"])
+        clock.events += len(events)
+        return outcomes
 
     def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
         # One after another: projecting a chunk over the one in writing would cost a round trip

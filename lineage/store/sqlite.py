@@ -22,6 +22,7 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
 from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one
+from lineage.store.stages import StageClock, timed
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
 
@@ -433,10 +434,10 @@ def _project(
     return _Projected(outcomes, rows, [(s, e.seq) for e in entries for s in e.subjects], batch, head)
 
 
-def _write(conn: sqlite3.Connection, done: _Projected) -> None:
+def _write(conn: sqlite3.Connection, done: _Projected, mutations: list[Mutation]) -> None:
     conn.executemany(_INSERT_EVENT, done.rows)
     conn.executemany(_INSERT_SUBJECT, done.about_rows)
-    _apply(conn, done.batch.mutations())
+    _apply(conn, mutations)
 
 
 def _head(conn: sqlite3.Connection) -> tuple[int, str]:
@@ -562,6 +563,7 @@ class SqliteStore:
         self._readers: list[sqlite3.Connection] = []
         self.setup()
         self._checkpointer: WalCheckpointer | None = None
+        self.stages: StageClock | None = None  # set by the benchmark to see where ingest time goes
         if path != ":memory:":
             self._writer.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
             self._checkpointer = WalCheckpointer(path)
@@ -591,7 +593,7 @@ class SqliteStore:
 
     # --- writes --------------------------------------------------------------------------
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, clock: StageClock | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction on the writer connection (the caller holds the write lock)."""
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
@@ -600,15 +602,25 @@ class SqliteStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._end_transaction()
+        with timed(clock, "commit"):
+            self._end_transaction()
 
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
-        with _translated(), self._write_lock, self._transaction() as conn:
-            return self._ingest(conn, events, received_at)
+        clock = self.stages
+        with _translated(), self._write_lock, self._transaction(clock) as conn:
+            outcomes = self._ingest(conn, events, received_at, clock)
+        if clock is not None:
+            clock.events += len(events)
+        return outcomes
 
-    def _ingest(self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
-        done = _project(Batch(_Reads(conn)), events, received_at, _head(conn), _known(conn, events))
-        _write(conn, done)
+    def _ingest(
+        self, conn: sqlite3.Connection, events: Sequence[Event], received_at: str, clock: StageClock | None = None
+    ) -> list[IngestOutcome]:
+        with timed(clock, "project"):
+            done = _project(Batch(_Reads(conn)), events, received_at, _head(conn), _known(conn, events))
+            mutations = done.batch.mutations()
+        with timed(clock, "write"):
+            _write(conn, done, mutations)
         return done.outcomes
 
     def ingest_chunks(self, chunks: Iterable[tuple[Sequence[Event], str]]) -> Iterator[list[IngestOutcome]]:
@@ -640,7 +652,7 @@ class SqliteStore:
         with _translated():
             conn.execute("BEGIN IMMEDIATE")
             try:
-                _write(conn, done)
+                _write(conn, done, done.batch.mutations())
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

@@ -1,0 +1,58 @@
+"""A stage clock on a store splits each `ingest` call's time into projecting, writing and
+committing (the benchmark's bulk bounds come from it), on both stores, without changing what
+is stored; without one, nothing is timed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bench.workload import Workload
+from lineage.ingest.parse import parse_event
+from lineage.store.base import Store
+from lineage.store.stages import STAGES, StageClock
+
+NOW = "2026-03-02T00:00:00.000000Z"
+
+
+def test_each_ingest_adds_its_stages_and_events_to_the_clock(store: Store) -> None:
+    events = [parse_event(b) for b in Workload(240).events()]
+    chunks = [events[i : i + 80] for i in range(0, len(events), 80)]
+    clock = StageClock()
+    store.stages = clock
+    try:
+        started = time.perf_counter()
+        for chunk in chunks:
+            store.ingest(chunk, NOW)
+        again = store.ingest(chunks[0], NOW)  # all known: a call that reads, adds nothing and commits
+        wall = time.perf_counter() - started
+    finally:
+        store.stages = None
+    assert clock.events == len(events) + len(chunks[0])
+    assert all(clock.seconds[stage] > 0 for stage in STAGES)
+    # The stages are parts of the calls, one after another: together no longer than the calls.
+    assert sum(clock.seconds.values()) <= wall
+    assert clock.per_event_us()["write"] == pytest.approx(clock.seconds["write"] / clock.events * 1e6)
+    assert clock.storage_bound() == pytest.approx(clock.events / (clock.seconds["write"] + clock.seconds["commit"]))
+    # Timed ingest stores what untimed ingest does.
+    assert not any(outcome.created for outcome in again)
+    assert store.event_count() == len(events)
+
+
+def test_without_a_clock_nothing_is_timed(store: Store) -> None:
+    clock = StageClock()
+    store.ingest([parse_event(b) for b in Workload(40).events()], NOW)
+    assert store.stages is None
+    assert clock.events == 0 and sum(clock.seconds.values()) == 0
+
+
+def test_storage_bound_is_the_rate_with_projecting_free() -> None:
+    clock = StageClock()
+    clock.add("project", 3.0)
+    clock.add("write", 0.75)
+    clock.add("commit", 0.25)
+    clock.events = 2_000
+    assert clock.per_event_us() == {"project": 1_500.0, "write": 375.0, "commit": 125.0}
+    assert clock.storage_bound() == 2_000.0
+    assert StageClock().storage_bound() == 0.0 and StageClock().per_event_us()["commit"] == 0.0
