@@ -173,10 +173,12 @@ def interleaved_latencies(
             for _ in range(WARM_UP_CALLS):  # warm caches and plans, as a running service has them
                 fn()
     times: dict[int, dict[str, list[float]]] = {size: {name: [] for name in fns} for size, fns in calls.items()}
-    for _ in range(rounds):
+    for round_ in range(rounds):
+        # The first `per_query % rounds` rounds take one call more, so every query is timed `per_query` times.
+        in_round = per_query // rounds + (round_ < per_query % rounds)
         for size, fns in calls.items():
             for name, fn in fns.items():
-                for _ in range(per_query // rounds):
+                for _ in range(in_round):
                     started = time.perf_counter()
                     fn()
                     times[size][name].append((time.perf_counter() - started) * 1000)

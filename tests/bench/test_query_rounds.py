@@ -24,3 +24,12 @@ def test_sizes_take_turns_in_rounds_after_every_query_is_warmed() -> None:
     assert timed == one_round * 3
     assert set(found) == {10, 20} and set(found[10]) == {"impact", "audit"}
     assert all(0 <= p50 <= p95 for by_name in found.values() for p50, p95 in by_name.values())
+
+
+def test_every_query_is_timed_per_query_times_when_the_rounds_do_not_divide_it() -> None:
+    order: list[int] = []
+    calls = {size: {"impact": (lambda size=size: order.append(size))} for size in (10, 20)}
+    interleaved_latencies(calls, per_query=5, rounds=3)
+    timed = order[2 * WARM_UP_CALLS :]
+    # 5 calls in 3 rounds: 2, 2 and 1, the sizes taking turns in each.
+    assert timed == [10, 10, 20, 20, 10, 10, 20, 20, 10, 20]
