@@ -951,13 +951,12 @@ class Neo4jStore:
     def ingest(self, events: Sequence[Event], received_at: str) -> list[IngestOutcome]:
         self._ensure_schema()
         clock = self.stages
-        if clock is None:
-            with _translated(), self._session() as session:
-                return session.execute_write(_ingest, events, received_at)
-        inside = StageClock()  # a retried unit of work counts each of its tries
+        inside = StageClock() if clock is not None else None  # a retried unit of work counts each of its tries
         started = time.perf_counter()
         with _translated(), self._session() as session:
             outcomes = session.execute_write(_ingest, events, received_at, inside)
+        if clock is None or inside is None:
+            return outcomes
         # What the unit of work did not spend projecting and writing went on opening and
         # committing the transaction.
         clock.add("commit", time.perf_counter() - started - inside.seconds["project"] - inside.seconds["write"])

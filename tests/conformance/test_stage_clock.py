@@ -40,11 +40,19 @@ def test_each_ingest_adds_its_stages_and_events_to_the_clock(store: Store) -> No
     assert store.event_count() == len(events)
 
 
-def test_without_a_clock_nothing_is_timed(store: Store) -> None:
+def test_a_clock_taken_off_the_store_is_no_longer_timed(store: Store) -> None:
+    events = [parse_event(b) for b in Workload(80).events()]
     clock = StageClock()
-    store.ingest([parse_event(b) for b in Workload(40).events()], NOW)
+    store.stages = clock
+    try:
+        store.ingest(events[:40], NOW)
+    finally:
+        store.stages = None
+    seen, counted = dict(clock.seconds), clock.events
+    store.ingest(events[40:], NOW)
     assert store.stages is None
-    assert clock.events == 0 and sum(clock.seconds.values()) == 0
+    assert clock.seconds == seen and clock.events == counted == 40
+    assert store.event_count() == len(events)
 
 
 def test_storage_bound_is_the_rate_with_projecting_free() -> None:
