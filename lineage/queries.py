@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import InvalidEvent, NotFound
 from lineage.graph import (
     ALIAS,
@@ -125,17 +126,21 @@ def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def endpoint_status(store: Store, endpoint: str) -> dict[str, Any]:
+def endpoint_status(store: Store, endpoint: str, seen: dict[str, Node] | None = None) -> dict[str, Any]:
     """An endpoint's deployments, newest first, with what each serves."""
-    return endpoint_statuses(store, [endpoint])[endpoint]
+    return endpoint_statuses(store, [endpoint], seen)[endpoint]
 
 
-def endpoint_statuses(store: Store, endpoints: list[str]) -> dict[str, dict[str, Any]]:
+def endpoint_statuses(store: Store, endpoints: list[str], seen: dict[str, Node] | None = None) -> dict[str, dict[str, Any]]:
     """`endpoint_status` of each endpoint, in one round trip however many endpoints and
     however long their histories: the endpoints with their deployments, and what those
-    deployments serve and which runs made them."""
+    deployments serve and which runs made them. `seen`, when given, collects those nodes
+    (what the answer's warnings are about)."""
     wanted = list(dict.fromkeys(endpoints))
     history, made = store.hops(wanted, [Hop(in_types=(VERSION_OF,)), Hop(out_types=(SERVES,), in_types=(WROTE,))])
+    if seen is not None:
+        seen.update(history.nodes)
+        seen.update(made.nodes)
     nodes = history.nodes
     dep_ids: dict[str, list[str]] = {e: [] for e in wanted}
     for edge in history.edges:
@@ -171,8 +176,9 @@ def endpoint_statuses(store: Store, endpoints: list[str]) -> dict[str, dict[str,
 
 
 @snapshotted
-def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
-    """Everything downstream of a ref, version-exact, and the endpoints it reached."""
+def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS) -> dict[str, Any]:
+    """Everything downstream of a ref, version-exact, and the endpoints it reached, with what
+    the walk could not see (`warnings`)."""
     node, sub = walk(store, ref, "down", depth)
     skip = {node.id} if node.id in sub.nodes else set()
     groups = grouped(sub, skip)
@@ -201,15 +207,19 @@ def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]
             }
         )
     counts = {k: len(v) for k, v in groups.items()}
-    return {"ref": ref, "node": item(node), "depth": depth, "counts": counts, **groups, "endpoints": endpoints}
+    warnings = answer_warnings(store, [node, *sub.nodes.values()], stale_run_hours=stale_run_hours)
+    return {"ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups, "endpoints": endpoints}
 
 
 @snapshotted
-def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
-    """Provenance of a ref: commits, dataset and feature view versions, runs with params."""
+def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS) -> dict[str, Any]:
+    """Provenance of a ref: commits, dataset and feature view versions, runs with params, and
+    what the walk could not see (`warnings`)."""
     node, sub = walk(store, ref, "up", depth)
     groups = grouped(sub, {node.id} if node.id in sub.nodes else set())
-    return {"ref": ref, "node": item(node), "depth": depth, "counts": {k: len(v) for k, v in groups.items()}, **groups}
+    warnings = answer_warnings(store, [node, *sub.nodes.values()], stale_run_hours=stale_run_hours)
+    counts = {k: len(v) for k, v in groups.items()}
+    return {"ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups}
 
 
 @snapshotted

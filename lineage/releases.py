@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
 from lineage.ingest.parse import parse_time
@@ -52,8 +53,11 @@ def _dataset_kind(node: Node) -> str:
 
 
 @snapshotted
-def diff(store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH) -> dict[str, Any]:
-    """What differs upstream of two nodes: versions per dataset, commits, params, metrics."""
+def diff(
+    store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS
+) -> dict[str, Any]:
+    """What differs upstream of two nodes: versions per dataset, commits, params, metrics, and
+    what either walk could not see (`warnings`)."""
     check_depth(depth)
     a, b = resolve_ref(store, from_ref), resolve_ref(store, to_ref)
     sa = store.flow(start_nodes(store, a, "up"), "up", depth)
@@ -101,9 +105,11 @@ def diff(store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH) -
                 if lf.get(key) != rf.get(key):
                     rows.append({"job": job, "name": key, "from": lf.get(key), "to": rf.get(key), "change": _change(lf.get(key), rf.get(key))})
     changed = [d for d in datasets if d["change"] != "same"]
+    seen = {a.id: a, b.id: b, **sa.nodes, **sb.nodes}
     return {
         "from": item(a),
         "to": item(b),
+        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours),
         "datasets": datasets,
         "commits": commits,
         "runs": runs,
@@ -134,14 +140,17 @@ def find_one(store: Store, prop: str, name: str, what: str) -> Node:
 
 
 @snapshotted
-def endpoint(store: Store, name: str, at: str | None = None) -> dict[str, Any]:
-    """Current deployment and full history; with `at`, what the endpoint served then."""
+def endpoint(store: Store, name: str, at: str | None = None, *, stale_run_hours: float = STALE_RUN_HOURS) -> dict[str, Any]:
+    """Current deployment and full history; with `at`, what the endpoint served then. Its
+    `warnings` are about the deployments, the runs that made them and what they serve."""
     node = find_one(store, "endpoint", name, "endpoint")
-    status = endpoint_status(store, node.id)
+    seen: dict[str, Node] = {node.id: node}
+    status = endpoint_status(store, node.id, seen)
     out = {
         "name": status["name"],
         "id": node.id,
         "environment": status["environment"],
+        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours),
         "current": status["live"],
         "current_model_version": [m for d in status["live"] for m in d["model_versions"]],
         "history": status["deployments"],
@@ -157,8 +166,9 @@ def endpoint(store: Store, name: str, at: str | None = None) -> dict[str, Any]:
     return out
 
 
-def _training_data(store: Store, version: Node) -> dict[str, Any]:
+def _training_data(store: Store, version: Node, seen: dict[str, Node]) -> dict[str, Any]:
     sub = store.flow([version.id], "up", 10)
+    seen.update(sub.nodes)
     versions = [n for n in sub.nodes.values() if n.kind == VERSION and n.id != version.id]
     return {
         "dataset_versions": sorted((item(n) for n in versions if "FeatureViewVersion" not in n.labels), key=lambda i: i["label"]),
@@ -188,21 +198,59 @@ def _verdict(version: dict[str, Any]) -> str | None:
     return None
 
 
+# Events read per version no run wrote, to find the earliest that mentions it: such a version
+# is known from a few promotion and deployment events, so the first ones by seq hold its first
+# eventTime but for a log replayed far out of order.
+FIRST_SEEN_SCAN = 200
+
+
+def _place_unwritten(store: Store, rows: list[dict[str, Any]], aliases: list[Node]) -> None:
+    """Give every version row its time in the order (issue 29, point 6): `written_at` when a
+    run or dataset event wrote it ("ordering": "written"); otherwise, for a version known only
+    from promotion (ml_alias) or deployment events, the earliest eventTime that mentions it
+    ("ordering": "first_seen"). One round trip for all of them."""
+    moved: dict[str, str] = {}
+    for alias in aliases:
+        for move in (alias.props.get("moves") or {}).values():
+            version, at = str(move.get("version")), move["at"][1]
+            moved[version] = min(moved.get(version, at), at)
+    unwritten = [r["id"] for r in rows if not r.get("written_at")]
+    about = store.events_about(unwritten, FIRST_SEEN_SCAN) if unwritten else {}
+    for row in rows:
+        if row.get("written_at"):
+            row["ordering"] = "written"
+            continue
+        times = [e.event_time for e in about.get(row["id"], [])]
+        times += [moved[row["version"]]] if row["version"] in moved else []
+        row["ordering"] = "first_seen"
+        row["first_seen"] = min(times) if times else None
+
+
+def _when(row: dict[str, Any]) -> str | None:
+    """Where a version row stands in the order: see `_place_unwritten`."""
+    return row.get("written_at") or row.get("first_seen")
+
+
 @snapshotted
-def model_versions(store: Store, name: str, before: str | None = None) -> dict[str, Any]:
-    """A model's versions with training data, aliases and annotations; with `before`, the
-    last known good version before that one."""
+def model_versions(
+    store: Store, name: str, before: str | None = None, *, stale_run_hours: float = STALE_RUN_HOURS
+) -> dict[str, Any]:
+    """A model's versions, newest first, with training data, aliases and annotations; with
+    `before`, the last known good version before that one; `warnings` about what they hold."""
     model = find_one(store, "model_name", name, "model")
     model_name = model.props.get("model_name") or name
+    alias_nodes = store.find("model", model_name, kind=ALIAS, limit=100)
     aliases = [
         {"alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"), "history": a.props.get("history", [])}
-        for a in store.find("model", model_name, kind=ALIAS, limit=100)
+        for a in alias_nodes
     ]
     rows = []
+    seen: dict[str, Node] = {}
     for edge in store.in_edges(model.id, VERSION_OF):
         node = store.node(edge.src)
         if node is None or MODEL_VERSION not in node.labels:
             continue
+        seen[node.id] = node
         facet = (node.props.get("facets") or {}).get("ml_modelVersion") or {}
         row = item(node) | {
             "metrics": facet.get("metrics", {}),
@@ -211,20 +259,31 @@ def model_versions(store: Store, name: str, before: str | None = None) -> dict[s
             "stage": facet.get("stage"),
             "annotations": node.props.get("annotations", []),
             "aliases": sorted(a["alias"] for a in aliases if a["current_version"] == node.props.get("version")),
-            "training_data": _training_data(store, node),
+            "training_data": _training_data(store, node, seen),
         }
         rows.append(row)
-    rows.sort(key=lambda r: (r.get("written_at") or "", r["id"]), reverse=True)
-    out: dict[str, Any] = {"model": model_name, "id": model.id, "versions": rows, "aliases": aliases}
+    _place_unwritten(store, rows, alias_nodes)
+    rows.sort(key=lambda r: (_when(r) or "", r["id"]), reverse=True)
+    out: dict[str, Any] = {
+        "model": model_name,
+        "id": model.id,
+        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours),
+        "ordering": "newest first by written_at; a version no run wrote (known from promotion or deployment only) by first_seen, "
+        "the earliest eventTime that mentions it",
+        "versions": rows,
+        "aliases": aliases,
+    }
     if before is not None:
         target = next((r for r in rows if before in (r["version"], r["label"])), None)
         if target is None:
             raise NotFound(f"model {model_name!r} has no version {before!r}", suggestions=[r["version"] for r in rows[:5]])
-        if not target.get("written_at"):
+        moment = _when(target)
+        if not moment:
             raise InvalidEvent("before", f"version {before!r} has no known time to compare with")
         excluded, good = [], None
         for row in rows:
-            if not row.get("written_at") or row["written_at"] >= target["written_at"] or row["id"] == target["id"]:
+            when = _when(row)
+            if not when or when >= moment or row["id"] == target["id"]:
                 continue
             reason = _verdict(row)
             if reason is None:

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # handling; `inline` does it in a thread of the API process.
     sqlite_writer: Literal["process", "inline"] = "process"
 
+    # Answers warn of runs still START/RUNNING whose last event is older than this, measured
+    # against the newest eventTime in the store (issue 29).
+    stale_run_hours: float = Field(default=24.0, gt=0)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

@@ -200,6 +200,10 @@ class Store(Protocol):
     def last_entry(self) -> StoredEvent | None:
         """The entry with the highest seq (the chain's head), or None for an empty log."""
 
+    def newest_event_time(self) -> str | None:
+        """The greatest eventTime in the log (an index read), or None for an empty log: the
+        "now" of the data, so an answer judged against it is the same after a replay."""
+
     def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot answer now."""
 

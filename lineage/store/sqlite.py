@@ -827,6 +827,11 @@ class SqliteStore:
             row = self._reader.execute(_ENTRY_FIELDS + " ORDER BY seq DESC LIMIT 1").fetchone()
         return _stored(row) if row else None
 
+    def newest_event_time(self) -> str | None:
+        with _translated():
+            row = self._reader.execute("SELECT max(event_time) FROM events").fetchone()  # events_time index
+        return row[0] if row else None
+
     def put_token(self, record: TokenRecord) -> None:
         with _translated(), self._write_lock:
             try:

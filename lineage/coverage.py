@@ -1,0 +1,126 @@
+"""What an answer could not see: warnings about the nodes it traversed (issue 29, point 5).
+
+Every answer (impact, upstream, diff, model versions, endpoint, audit) hands the nodes it
+already holds to `answer_warnings`, which returns `[{kind, node, detail}]`. Each kind is one
+small check in `CHECKS`; a check reads only those nodes, plus at most one store call shared
+through `Facts`, so warnings cost what the answer's size is, never what the history is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from lineage.graph import MODEL_VERSION, RUN, VERSION, WROTE, Node
+from lineage.refs import display
+from lineage.store.base import Store
+
+STALE_RUN_HOURS = 24.0  # the default of Settings.stale_run_hours
+OPEN_STATES = frozenset({"START", "RUNNING"})
+FAILED_STATES = frozenset({"FAIL", "ABORT"})
+
+
+@dataclass
+class Facts:
+    """The nodes an answer holds, and the few store reads a check may need, each made at most
+    once however many checks ask (lazily: an answer with no open run never asks for a time)."""
+
+    store: Store
+    nodes: dict[str, Node]
+    stale_run_hours: float = STALE_RUN_HOURS
+    _cache: dict[Any, Any] = field(default_factory=dict)
+
+    def of(self, predicate: Callable[[Node], bool]) -> list[Node]:
+        return sorted((n for n in self.nodes.values() if predicate(n)), key=lambda n: n.id)
+
+    def newest_event_time(self) -> str | None:
+        if "newest" not in self._cache:
+            self._cache["newest"] = self.store.newest_event_time()
+        return self._cache["newest"]  # type: ignore[no-any-return]
+
+    def written(self, ids: list[str]) -> set[str]:
+        """Which of `ids` some run WROTE (one round trip for all of them)."""
+        key = ("written", *ids)
+        if key not in self._cache:
+            self._cache[key] = {e.dst for e in self.store.edges_to(ids, WROTE)} if ids else set()
+        return self._cache[key]  # type: ignore[no-any-return]
+
+
+Warning = dict[str, str]
+Check = Callable[[Facts], Iterator[Warning]]
+
+
+def warning(kind: str, node: Node, detail: str) -> Warning:
+    return {"kind": kind, "node": node.id, "detail": detail}
+
+
+def _run_name(run: Node) -> str:
+    return f"run {run.props.get('run_id')} of {run.props.get('job_name')}"
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def stale_runs(facts: Facts) -> Iterator[Warning]:
+    """Runs still open whose last event is older than the limit, measured against the newest
+    eventTime in the store (not the wall clock, so a replay of the log warns alike)."""
+    open_runs = facts.of(lambda n: n.kind == RUN and n.props.get("state") in OPEN_STATES)
+    newest = facts.newest_event_time() if open_runs else None
+    if newest is None:
+        return
+    limit = _time(newest) - timedelta(hours=facts.stale_run_hours)
+    for run in open_runs:
+        last = run.props.get("last_event_time")
+        if last and _time(last) < limit:
+            yield warning(
+                "stale_run", run,
+                f"{_run_name(run)} is still {run.props['state']} with no event since {last} "
+                f"(over {facts.stale_run_hours:g} h before the newest event, {newest}): its outputs may be missing or partial",
+            )
+
+
+def failed_runs(facts: Facts) -> Iterator[Warning]:
+    for run in facts.of(lambda n: n.kind == RUN and n.props.get("state") in FAILED_STATES):
+        why = run.props.get("error_message")
+        yield warning("failed_run", run, f"{_run_name(run)} ended {run.props['state']}" + (f": {why}" if why else ""))
+
+
+def placeholder_inputs(facts: Facts) -> Iterator[Warning]:
+    """Inputs read with no version while none was known: the projection binds them to the
+    dataset's unversioned placeholder (`placeholder` true), so what was read is unknown."""
+    for node in facts.of(lambda n: n.kind == VERSION and bool(n.props.get("placeholder"))):
+        yield warning(
+            "placeholder_input", node,
+            f"{node.props.get('name')} was read without a version and no version of it was known then: what was read is unknown",
+        )
+
+
+def untrained_model_versions(facts: Facts) -> Iterator[Warning]:
+    models = facts.of(lambda n: n.kind == VERSION and MODEL_VERSION in n.labels and not n.props.get("placeholder"))
+    written = facts.written([n.id for n in models])
+    for model in models:
+        if model.id not in written:
+            yield warning(
+                "untrained_model_version", model,
+                f"no run is known to have written {display(model)}: its training data and code are unknown",
+            )
+
+
+# Kind -> check, in the order warnings are listed. A new kind is one generator here; one that
+# needs a store read adds a cached accessor to `Facts` taking the answer's ids.
+CHECKS: dict[str, Check] = {
+    "stale_run": stale_runs,
+    "failed_run": failed_runs,
+    "placeholder_input": placeholder_inputs,
+    "untrained_model_version": untrained_model_versions,
+}
+
+
+def answer_warnings(store: Store, nodes: Iterable[Node], *, stale_run_hours: float = STALE_RUN_HOURS) -> list[Warning]:
+    """What an answer made of `nodes` could not see, as `[{kind, node, detail}]` (empty when
+    nothing): kinds in `CHECKS` order, nodes by id within a kind."""
+    facts = Facts(store, {n.id: n for n in nodes}, stale_run_hours)
+    return [w for check in CHECKS.values() for w in check(facts)]
