@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.deps import StoreDep, require
+from api.deps import SettingsDep, StoreDep, require
 from api.responses import json_response
 from lineage.errors import InvalidEvent
 from lineage.reports.audit import SCHEMA_PATH, build_report
@@ -42,13 +42,15 @@ _DOCUMENTS = {"content": {r.media_type.split(";")[0]: {} for r in RENDERERS.valu
     response_class=Response,
     responses={200: _DOCUMENTS},
 )
-def audit(store: StoreDep, request: Request, ref: Ref, format_: Format = "json", check: Check = "evidence") -> Response:
+def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, format_: Format = "json", check: Check = "evidence") -> Response:
     """The release chain, training setup, approvals, alias history, deployment timeline,
     annotations, immutability violations and the raw events behind each fact. The
     `X-Lineage-Log-Head` and `X-Lineage-Log-Entries` headers name the log state it was made from."""
     chosen = renderer(format_)  # an unknown format is refused before any work
     base = str(request.base_url).rstrip("/")
-    report = build_report(store, ref, schema_url=base + SCHEMA_PATH, whole_chain=check == "chain")
+    report = build_report(
+        store, ref, schema_url=base + SCHEMA_PATH, whole_chain=check == "chain", stale_run_hours=settings.stale_run_hours
+    )
     headers = {
         "Content-Disposition": f'inline; filename="{_filename(report["subject"]["label"], chosen.extension)}"',
         "X-Lineage-Log-Head": report["log"]["head"],

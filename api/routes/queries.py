@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import StoreDep, require
+from api.deps import SettingsDep, StoreDep, require
 from lineage import queries
 
 router = APIRouter(prefix="/api/v1", tags=["queries"], dependencies=[require("read")])
@@ -16,13 +16,13 @@ Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 
 
 @router.get("/impact", summary="Everything downstream of a ref, and the endpoints it reached")
-def impact(store: StoreDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
-    return queries.impact(store, ref, depth)
+def impact(store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
+    return queries.impact(store, ref, depth, stale_run_hours=settings.stale_run_hours)
 
 
 @router.get("/upstream", summary="Provenance of a ref: commits, data, features, runs, models")
-def upstream(store: StoreDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
-    return queries.upstream(store, ref, depth)
+def upstream(store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
+    return queries.upstream(store, ref, depth, stale_run_hours=settings.stale_run_hours)
 
 
 @router.get("/graph", summary="Nodes and edges around a ref, for drawing")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import IngestDep, StoreDep, require
+from api.deps import IngestDep, SettingsDep, StoreDep, require
 from api.responses import json_response
 from lineage import queries, releases
 from lineage.ids import annotation_id
@@ -20,21 +20,22 @@ router = APIRouter(prefix="/api/v1", tags=["releases"])
 @router.get("/diff", dependencies=[require("read")], summary="What differs upstream of two nodes (e.g. two model versions)")
 def diff(
     store: StoreDep,
+    settings: SettingsDep,
     from_: Annotated[str, Query(alias="from")],
     to: str,
     depth: Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)] = queries.DEFAULT_DEPTH,
 ) -> dict[str, Any]:
-    return releases.diff(store, from_, to, depth)
+    return releases.diff(store, from_, to, depth, stale_run_hours=settings.stale_run_hours)
 
 
 @router.get("/endpoints/{name}", dependencies=[require("read")], summary="Current deployment and history; `at` answers what it served then")
-def endpoint(store: StoreDep, name: str, at: str | None = None) -> dict[str, Any]:
-    return releases.endpoint(store, name, at)
+def endpoint(store: StoreDep, settings: SettingsDep, name: str, at: str | None = None) -> dict[str, Any]:
+    return releases.endpoint(store, name, at, stale_run_hours=settings.stale_run_hours)
 
 
 @router.get("/models/{name}/versions", dependencies=[require("read")], summary="Versions with training data, aliases, annotations; last known good")
-def model_versions(store: StoreDep, name: str, before: str | None = None) -> dict[str, Any]:
-    return releases.model_versions(store, name, before)
+def model_versions(store: StoreDep, settings: SettingsDep, name: str, before: str | None = None) -> dict[str, Any]:
+    return releases.model_versions(store, name, before, stale_run_hours=settings.stale_run_hours)
 
 
 class AnnotationIn(BaseModel):

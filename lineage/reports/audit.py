@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lineage import __version__, ids
+from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import InvalidEvent
 from lineage.graph import (
     ALIAS,
@@ -254,14 +255,21 @@ def _evidence(
 
 @snapshotted
 def build_report(
-    store: Store, ref: str, *, generated_at: str | None = None, schema_url: str = SCHEMA_PATH, whole_chain: bool = False
+    store: Store,
+    ref: str,
+    *,
+    generated_at: str | None = None,
+    schema_url: str = SCHEMA_PATH,
+    whole_chain: bool = False,
+    stale_run_hours: float = STALE_RUN_HOURS,
 ) -> dict[str, Any]:
     """Everything a compliance reviewer needs about `ref`, and the log state it came from.
 
     The report is made from the log's head as it is now: newer evidence is left out. The
     entries it lists as evidence, and the head, are then checked where they stand in the hash
     chain (`verify_entries`), so the report costs what it lists, not what the log holds; when
-    one is unsound, or with `whole_chain`, the whole log is walked and its first bad entry named."""
+    one is unsound, or with `whole_chain`, the whole log is walked and its first bad entry named.
+    `warnings` say where the chain is incomplete (issue 29): the renderers put them first."""
     subject = resolve_subject(store, ref)
     head = store.last_entry()
     last_seq = head.seq if head else 0
@@ -292,6 +300,10 @@ def build_report(
     for row in chain:
         row["evidence"] = by_node.get(row["id"], [])
     ordered = [nodes[r["id"]] for r in chain]
+    warnings = [
+        w | {"label": names.get(w["node"], w["node"])}
+        for w in answer_warnings(store, [*nodes.values(), *approval_runs], stale_run_hours=stale_run_hours)
+    ]
     return {
         "$schema": schema_url,
         "report": {"generated_at": generated_at or now(), "generator": f"lineage-graph {__version__}", "ref": ref},
@@ -310,6 +322,7 @@ def build_report(
             "checked": "chain" if walked else "evidence",
             "first_bad": log["first_bad"],
         },
+        "warnings": warnings,
         "chain": chain,
         "training": _training(store, [n for n in ordered if n.kind == RUN]),
         "approvals": approvals,

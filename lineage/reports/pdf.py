@@ -79,8 +79,11 @@ def render_pdf(report: Report) -> bytes:
     for key, value in identity(report):
         pdf.set_font("Helvetica", "B", 8)
         pdf.cell(32, 4.5, _latin1(key))
-        pdf.set_font("Courier" if key == "Log head" else "Helvetica", size=8)
+        warn = key == "Chain" and bool(report.get("warnings"))  # "incomplete chain" stands out
+        pdf.set_font("Courier" if key == "Log head" else "Helvetica", "B" if warn else "", size=8)
+        pdf.set_text_color(180, 35, 24) if warn else pdf.set_text_color(0)
         pdf.multi_cell(0, 4.5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
     for section in document(report):
         _section(pdf, section)
     return bytes(pdf.output())

@@ -53,6 +53,16 @@ def title(report: Report) -> str:
     return f"Audit report: {report['subject']['label']}"
 
 
+def completeness(report: Report) -> str:
+    """The report's first statement about its chain: complete as far as the log shows, or
+    "incomplete chain" and why (issue 29)."""
+    warnings = report.get("warnings") or []
+    if not warnings:
+        return "complete as far as the log shows"
+    kinds = sorted({w["kind"].replace("_", " ") for w in warnings})
+    return f"INCOMPLETE CHAIN: {len(warnings)} warning{'s' * (len(warnings) != 1)} ({', '.join(kinds)}); see 'Incomplete chain' below"
+
+
 def identity(report: Report) -> list[tuple[str, str]]:
     """The report's header: what it is about, when it was made, and from which log state."""
     s, r, log = report["subject"], report["report"], report["log"]
@@ -63,6 +73,7 @@ def identity(report: Report) -> list[tuple[str, str]]:
     )
     return [
         ("Subject", f"{s['label']} ({s['type'].replace('_', ' ')})"),
+        ("Chain", completeness(report)),
         ("Node id", s["id"]),
         ("Requested ref", r["ref"]),
         ("Generated at", r["generated_at"]),
@@ -77,7 +88,17 @@ def identity(report: Report) -> list[tuple[str, str]]:
 def document(report: Report) -> list[Section]:
     """The report as tables, in reading order."""
     chain = report["chain"]
+    warnings = report.get("warnings") or []
+    # What the chain could not show comes before the chain itself, on the first page.
     sections = [
+        Section(
+            "Incomplete chain: what this report could not see",
+            ["kind", "node", "detail"],
+            [[w["kind"].replace("_", " "), w["label"], w["detail"]] for w in warnings],
+            [36, 60, 181],
+        )
+    ] if warnings else []
+    sections += [
         Section(
             "Release chain",
             ["step", "label", "name", "version", "time", "status", "detail", "events"],
@@ -156,6 +177,9 @@ def render_csv(report: Report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
+    # Where the chain is incomplete, rows of step "incomplete chain" come first (issue 29).
+    for w in report.get("warnings") or []:
+        writer.writerow(["incomplete chain", w["label"], w["kind"], "", "", "", w["detail"], "no", w["node"], ""])
     for row in report["chain"]:
         writer.writerow([*(_text(row[c]) for c in CSV_COLUMNS[:-1]), " ".join(row["evidence"])])
     return out.getvalue().encode()
@@ -210,7 +234,8 @@ def render_html(report: Report) -> bytes:
         f"<h1>{head}</h1><dl>",
     ]
     for key, value in identity(report):
-        css = ' class="bad"' if key == "Chain verified" and not report["log"]["verified"] else ""
+        bad = (key == "Chain verified" and not report["log"]["verified"]) or (key == "Chain" and report.get("warnings"))
+        css = ' class="bad"' if bad else ""
         parts.append(f"<dt>{esc(key)}</dt><dd{css}>{esc(value)}</dd>")
     parts.append("</dl>")
     for section in document(report):

@@ -199,6 +199,13 @@ AUDIT_SCHEMA: dict[str, Any] = {
             ),
             "Deployment timelines",
         ),
+        "warnings": _list(
+            _object(
+                "Something the chain could not show (issue 29): a stale or failed run, an input read without a known version, a model version no run wrote",
+                {"kind": _STR, "node": _STR, "label": _STR, "detail": _STR},
+            ),
+            "Where the chain is incomplete; empty when nothing is known to be missing",
+        ),
         "annotations": _list(
             _object(
                 "A tag on a node of the chain",
@@ -228,7 +235,7 @@ AUDIT_SCHEMA: dict[str, Any] = {
         ),
     },
     "required": [
-        "report", "subject", "log", "chain", "training", "approvals", "aliases", "deployments", "annotations",
+        "report", "subject", "log", "warnings", "chain", "training", "approvals", "aliases", "deployments", "annotations",
         "immutability_violations", "evidence",
     ],
     "additionalProperties": False,
