@@ -45,7 +45,8 @@ _DOCUMENTS = {"content": {r.media_type.split(";")[0]: {} for r in RENDERERS.valu
 def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, format_: Format = "json", check: Check = "evidence") -> Response:
     """The release chain, training setup, approvals, alias history, deployment timeline,
     annotations, immutability violations and the raw events behind each fact. The
-    `X-Lineage-Log-Head` and `X-Lineage-Log-Entries` headers name the log state it was made from."""
+    `X-Lineage-Log-Head` and `X-Lineage-Log-Entries` headers name the log state it was made from;
+    `X-Lineage-Warnings` counts where the chain is incomplete (listed first in the report)."""
     chosen = renderer(format_)  # an unknown format is refused before any work
     base = str(request.base_url).rstrip("/")
     report = build_report(
@@ -55,6 +56,7 @@ def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, fo
         "Content-Disposition": f'inline; filename="{_filename(report["subject"]["label"], chosen.extension)}"',
         "X-Lineage-Log-Head": report["log"]["head"],
         "X-Lineage-Log-Entries": str(report["log"]["entries"]),
+        "X-Lineage-Warnings": str(len(report["warnings"])),  # where the chain is incomplete (issue 29)
     }
     return Response(chosen.render(report), media_type=chosen.media_type, headers=headers)
 

@@ -30,15 +30,17 @@ def _fail(exc: Failed) -> typer.Exit:
 
 
 def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
-    store = open_store(Settings())
+    settings = Settings()
+    store = open_store(settings)
     try:
-        report = build_report(store, ref, whole_chain=whole_chain)
+        report = build_report(store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours)
     except LineageError as exc:
         raise failed(exc) from exc
     finally:
         store.close()
     log = report["log"]
-    return renderer(fmt).render(report), {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["label"]}
+    info = {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["label"], "warnings": str(len(report["warnings"]))}
+    return renderer(fmt).render(report), info
 
 
 def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
@@ -57,7 +59,12 @@ def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[byt
         details = [f"did you mean {s['ref']} ({s['kind']})" for s in body.get("suggestions", [])]
         details += [f"{c['id']}  {c['kind']}  {c['label']}" for c in body.get("candidates", [])]
         raise Failed(str(body.get("detail", response.text)), details)
-    info = {"entries": response.headers.get("x-lineage-log-entries", "?"), "head": response.headers.get("x-lineage-log-head", "?"), "label": ref}
+    info = {
+        "entries": response.headers.get("x-lineage-log-entries", "?"),
+        "head": response.headers.get("x-lineage-log-head", "?"),
+        "label": ref,
+        "warnings": response.headers.get("x-lineage-warnings", "0"),
+    }
     return response.content, info
 
 
@@ -96,6 +103,10 @@ def register(app: typer.Typer) -> None:
             raise _fail(Failed(str(exc), [])) from None
         except Failed as exc:
             raise _fail(exc) from None
+        if info["warnings"] not in ("0", "?"):  # the report says so first too; people at a terminal see it here
+            Console(stderr=True, soft_wrap=True).print(
+                f"[bold yellow]incomplete chain: {info['warnings']} warning(s), listed first in the report[/]"
+            )
         if output is None:
             if fmt == "pdf" and sys.stdout.isatty():
                 raise _fail(Failed("a PDF is not for the terminal: give -o FILE", []))

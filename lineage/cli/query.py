@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lineage import queries, releases
+from lineage.cli.warnings import print_warnings
 from lineage.errors import Ambiguous, LineageError, NotFound
 from lineage.ingest.parse import parse_event
 from lineage.refs import resolve_ref
@@ -44,6 +45,10 @@ def failed(exc: LineageError) -> Failed:
     if isinstance(exc, Ambiguous):
         return Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates])
     return Failed(str(exc), [])
+
+
+def _hours() -> float:
+    return Settings().stale_run_hours
 
 
 @contextmanager
@@ -114,6 +119,7 @@ def _short(time: str | None) -> str:
 
 
 def render_impact(console: Console, a: dict[str, Any]) -> None:
+    print_warnings(console, a)
     console.print(f"[bold]{a['node']['label']}[/] ({a['node']['kind']}): downstream within {a['depth']} hops")
     rows = []
     for e in a["endpoints"]:
@@ -128,6 +134,7 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
 
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
+    print_warnings(console, a)
     console.print(f"[bold]{a['node']['label']}[/] ({a['node']['kind']}): upstream within {a['depth']} hops")
     if a["commits"]:
         console.print(_table("Commits", ["sha", "repo", "branch"], [[c["sha"][:12], c["repo"], c["branch"]] for c in a["commits"]]))
@@ -139,6 +146,7 @@ def render_upstream(console: Console, a: dict[str, Any]) -> None:
 
 
 def render_diff(console: Console, a: dict[str, Any]) -> None:
+    print_warnings(console, a)
     console.print(f"[bold]{a['from']['label']}[/] -> [bold]{a['to']['label']}[/]")
     changed = [d for d in a["datasets"] if d["change"] != "same"]
     console.print(_table("Data, features and models", ["name", "kind", "from", "to", "change"], [[d["name"], d["kind"], ", ".join(d["from"]), ", ".join(d["to"]), d["change"]] for d in changed]))
@@ -151,6 +159,7 @@ def render_diff(console: Console, a: dict[str, Any]) -> None:
 
 
 def render_endpoint(console: Console, a: dict[str, Any]) -> None:
+    print_warnings(console, a)
     console.print(f"[bold]{a['name']}[/] ({a.get('environment') or 'no environment'}): serving {', '.join(a['current_model_version']) or 'nothing'}")
     if "at" in a:
         console.print(f"at {a['at']['time']}: {', '.join(a['at']['model_versions']) or 'nothing'}")
@@ -159,6 +168,7 @@ def render_endpoint(console: Console, a: dict[str, Any]) -> None:
 
 
 def render_versions(console: Console, a: dict[str, Any]) -> None:
+    print_warnings(console, a)
     rows = []
     for v in a["versions"]:
         data = [i["label"] for i in v["training_data"]["dataset_versions"] + v["training_data"]["feature_view_versions"]]
@@ -180,17 +190,17 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", {"ref": ref, "depth": depth}, lambda s: queries.impact(s, ref, depth)), render_impact)
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", {"ref": ref, "depth": depth}, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours())), render_impact)
 
     @app.command()
     def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", {"ref": ref, "depth": depth}, lambda s: queries.upstream(s, ref, depth)), render_upstream)
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", {"ref": ref, "depth": depth}, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours())), render_upstream)
 
     @app.command()
     def diff(a: str, b: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
         """What differs upstream of A and B (e.g. churn@2.2.0 churn@2.3.1)."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/diff", {"from": a, "to": b, "depth": depth}, lambda s: releases.diff(s, a, b, depth)), render_diff)
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/diff", {"from": a, "to": b, "depth": depth}, lambda s: releases.diff(s, a, b, depth, stale_run_hours=_hours())), render_diff)
 
     @app.command()
     def endpoint(
@@ -200,7 +210,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """An endpoint's current deployment and history, or what it served --at a time."""
-        _run(as_json, lambda: ask(url, "GET", f"/api/v1/endpoints/{name}", {"at": at}, lambda s: releases.endpoint(s, name, at)), render_endpoint)
+        _run(as_json, lambda: ask(url, "GET", f"/api/v1/endpoints/{name}", {"at": at}, lambda s: releases.endpoint(s, name, at, stale_run_hours=_hours())), render_endpoint)
 
     @app.command()
     def versions(
@@ -210,7 +220,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """A model's versions with training data, aliases and annotations."""
-        _run(as_json, lambda: ask(url, "GET", f"/api/v1/models/{model}/versions", {"before": before}, lambda s: releases.model_versions(s, model, before)), render_versions)
+        _run(as_json, lambda: ask(url, "GET", f"/api/v1/models/{model}/versions", {"before": before}, lambda s: releases.model_versions(s, model, before, stale_run_hours=_hours())), render_versions)
 
     @app.command()
     def search(
