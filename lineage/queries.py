@@ -223,8 +223,10 @@ def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_ho
 
 
 @snapshotted
-def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> dict[str, Any]:
-    """Nodes and edges around a ref, for drawing."""
+def graph(
+    store: Store, ref: str, direction: str = "both", depth: int = 3, *, stale_run_hours: float = STALE_RUN_HOURS
+) -> dict[str, Any]:
+    """Nodes and edges around a ref, for drawing, and `warnings` about them (the page's banner)."""
     if direction not in ("up", "down", "both"):
         raise InvalidEvent("direction", "must be up, down or both")
     node = resolve_ref(store, ref)
@@ -239,7 +241,13 @@ def graph(store: Store, ref: str, direction: str = "both", depth: int = 3) -> di
             edges[e.ident] = {"src": e.src, "type": e.type, "dst": e.dst, "key": e.key, "props": e.props}
     if node.kind in (DATASET, JOB, ALIAS):  # the ref itself, tied to where the walk began
         nodes[node.id] = item(node, 0)
-    return {"root": node.id, "nodes": sorted(nodes.values(), key=lambda n: n["id"]), "edges": [edges[k] for k in sorted(edges)]}
+    seen = {node.id: node} | {i: n for sub in subs for i, n in sub.nodes.items()}
+    return {
+        "root": node.id,
+        "nodes": sorted(nodes.values(), key=lambda n: n["id"]),
+        "edges": [edges[k] for k in sorted(edges)],
+        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours),
+    }
 
 
 @snapshotted

@@ -26,8 +26,8 @@ def upstream(store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = qu
 
 
 @router.get("/graph", summary="Nodes and edges around a ref, for drawing")
-def graph(store: StoreDep, ref: Ref, direction: str = "both", depth: Depth = 3) -> dict[str, Any]:
-    return queries.graph(store, ref, direction, depth)
+def graph(store: StoreDep, settings: SettingsDep, ref: Ref, direction: str = "both", depth: Depth = 3) -> dict[str, Any]:
+    return queries.graph(store, ref, direction, depth, stale_run_hours=settings.stale_run_hours)
 
 
 @router.get("/search", summary="Nodes whose name, version or handle contains q")

@@ -2,6 +2,7 @@
 // left and to on the right, as `lineage diff` prints it.
 import { get } from "./api.js";
 import { h, fill, show, table } from "./dom.js";
+import { warningBanner } from "./warnings.js";
 
 function rows(items, name, cells) {
   return items.map((item) => h("tr", { class: `change-${item.change}`, dataset: { name: name(item), change: item.change } }, cells(item).map((c) => h("td", {}, c))));
@@ -10,6 +11,7 @@ function rows(items, name, cells) {
 export function renderDiff(answer) {
   const s = answer.summary;
   const parts = [
+    warningBanner(answer),
     h(
       "div.diff-head",
       {},

@@ -8,6 +8,7 @@ import { KINDS } from "./kinds.js";
 import { showDetail } from "./panel.js";
 import { askToken } from "./token.js";
 import { setupSearch, suggestionItems } from "./search.js";
+import { warningBanner } from "./warnings.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { ref: "", mode: "graph", direction: "both", depth: 10, selected: "" };
@@ -36,6 +37,13 @@ function syncControls() {
     button.setAttribute("aria-pressed", String(button.dataset.modeButton === state.mode));
   }
   $("impact").hidden = state.mode !== "impact";
+}
+
+/** The page's banner: what the answer on screen could not see (impact's in impact mode). */
+function showWarnings(answer) {
+  const banner = warningBanner(answer, { onSelect: (node) => select(node), id: "warnings-banner" });
+  fill($("warnings"), banner);
+  $("warnings").hidden = !banner;
 }
 
 function status(text, kind = "") {
@@ -74,6 +82,7 @@ async function load() {
     if (impact) items.push(...impactElements(answer, impact));
     await draw(cy, items);
     if (mine !== loads) return;
+    showWarnings(impact || answer);
     if (impact) {
       highlight(cy, answer.root, impact);
       renderImpact($("impact"), impact, { onEndpoint: (e) => select({ id: e.id, kind: "Dataset", labels: ["Endpoint"], label: e.name }) });
@@ -90,6 +99,7 @@ async function load() {
   } catch (error) {
     if (mine !== loads) return;
     graphEl.dataset.state = "error";
+    showWarnings(null);
     if (error instanceof ApiError && (error.status === 404 || error.status === 409)) offer(error);
     else status(`could not load ${state.ref}: ${error.message}`, "error");
   }

@@ -8,6 +8,7 @@ import { fill, h, json, pairs, section, show, table, when } from "./dom.js";
 import { eventsView } from "./events.js";
 import { KINDS, auditable, kindOf } from "./kinds.js";
 import { renderTimeline } from "./timeline.js";
+import { warningBanner } from "./warnings.js";
 
 let shown = 0; // answers for a node that is no longer shown are dropped
 
@@ -74,11 +75,11 @@ function versionsSection(node, onSelect) {
   const kind = kindOf(node);
   if (kind === "deployment" || kind === "endpoint" || (node.kind === "Dataset" && labels.includes("Endpoint"))) {
     const endpoint = node.kind === "Dataset" ? node.id : node.dataset;
-    return later("Deployment timeline", "timeline", get(`/endpoints/${encodeURIComponent(endpoint)}`), (a) => renderTimeline(a, { onSelect }));
+    return later("Deployment timeline", "timeline", get(`/endpoints/${encodeURIComponent(endpoint)}`), (a) => [warningBanner(a, { onSelect }), renderTimeline(a, { onSelect })]);
   }
   if (kind === "model" || (node.kind === "Dataset" && labels.includes("Model"))) {
     const model = node.kind === "Dataset" ? node.id : node.dataset;
-    return later("Model versions", "versions", get(`/models/${encodeURIComponent(model)}/versions`), (a) => modelVersions(a, node.id, onSelect));
+    return later("Model versions", "versions", get(`/models/${encodeURIComponent(model)}/versions`), (a) => [warningBanner(a, { onSelect }), modelVersions(a, node.id, onSelect)]);
   }
   if (node.kind === "DatasetVersion" || node.kind === "Dataset") {
     return later("Versions", "versions", get("/versions", { ref: node.id, limit: 50 }), (a) => versionList(a, node.id, onSelect));
