@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lineage import coverage
 from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
@@ -204,16 +205,21 @@ def _verdict(version: dict[str, Any]) -> str | None:
 FIRST_SEEN_SCAN = 200
 
 
-def _place_unwritten(store: Store, rows: list[dict[str, Any]], aliases: list[Node]) -> None:
-    """Give every version row its time in the order (issue 29, point 6): `written_at` when a
-    run or dataset event wrote it ("ordering": "written"); otherwise, for a version known only
-    from promotion (ml_alias) or deployment events, the earliest eventTime that mentions it
-    ("ordering": "first_seen"). One round trip for all of them."""
+def _place_unwritten(store: Store, model: Node, rows: list[dict[str, Any]], aliases: list[Node]) -> list[dict[str, str]]:
+    """Give every version its time in the order (issue 29, point 6): `written_at` when a run
+    or dataset event wrote it ("ordering": "written"); otherwise, for a version known only from
+    promotion (ml_alias) or deployment events, the earliest eventTime that mentions it
+    ("ordering": "first_seen"). A version named only by an alias move, with no node of its own,
+    gets a row too (`id` null, `known_from` "ml_alias"), timed by its earliest move. One round
+    trip for all of them. Returns the warnings about those node-less versions (about the alias
+    that names them: they have no node to point at)."""
     moved: dict[str, str] = {}
-    for alias in aliases:
+    named_by: dict[str, Node] = {}
+    for alias in sorted(aliases, key=lambda a: a.id):  # the same alias names a version on both stores
         for move in (alias.props.get("moves") or {}).values():
             version, at = str(move.get("version")), move["at"][1]
             moved[version] = min(moved.get(version, at), at)
+            named_by.setdefault(version, alias)
     unwritten = [r["id"] for r in rows if not r.get("written_at")]
     about = store.events_about(unwritten, FIRST_SEEN_SCAN) if unwritten else {}
     for row in rows:
@@ -224,6 +230,29 @@ def _place_unwritten(store: Store, rows: list[dict[str, Any]], aliases: list[Nod
         times += [moved[row["version"]]] if row["version"] in moved else []
         row["ordering"] = "first_seen"
         row["first_seen"] = min(times) if times else None
+    model_name = str(model.props.get("model_name"))
+    known = {r["version"] for r in rows}
+    warnings = []
+    for version in sorted(set(moved) - known):
+        alias = named_by[version]
+        label = f"{model_name}@{version}"
+        rows.append(
+            {
+                "id": None, "kind": VERSION, "labels": [MODEL_VERSION], "label": label, "ref": None,
+                "dataset": model.id, "name": model.props.get("name"), "version": version, "written_at": None,
+                "metrics": {}, "params": {}, "framework": None, "stage": None, "annotations": [],
+                "aliases": sorted(str(a.props["alias"]) for a in aliases if a.props.get("current_version") == version),
+                "training_data": {"dataset_versions": [], "feature_view_versions": [], "commits": [], "runs": []},
+                "ordering": "first_seen", "first_seen": moved[version], "known_from": "ml_alias",
+            }
+        )
+        warnings.append(
+            coverage.warning(
+                "untrained_model_version", alias,
+                f"{label} is known only from moves of alias {alias.props.get('alias_ref')}: no event describes it and no run is known to have written it",
+            )
+        )
+    return warnings
 
 
 def _when(row: dict[str, Any]) -> str | None:
@@ -262,12 +291,12 @@ def model_versions(
             "training_data": _training_data(store, node, seen),
         }
         rows.append(row)
-    _place_unwritten(store, rows, alias_nodes)
-    rows.sort(key=lambda r: (_when(r) or "", r["id"]), reverse=True)
+    unknown = _place_unwritten(store, model, rows, alias_nodes)
+    rows.sort(key=lambda r: (_when(r) or "", r["id"] or ""), reverse=True)
     out: dict[str, Any] = {
         "model": model_name,
         "id": model.id,
-        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours),
+        "warnings": answer_warnings(store, seen.values(), stale_run_hours=stale_run_hours) + unknown,
         "ordering": "newest first by written_at; a version no run wrote (known from promotion or deployment only) by first_seen, "
         "the earliest eventTime that mentions it",
         "versions": rows,
@@ -283,7 +312,7 @@ def model_versions(
         excluded, good = [], None
         for row in rows:
             when = _when(row)
-            if not when or when >= moment or row["id"] == target["id"]:
+            if not when or when >= moment or row["version"] == target["version"]:
                 continue
             reason = _verdict(row)
             if reason is None:

@@ -7,8 +7,9 @@ kind of thing an answer cannot see, placed where a known answer walks through it
 - survey#1 (survey-join) reads data-v1.8.2 and a dataset `survey` no version of which is
   known, and writes survey_joined@sj-1: its input binds to the unversioned placeholder.
 - churn@2.0.5 is promoted (Staging) and deployed to churn-shadow but no run ever trained it;
-  churn@2.2.5 is only promoted (Staging, day 2 08:00). A later deploy of churn@2.3.1 to
-  churn-shadow FAILs.
+  churn@2.2.5 is only promoted (Staging, day 2 08:00); churn@2.1.0 is named by nothing but an
+  alias move (Canary, day 1 08:30: an ml_alias facet, no input). A later deploy of churn@2.3.1
+  to churn-shadow FAILs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ HOLES: list[dict[str, Any]] = [
     *s.deploy("dep-shadow#1", s.ts(8, day=1), "churn", "2.0.5", "churn-shadow"),
     s.promote("prom#4", s.ts(8, day=2), "churn", "Staging", "2.2.5"),
     s.event(
+        "canary#1", "COMPLETE", s.ts(8, 30, day=1), job="promote-churn",
+        run_facets={"ml_alias": s.facet(model="churn", alias="Canary", version="2.1.0")},
+    ),
+    s.event(
         "dep-shadow#2", "START", s.ts(10, 30, day=2), job="deploy-churn-shadow",
         inputs=[s.model("churn", "2.3.1")], outputs=[s.endpoint("churn-shadow")],
     ),
@@ -60,4 +65,5 @@ def model_version(version: str) -> str:
     return ids.version_id(ids.dataset_id("registry://models", "models/churn"), version)
 
 
+CANARY = ids.alias_id("churn", "Canary")
 SURVEY_PLACEHOLDER = ids.version_id(ids.dataset_id("s3://lake", "survey"), "")

@@ -74,11 +74,12 @@ def test_the_setting_reads_its_environment_variable(monkeypatch: pytest.MonkeyPa
 def test_a_promotion_only_version_has_its_place_and_answers_before(client: TestClient) -> None:
     answer = get(client, "/api/v1/models/churn/versions")
     assert [(v["version"], v["ordering"]) for v in answer["versions"]] == [
-        ("2.3.1", "written"), ("2.2.5", "first_seen"), ("2.2.0", "written"), ("2.0.5", "first_seen")
+        ("2.3.1", "written"), ("2.2.5", "first_seen"), ("2.2.0", "written"), ("2.1.0", "first_seen"), ("2.0.5", "first_seen")
     ]
     oldest = get(client, "/api/v1/models/churn/versions", before="2.0.5")  # was a 400: no time to compare with
     assert oldest["before"] == "2.0.5" and oldest["last_known_good"] is None
-    assert get(client, "/api/v1/models/churn/versions", before="2.2.0")["last_known_good"]["version"] == "2.0.5"
+    assert get(client, "/api/v1/models/churn/versions", before="2.2.0")["last_known_good"]["version"] == "2.1.0"
+    assert get(client, "/api/v1/models/churn/versions", before="churn@2.1.0")["last_known_good"]["version"] == "2.0.5"
 
 
 def test_the_audit_report_counts_its_warnings_in_a_header(client: TestClient) -> None:

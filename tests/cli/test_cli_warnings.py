@@ -68,7 +68,8 @@ def test_the_stale_age_comes_from_the_environment(holes: Store) -> None:
 
 
 def test_last_known_good_before_a_promotion_only_version(holes: Store) -> None:
-    assert "last known good before 2.2.0: 2.0.5" in run("versions", "churn", "--before", "2.2.0")
+    assert "last known good before 2.2.0: 2.1.0" in run("versions", "churn", "--before", "2.2.0")
+    assert "last known good before 2.1.0: 2.0.5" in run("versions", "churn", "--before", "2.1.0")
     assert "last known good before 2.0.5: none" in run("versions", "churn", "--before", "2.0.5")
 
 

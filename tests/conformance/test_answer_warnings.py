@@ -7,11 +7,14 @@ from __future__ import annotations
 import pytest
 
 from lineage import coverage, queries, releases
+from lineage.ingest.parse import parse_event
+from lineage.refs import resolve_ref
+from lineage.service import annotation_body
 from lineage.reports.audit import build_report
 from lineage.store.base import Store
 from tests import gaps
 from tests import scenario as s
-from tests.conformance.test_projection_rules import ingest
+from tests.conformance.test_projection_rules import NOW, ingest
 
 
 @pytest.fixture
@@ -89,25 +92,50 @@ def test_model_versions_warn_of_versions_no_run_wrote(holes: Store) -> None:
     assert gaps.kinds(answer) == {
         ("untrained_model_version", gaps.model_version("2.0.5")),
         ("untrained_model_version", gaps.model_version("2.2.5")),
+        ("untrained_model_version", gaps.CANARY),  # churn@2.1.0 has no node: the alias naming it
     }
+    canary = next(w for w in answer["warnings"] if w["node"] == gaps.CANARY)
+    assert "churn@2.1.0" in canary["detail"] and "churn@Canary" in canary["detail"]
 
 
 def test_promotion_only_versions_take_their_place_by_their_first_mention(holes: Store) -> None:
     answer = releases.model_versions(holes, "churn")
     order = [(v["version"], v["ordering"]) for v in answer["versions"]]
-    assert order == [("2.3.1", "written"), ("2.2.5", "first_seen"), ("2.2.0", "written"), ("2.0.5", "first_seen")]
+    assert order == [
+        ("2.3.1", "written"), ("2.2.5", "first_seen"), ("2.2.0", "written"), ("2.1.0", "first_seen"), ("2.0.5", "first_seen")
+    ]
     by_version = {v["version"]: v for v in answer["versions"]}
     assert by_version["2.0.5"]["first_seen"] == "2026-03-01T07:30:00.000000Z"  # promoted before it was deployed
     assert by_version["2.2.5"]["first_seen"] == "2026-03-02T08:00:00.000000Z"
+    alias_only = by_version["2.1.0"]
+    assert (alias_only["id"], alias_only["known_from"], alias_only["first_seen"]) == (None, "ml_alias", "2026-03-01T08:30:00.000000Z")
+    assert alias_only["aliases"] == ["Canary"] and by_version["2.2.5"]["aliases"] == ["Staging"]
+    assert by_version["2.2.0"]["ordering"] == "written" and "first_seen" not in by_version["2.2.0"]
     assert "first_seen" in answer["ordering"]
+
+
+def test_a_first_mention_is_the_earliest_event_not_the_first_received(holes: Store) -> None:
+    # A deploy of 2.0.5 reported late, but timed before its promotion, moves its place.
+    ingest(holes, *s.deploy("dep-shadow#0", s.ts(5, day=1), "churn", "2.0.5", "churn-shadow"))
+    by_version = {v["version"]: v for v in releases.model_versions(holes, "churn")["versions"]}
+    assert by_version["2.0.5"]["first_seen"] == "2026-03-01T05:00:00.000000Z"
 
 
 def test_last_known_good_before_and_of_a_promotion_only_version(holes: Store) -> None:
     oldest = releases.model_versions(holes, "churn", before="2.0.5")
     assert oldest["before"] == "2.0.5" and oldest["last_known_good"] is None
+    assert releases.model_versions(holes, "churn", before="2.1.0")["last_known_good"]["version"] == "2.0.5"
+    assert releases.model_versions(holes, "churn", before="2.2.0")["last_known_good"]["version"] == "2.1.0"
     assert releases.model_versions(holes, "churn", before="2.2.5")["last_known_good"]["version"] == "2.2.0"
-    assert releases.model_versions(holes, "churn", before="2.2.0")["last_known_good"]["version"] == "2.0.5"
     assert releases.model_versions(holes, "churn", before="2.3.1")["last_known_good"]["version"] == "2.2.5"
+
+
+def test_a_bad_tag_still_rules_a_promotion_only_version_out(holes: Store) -> None:
+    target = resolve_ref(holes, "churn@2.2.5")
+    holes.ingest([parse_event(annotation_body(target.id, "churn@2.2.5", "deprecated", "never trained", "oncall", s.ts(12, day=3)))], NOW)
+    answer = releases.model_versions(holes, "churn", before="2.3.1")
+    assert answer["last_known_good"]["version"] == "2.2.0"
+    assert answer["excluded"] == [{"version": "2.2.5", "reason": "churn@2.2.5 is deprecated"}]
 
 
 @pytest.mark.parametrize(

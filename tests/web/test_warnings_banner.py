@@ -71,3 +71,17 @@ def test_the_endpoint_panel_and_the_graph_warn_of_an_untrained_model(browser: An
             ("failed_run", gaps.run("dep-shadow#2")),
         }
         shot(page, "warnings-2-endpoint")
+
+
+def test_the_model_panel_orders_promotion_only_versions_and_warns_of_them(browser: Any, served: str) -> None:
+    model = ids.dataset_id("registry://models", "models/churn")
+    with page_on(browser, served, "warnings-model") as page:
+        page.goto(served + f"/#ref={model}&mode=graph&direction=down&depth=2&node={model}")
+        page.wait_for_selector("#model-versions tbody tr")
+        rows = page.locator("#model-versions tbody tr").all()
+        assert [r.locator("td").first.inner_text() for r in rows] == ["2.3.1", "2.2.5", "2.2.0", "2.1.0", "2.0.5"]
+        alias_only = rows[3]
+        assert alias_only.locator("a").count() == 0 and "first seen" in alias_only.inner_text()
+        assert ("untrained_model_version", gaps.CANARY) in listed(page, "#detail .warning-banner")
+        assert page.locator("#diff-from option").count() == 4  # a version with no node is not offered for a diff
+        shot(page, "warnings-3-model")

@@ -56,8 +56,9 @@ function modelVersions(answer, current, onSelect) {
     return h(
       "tr",
       { class: v.id === current ? "current" : "", dataset: { id: v.id } },
-      h("td", {}, h("a", { href: "#", onclick: (event) => (event.preventDefault(), onSelect(v)) }, v.version)),
-      h("td", {}, when(v.written_at)),
+      // A version known only from an alias move has no node (id null): nothing to open.
+      h("td", {}, v.id ? h("a", { href: "#", onclick: (event) => (event.preventDefault(), onSelect(v)) }, v.version) : v.version),
+      h("td", {}, v.ordering === "first_seen" ? `${when(v.first_seen)} (first seen)` : when(v.written_at)),
       h("td", {}, show(v.aliases)),
       h("td", {}, show(v.metrics)),
       h("td", {}, show((v.annotations || []).map((a) => `#${a.tag}`))),
@@ -65,7 +66,8 @@ function modelVersions(answer, current, onSelect) {
     );
   });
   const parts = [table(["version", "registered", "aliases", "metrics", "annotations", "trained on"], rows, { id: "model-versions" })];
-  if (answer.versions.length >= 2) parts.push(h("h4", {}, "Compare two versions"), diffControl(answer.versions, current));
+  const comparable = answer.versions.filter((v) => v.id);
+  if (comparable.length >= 2) parts.push(h("h4", {}, "Compare two versions"), diffControl(comparable, current));
   return h("div", {}, parts);
 }
 
