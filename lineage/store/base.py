@@ -29,6 +29,9 @@ class StoredEvent:
     payload: bytes  # canonical JSON
     prev_hash: str
     hash: str
+    # The event's problems, noted when it was accepted (issue 29); outside the hash chain, since
+    # they follow from the payload alone.
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

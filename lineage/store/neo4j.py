@@ -42,7 +42,7 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects, touched
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.batch import Batch, EdgeIdent, log_and_project
+from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
 from lineage.store.stages import StageClock, timed
 
 T = TypeVar("T")
@@ -114,7 +114,7 @@ LOCK_AND_READ_HEAD: LiteralString = (
 )
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
-    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
+    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash, e.warnings"
 )
 EVENT_FILTER: LiteralString = (
     " WHERE e.seq > $p.after AND ($p.run IS NULL OR e.run_uuid = $p.run)"
@@ -556,7 +556,7 @@ def _edge(r: Record | Sequence[Any]) -> Edge:
 
 
 def _stored(r: Record) -> StoredEvent:
-    return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
+    return StoredEvent(*r[:10], r[10].encode(), r[11], r[12], tuple(orjson.loads(r[13])) if r[13] else ())
 
 
 def _nodes_and_annotations(rows: list[Any]) -> tuple[list[Node], list[Node]]:
@@ -835,6 +835,7 @@ def _ingest(
                 "kind": e.event.kind, "event_type": e.event.event_type, "run_uuid": e.event.run_uuid,
                 "job_namespace": e.event.job_namespace, "job_name": e.event.job_name, "producer": e.event.producer,
                 "payload": e.event.canonical.decode(), "prev_hash": e.prev_hash, "hash": e.hash,
+                "warnings": warnings_json(e.event),
             },
             "subjects": e.subjects,
         }

@@ -21,7 +21,7 @@ from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, E
 from lineage.ingest.parse import parse_event
 from lineage.projection import project
 from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
-from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one
+from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one, warnings_json
 from lineage.store.stages import StageClock, timed
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS events (
     producer TEXT NOT NULL,
     payload BLOB NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    warnings TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_uuid);
 CREATE INDEX IF NOT EXISTS events_time ON events(event_time);
@@ -198,7 +199,7 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
 
 _ENTRY_COLUMNS = (
     "seq", "id", "received_at", "event_time", "kind", "event_type", "run_uuid", "job_namespace", "job_name",
-    "producer", "payload", "prev_hash", "hash",
+    "producer", "payload", "prev_hash", "hash", "warnings",
 )
 _ENTRY_FIELDS = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM events"
 # events() and count_events(), one fixed text per way of reading the log (see `_event_query`).
@@ -238,7 +239,7 @@ def _event_query(flt: EventFilter) -> tuple[str, tuple[str | None, ...], tuple[s
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
     # A payload rewritten as text behind our back must still reach `verify`, not crash it.
     payload = row[10].encode() if isinstance(row[10], str) else bytes(row[10])
-    return StoredEvent(*row[:10], payload, row[11], row[12])
+    return StoredEvent(*row[:10], payload, row[11], row[12], tuple(orjson.loads(row[13])) if row[13] else ())
 
 
 @contextmanager
@@ -400,7 +401,7 @@ def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
 
 _INSERT_EVENT = (
     "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
-    " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " job_name, producer, payload, prev_hash, hash, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SUBJECT = "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)"
 
@@ -428,6 +429,7 @@ def _project(
         (
             e.seq, e.event.id, received_at, e.event.event_time, e.event.kind, e.event.event_type, e.event.run_uuid,
             e.event.job_namespace, e.event.job_name, e.event.producer, e.event.canonical, e.prev_hash, e.hash,
+            warnings_json(e.event),
         )
         for e in entries
     ]
@@ -590,6 +592,9 @@ class SqliteStore:
     def setup(self) -> None:
         with _translated(), self._write_lock:
             self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS)
+            columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
+            if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
+                self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
 
     # --- writes --------------------------------------------------------------------------
     @contextmanager
