@@ -41,7 +41,20 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects, touched
-from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
+from lineage.store.base import (
+    Around,
+    Direction,
+    EventFilter,
+    Hop,
+    IngestOutcome,
+    Rejection,
+    RejectionStats,
+    StoredEvent,
+    Subgraph,
+    TokenRecord,
+    sort_dump,
+)
+from lineage.store import neo4j_rejections as dead_letters
 from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
 from lineage.store.stages import StageClock, timed
 
@@ -507,8 +520,9 @@ RETURN created, merged
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token"
-    " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR "
+    + dead_letters.LABELS
+    + " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 )
 
 # API tokens live beside the graph (:Token, never :Node), hashed; see lineage/auth.py.
@@ -938,7 +952,7 @@ class Neo4jStore:
 
     def setup(self) -> None:
         with _translated(), self._session() as session:
-            for query in SCHEMA:
+            for query in (*SCHEMA, *dead_letters.SCHEMA):
                 _run(session, query).consume()
             if not _run(session, FIRST_SEQS_DONE).single(strict=True)[0]:
                 after = ""
@@ -1082,6 +1096,28 @@ class Neo4jStore:
 
     def last_entry(self) -> StoredEvent | None:
         return self._read(lambda view: next((_stored(r) for r in _run(view.tx, LAST_ENTRY)), None))
+
+    # --- dead letters (lineage/store/neo4j_rejections.py) -----------------------------------
+    def put_rejection(self, rejection: Rejection, max_entries: int, max_bytes: int) -> Rejection:
+        self._ensure_schema()
+        with _translated(), self._session() as session:
+            return session.execute_write(dead_letters.put, rejection, max_entries, max_bytes)
+
+    def rejections(self, before: int | None, limit: int) -> list[Rejection]:
+        return self._read(lambda view: dead_letters.listing(view.tx, before, limit))
+
+    def rejection(self, rejection_id: int) -> Rejection | None:
+        return self._read(lambda view: dead_letters.one(view.tx, rejection_id))
+
+    def delete_rejection(self, rejection_id: int) -> bool:
+        with _translated(), self._session() as session:
+            return session.execute_write(dead_letters.delete, rejection_id)
+
+    def rejection_stats(self) -> RejectionStats:
+        return self._read(lambda view: dead_letters.stats(view.tx))
+
+    def rejections_about(self, subjects: Sequence[str]) -> dict[str, int]:
+        return self._read(lambda view: dead_letters.about(view.tx, subjects))
 
     def put_token(self, record: TokenRecord) -> None:
         try:

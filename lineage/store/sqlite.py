@@ -20,7 +20,21 @@ from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project
-from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
+from lineage.store import sqlite_rejections as dead_letters
+from lineage.store.base import (
+    Around,
+    Direction,
+    EventFilter,
+    Hop,
+    IngestOutcome,
+    Rejection,
+    RejectionStats,
+    StoredEvent,
+    Subgraph,
+    TokenRecord,
+    far_ends,
+    sort_dump,
+)
 from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one, warnings_json
 from lineage.store.stages import StageClock, timed
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
@@ -591,7 +605,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA)
             columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
             if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
                 self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
@@ -701,7 +715,7 @@ class SqliteStore:
         with _translated(), self._write_lock:
             self._writer.executescript(
                 "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM subject_counts;"
-                " DELETE FROM events; DELETE FROM tokens; COMMIT;"
+                " DELETE FROM events; DELETE FROM tokens; " + dead_letters.RESET + " COMMIT;"
             )
 
     # --- reads ---------------------------------------------------------------------------
@@ -860,6 +874,31 @@ class SqliteStore:
                 "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name)
             )
             return cur.rowcount > 0
+
+    # --- dead letters (lineage/store/sqlite_rejections.py) ----------------------------------
+    def put_rejection(self, rejection: Rejection, max_entries: int, max_bytes: int) -> Rejection:
+        with _translated(), self._write_lock:
+            return dead_letters.put(self._writer, rejection, max_entries, max_bytes)
+
+    def rejections(self, before: int | None, limit: int) -> list[Rejection]:
+        with _translated():
+            return dead_letters.listing(self._reader, before, limit)
+
+    def rejection(self, rejection_id: int) -> Rejection | None:
+        with _translated():
+            return dead_letters.one(self._reader, rejection_id)
+
+    def delete_rejection(self, rejection_id: int) -> bool:
+        with _translated(), self._write_lock:
+            return dead_letters.delete(self._writer, rejection_id)
+
+    def rejection_stats(self) -> RejectionStats:
+        with _translated():
+            return dead_letters.stats(self._reader)
+
+    def rejections_about(self, subjects: Sequence[str]) -> dict[str, int]:
+        with _translated():
+            return dead_letters.about(self._reader, subjects)
 
     def ping(self) -> None:
         with _translated():
