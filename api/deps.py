@@ -46,9 +46,10 @@ IngestDep = Annotated[IngestService, Depends(get_ingest)]
 DeadLettersDep = Annotated[DeadLetters, Depends(get_dead_letters)]
 
 
-# How far past the limit an oversized body is still read (not kept), so that its dead-letter
-# entry can carry its size and sha256; past this the entry says it was not read to its end.
+# How far an oversized body is still read (not kept: hashed and counted), so that its
+# dead-letter entry carries its size and sha256; past this the entry says it was not read whole.
 OVERSIZE_READ_FACTOR = 4
+OVERSIZE_READ_MIN = 16 * 1024 * 1024
 
 
 async def _refuse_oversized(request: Request, limit: int, head: list[bytes], read: int, message: str) -> PayloadTooLarge:
@@ -57,7 +58,7 @@ async def _refuse_oversized(request: Request, limit: int, head: list[bytes], rea
     sample = b"".join(head)[:keep]
     digest = hashlib.sha256(b"".join(head))
     total, whole = read, True
-    cap = limit * OVERSIZE_READ_FACTOR
+    cap = max(limit * OVERSIZE_READ_FACTOR, OVERSIZE_READ_MIN)
     async for chunk in request.stream():
         if total > cap:
             whole = False
