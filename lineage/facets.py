@@ -213,13 +213,31 @@ def _model(key: str) -> type[BaseModel] | None:
     return model
 
 
+def _real_path(value: Any, loc: tuple[int | str, ...]) -> str:
+    """The part of a validation error's location that is a path into `value`: pydantic adds the
+    member it tried of a union (`hardware.str`), which names nothing a producer sent."""
+    parts, here = [], value
+    for step in loc:
+        if isinstance(here, dict) and step in here:
+            here = here[step]
+        elif isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here):
+            here = here[step]
+        elif isinstance(here, dict) and isinstance(step, str):
+            parts.append(step)  # a missing field: named, and nothing below it
+            break
+        else:
+            break
+        parts.append(str(step))
+    return ".".join(parts)
+
+
 def _first_error(model: type[BaseModel], value: dict[str, Any]) -> tuple[str, str] | None:
     """(path, message) of the first way `value` breaks `model`'s schema, or None."""
     try:
         model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        return ".".join(str(p) for p in first["loc"]), first["msg"]
+        return _real_path(value, first["loc"]), first["msg"]
     return None
 
 
