@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.routes import audit, lineage, ops, queries, releases, web
+from api.routes import audit, lineage, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
+from lineage.deadletter import DeadLetters
 from lineage.errors import StoreUnavailable
 from lineage.metrics import Metrics
 from lineage.runtime import tuned_gc
@@ -68,6 +69,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             ingest=writer.ingest if writer else None,
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
+        app.state.dead_letters = DeadLetters(app.state.store, settings)
         try:
             with tuned_gc():  # the start-up heap stays out of the collections (lineage/runtime.py)
                 yield
@@ -94,6 +96,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(releases.router)
     app.include_router(audit.router)
     app.include_router(ops.router)
+    app.include_router(rejections.router)
     web.install(app)
     return app
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from lineage.auth import Authenticator
+from lineage.deadletter import DeadLetters
 from lineage.errors import Forbidden, InvalidEvent, PayloadTooLarge, Unauthorized
 from lineage.metrics import Metrics
 from lineage.service import IngestService, decompress
@@ -29,6 +31,10 @@ async def get_ingest(request: Request) -> IngestService:
     return request.app.state.ingest  # type: ignore[no-any-return]
 
 
+async def get_dead_letters(request: Request) -> DeadLetters:
+    return request.app.state.dead_letters  # type: ignore[no-any-return]
+
+
 async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
@@ -37,21 +43,56 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 StoreDep = Annotated[Store, Depends(get_store)]
 IngestDep = Annotated[IngestService, Depends(get_ingest)]
+DeadLettersDep = Annotated[DeadLetters, Depends(get_dead_letters)]
+
+
+# How far an oversized body is still read (not kept: hashed and counted), so that its
+# dead-letter entry carries its size and sha256; past this the entry says it was not read whole.
+OVERSIZE_READ_FACTOR = 4
+OVERSIZE_READ_MIN = 16 * 1024 * 1024
+
+
+async def _refuse_oversized(request: Request, limit: int, head: list[bytes], read: int, message: str) -> PayloadTooLarge:
+    """The refusal of an oversized body, with its first bytes, size and hash where it could be read."""
+    keep = request.app.state.settings.rejection_sample_bytes
+    sample = b"".join(head)[:keep]
+    digest = hashlib.sha256(b"".join(head))
+    total, whole = read, True
+    cap = max(limit * OVERSIZE_READ_FACTOR, OVERSIZE_READ_MIN)
+    async for chunk in request.stream():
+        if total > cap:
+            whole = False
+            break
+        digest.update(chunk)
+        if len(sample) < keep:
+            sample += chunk[: keep - len(sample)]
+        total += len(chunk)
+    declared = request.headers.get("content-length")
+    size = total if whole else int(declared) if declared and declared.isdigit() else total
+    return PayloadTooLarge(message, sample=sample, size=size, sha256=digest.hexdigest() if whole else None)
 
 
 async def read_body(request: Request) -> bytes:
-    """The request body, decompressed, refusing anything over the configured size."""
+    """The request body, decompressed, refusing anything over the configured size. The body is
+    left on `request.state.body` for the dead-letter store, should the event be refused."""
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body of {declared} bytes is over the limit of {limit} bytes")
+        raise await _refuse_oversized(request, limit, [], 0, f"body of {declared} bytes is over the limit of {limit} bytes")
     chunks, total = [], 0
     async for chunk in request.stream():
         total += len(chunk)
-        if total > limit:
-            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    body = decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
+        if total > limit:
+            raise await _refuse_oversized(request, limit, chunks, total, f"body is over the limit of {limit} bytes")
+    try:
+        body = decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
+    except PayloadTooLarge as exc:
+        keep = request.app.state.settings.rejection_sample_bytes
+        sent = b"".join(chunks)  # the compressed body as sent
+        exc.sample, exc.size, exc.sha256 = sent[:keep], total, hashlib.sha256(sent).hexdigest()
+        raise
+    request.state.body = body
     if not body.strip():
         raise InvalidEvent("", "empty body: send an OpenLineage event as JSON")
     return body

@@ -44,10 +44,9 @@ class Observe:
             if route in ACK_ROUTES and status < 300:
                 self.metrics.ack_latency.observe(elapsed)
             if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={"method": scope["method"], "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)},
-                )
+                extra = {"method": scope["method"], "route": route, "status": status, "duration_ms": round(elapsed * 1000, 2)}
+                extra |= scope.get("lineage.error") or {}  # api/errors.py: the error code, field and detail
+                log.info("request", extra=extra)
 
 
 def install(app: FastAPI) -> None:

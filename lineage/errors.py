@@ -27,10 +27,19 @@ class InvalidEvent(LineageError):
         super().__init__(f"{field}: {problem}" if field else problem)
         self.field = field
         self.problem = problem
+        self.raw = b""  # the refused input as sent, where it is not the whole request body
 
 
 class PayloadTooLarge(LineageError):
-    """A request body or batch over the configured limit."""
+    """A request body or batch over the configured limit. Where the body was read, `sample`
+    holds its first bytes, `size` its whole size and `sha256` its hash (None when it was not
+    read to its end), for the dead-letter store."""
+
+    def __init__(self, message: str, sample: bytes = b"", size: int | None = None, sha256: str | None = None) -> None:
+        super().__init__(message)
+        self.sample = sample
+        self.size = size
+        self.sha256 = sha256
 
 
 class NotFound(LineageError):

@@ -14,13 +14,41 @@ Facets = dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """Something an accepted event got wrong: where (`field`, a path into the event as sent),
+    what kind of problem (`problem`, a short code counted in the metrics) and the detail.
+
+    Problems never refuse an event (issue 29): they travel with it into the log, the ingest
+    answer, the metrics and the nodes the event touches."""
+
+    field: str
+    problem: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "problem": self.problem, "detail": self.detail}
+
+
+# The problem codes (the `kind` label of lineage_ingest_warnings_total).
+FACET_SCHEMA = "facet_schema"  # a facet breaks its schema: kept as it came, not read where it would mislead
+VERSION_CONFLICT = "version_conflict"  # facets name different versions of one dataset
+DATASET_DROPPED = "dataset_dropped"  # an input or output that cannot be identified
+WRONG_TYPE = "wrong_type"  # a field of the event itself has the wrong type or an unknown value
+MISSING_FIELD = "missing_field"  # a field the spec requires is missing (not one that identifies the event)
+PROBLEM_KINDS = (FACET_SCHEMA, VERSION_CONFLICT, DATASET_DROPPED, WRONG_TYPE, MISSING_FIELD)
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetRef:
-    """A dataset as named in an event, with its dataset facets and input/output facets."""
+    """A dataset as named in an event, with its dataset facets and input/output facets.
+    `position` is its index in the event's inputs or outputs as sent (-1 where that does not
+    apply), so that a problem's field path names it even after an earlier one was dropped."""
 
     namespace: str
     name: str
     facets: Facets = field(default_factory=dict)
     io_facets: Facets = field(default_factory=dict)
+    position: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +71,7 @@ class Event:
     dataset: DatasetRef | None = None  # dataset events only
     annotation: dict[str, Any] | None = None  # annotation events only: target, ref, tag, reason, author
     canonical: bytes = b""  # canonical JSON of the event as received
+    warnings: tuple[Problem, ...] = ()  # what the event got wrong; derived from `canonical` alone
 
     @property
     def order_key(self) -> tuple[str, str]:

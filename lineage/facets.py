@@ -7,10 +7,10 @@ Each custom facet is a pydantic model; its JSON schema is published by the API a
 from __future__ import annotations
 
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lineage.errors import InvalidEvent
 
 FacetScope = Literal["dataset", "run"]
 
@@ -189,20 +189,94 @@ STANDARD_FACETS: dict[str, type[_Facet]] = {
 }
 
 
-def check_facet(key: str, value: dict[str, Any], where: str) -> None:
-    """Raise InvalidEvent naming the field when a known facet does not match its schema."""
+# Facets the service reads to build the graph or answer questions. One of these that breaks its
+# schema would mislead where it is read, so only what validates of it is read (issue 29); the
+# others (statistics, data quality) are shown as they came, with their problem flagged.
+INTERPRETED = frozenset(CUSTOM_FACETS) | {"parent", "ownership", "version", "sourceCodeLocation", "jobType", "errorMessage"}
+
+
+class _ParentRunId(BaseModel):
+    runId: UUID
+
+
+class _StrictParent(BaseModel):
+    """The parent facet as the projection reads it: a run id that is a UUID."""
+
+    model_config = ConfigDict(extra="allow")
+    run: _ParentRunId
+
+
+def _model(key: str) -> type[BaseModel] | None:
     model = STANDARD_FACETS.get(key)
     if model is None and key in CUSTOM_FACETS:
         model = CUSTOM_FACETS[key][1]
-    if model is None:
-        return
+    return model
+
+
+def _real_path(value: Any, loc: tuple[int | str, ...]) -> str:
+    """The part of a validation error's location that is a path into `value`: pydantic adds the
+    member it tried of a union (`hardware.str`), which names nothing a producer sent."""
+    parts, here = [], value
+    for step in loc:
+        if isinstance(here, dict) and step in here:
+            here = here[step]
+        elif isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here):
+            here = here[step]
+        elif isinstance(here, dict) and isinstance(step, str):
+            parts.append(step)  # a missing field: named, and nothing below it
+            break
+        else:
+            break
+        parts.append(str(step))
+    return ".".join(parts)
+
+
+def _first_error(model: type[BaseModel], value: dict[str, Any]) -> tuple[str, str] | None:
+    """(path, message) of the first way `value` breaks `model`'s schema, or None."""
     try:
         model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        field = f"{where}.{key}" + (f".{path}" if path else "")
-        raise InvalidEvent(field, first["msg"]) from None
+        return _real_path(value, first["loc"]), first["msg"]
+    return None
+
+
+def _broken_fields(model: type[BaseModel], value: dict[str, Any]) -> set[str]:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        return {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    return set()
+
+
+def check_facet(key: str, value: dict[str, Any], where: str) -> tuple[str, str] | None:
+    """(field, message) naming where a known facet breaks its schema, or None when it holds
+    (or is not one we know)."""
+    model = _model(key)
+    found = _first_error(model, value) if model is not None else None
+    if found is None and key == "parent":
+        found = _first_error(_StrictParent, value)
+    if found is None:
+        return None
+    path, message = found
+    return f"{where}.{key}" + (f".{path}" if path else ""), message
+
+
+def readable_part(key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+    """What of a facet that breaks its schema may still be read: for a facet the service
+    interprets, the facet without its broken optional fields when that much validates, else
+    nothing; any other facet is kept whole, as it came (nothing reads it as more than text)."""
+    if key not in INTERPRETED:
+        return value
+    model = _model(key)
+    if model is None or key == "parent":
+        return None  # a parent without a UUID run id names no run: no CHILD_OF edge
+    optional = {f.alias or name for name, f in model.model_fields.items() if not f.is_required()}
+    broken = _broken_fields(model, value)
+    if not broken or not broken <= optional:
+        return None
+    pruned = {k: v for k, v in value.items() if k not in broken}
+    return pruned if _first_error(model, pruned) is None else None
 
 
 def parse_facet(key: str, value: dict[str, Any]) -> Any:

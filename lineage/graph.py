@@ -40,9 +40,10 @@ LOOKUP_PROPS = (
     "run_id",  # Run
     "sha",  # Commit
     "target",  # Annotation: the node it is about
+    "alt_ref",  # ModelVersion / FeatureViewVersion: model@version as a disagreeing ml_* facet named it
 )
 # What a search matches (substring, case-insensitive): the human-facing ones.
-SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model"})
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 class Metrics:
-    """What operators watch: ingest counts and latency, batch sizes, rejects, store errors."""
+    """What operators watch: ingest counts, warnings and latency, batch sizes, rejects, query errors, store errors."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -28,6 +28,14 @@ class Metrics:
         )
         self.rejects = Counter(
             "lineage_ingest_rejects", "Rejected requests or events, by reason", ["reason"], registry=self.registry
+        )
+        self.warnings = Counter(
+            "lineage_ingest_warnings", "Problems noted in events that were stored, by kind", ["kind"],
+            registry=self.registry,
+        )
+        self.query_errors = Counter(
+            "lineage_query_errors", "Client errors of the query, report and admin routes, by error code", ["error"],
+            registry=self.registry,
         )
         self.ack_latency = Histogram(
             "lineage_ingest_ack_seconds", "Time from request to acknowledgement (after commit)",

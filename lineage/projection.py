@@ -10,11 +10,12 @@ section 3).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from lineage import ids
-from lineage.events import TERMINAL_STATES, DatasetRef, Event, Facets, commit_of, declared_version
+from lineage.events import TERMINAL_STATES, DatasetRef, Event, Facets, Problem, commit_of, declared_version
 from lineage.graph import (
     ALIAS,
     ANNOTATES,
@@ -213,6 +214,13 @@ class _Projector:
             props["model_name"], props["model_ref"] = model, f"{model}@{label}"
         if "ml_featureView" in merged:
             props["feature_view_ref"] = f"{merged['ml_featureView'].get('name')}@{label}"
+        props.pop("alt_ref", None)
+        for key in ("ml_featureView", "ml_modelVersion"):  # the model's name wins where both are
+            named = (merged.get(key) or {}).get("version")
+            if label is not None and isinstance(named, str) and named != label:
+                # A disagreeing ml_* version (issue 29): the version facet's label is the
+                # version, and the other resolves to the same node.
+                props["alt_ref"] = f"{merged[key].get('name')}@{named}"
         if "ml_endpoint" in merged:
             labels.add(DEPLOYMENT)
             props["endpoint"] = merged["ml_endpoint"].get("name")
@@ -639,6 +647,25 @@ class _Projector:
         )
         self._put(target, node.kind, set(node.labels), dict(node.props) | {"annotations": summary})
 
+    # --- problems (issue 29) -------------------------------------------------------------
+    def flag_problems(self) -> None:
+        """Attach the event's problems to the nodes they touch, so people see them there."""
+        for node_id, problems in sorted(problem_targets(self.e).items()):
+            node = self.g.node(node_id)
+            if node is None:
+                continue
+            entries = {(p["event"], p["field"], p["problem"]): p for p in node.props.get("problems") or []}
+            for problem in problems:
+                entry = {"event": self.e.id, "event_time": self.e.event_time} | problem.to_dict()
+                entries[(self.e.id, problem.field, problem.problem)] = entry
+            # The smallest MAX_NODE_PROBLEMS by time: a commutative merge, like every other.
+            ranked = sorted(entries.values(), key=lambda p: (p["event_time"], p["event"], p["field"], p["problem"]))
+            props = dict(node.props)
+            props["problems"] = ranked[:MAX_NODE_PROBLEMS]
+            if len(ranked) > MAX_NODE_PROBLEMS or props.get("problems_truncated"):
+                props["problems_truncated"] = True
+            self._put(node_id, node.kind, set(node.labels), props)
+
     # --- driver --------------------------------------------------------------------------
     def project(self) -> list[Mutation]:
         if self.e.kind == "run":
@@ -661,7 +688,52 @@ class _Projector:
             self.refresh_alias(alias)
         for target in sorted(self.annotated):
             self.refresh_annotations(target)
+        if self.e.warnings:
+            self.flag_problems()
         return self.g.mutations()
+
+
+# A node keeps the earliest problems of the events that touch it, this many at most; the log
+# keeps every event's own (`problems_truncated` says there are more).
+MAX_NODE_PROBLEMS = 20
+_POSITION = re.compile(r"^(inputs|outputs)\[(\d+)\]")
+
+
+def problem_targets(event: Event) -> dict[str, list[Problem]]:
+    """Node id -> the event's problems shown on it: the run (or the job of a job event, the
+    dataset of a dataset event) gets them all; a dataset named in a problem's field, and its
+    version, get theirs; the job gets those of its own facets."""
+    out: dict[str, list[Problem]] = {}
+    if event.kind == "annotation":
+        return out
+    if event.run_uuid:
+        home = ids.run_id(event.run_uuid)
+    elif event.dataset is not None:
+        home = ids.dataset_id(event.dataset.namespace, event.dataset.name)
+    else:
+        assert event.job_namespace and event.job_name
+        home = ids.job_id(event.job_namespace, event.job_name)
+    for problem in event.warnings:
+        targets = [home]
+        match = _POSITION.match(problem.field)
+        if problem.field.startswith("job.") and event.job_namespace and event.job_name:
+            targets.append(ids.job_id(event.job_namespace, event.job_name))
+        elif match:
+            refs = event.inputs if match.group(1) == "inputs" else event.outputs
+            for ref in refs:
+                if ref.position == int(match.group(2)):
+                    dataset = ids.dataset_id(ref.namespace, ref.name)
+                    targets.append(dataset)
+                    label = declared_version(ref) or (event.run_uuid if match.group(1) == "outputs" else None)
+                    if label:
+                        targets.append(ids.version_id(dataset, label))
+        elif problem.field.startswith("dataset.") and event.dataset is not None:
+            label = declared_version(event.dataset)
+            if label:
+                targets.append(ids.version_id(home, label))
+        for target in dict.fromkeys(targets):
+            out.setdefault(target, []).append(problem)
+    return out
 
 
 def subjects(event: Event) -> list[str]:

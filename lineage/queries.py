@@ -93,6 +93,8 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
         out |= {"repo": p.get("repo"), "sha": p.get("sha"), "branch": p.get("branch"), "tag": p.get("tag")}
     if p.get("annotations"):
         out["annotations"] = p["annotations"]
+    if p.get("problems"):  # how many problems events that touch it had (issue 29); details on the node
+        out["problems"] = len(p["problems"])
     return out
 
 
@@ -301,6 +303,10 @@ def node_detail(store: Store, node_id: str) -> dict[str, Any]:
         "in": in_edges,
         "annotations": annotations,
         "events": store.count_events(EventFilter(subject=node_id)),
+        # What events that touch it got wrong, and refused events that name it (issue 29).
+        "problems": node.props.get("problems") or [],
+        "problems_truncated": bool(node.props.get("problems_truncated")),
+        "rejected_events": store.rejections_about([node_id]).get(node_id, 0),
     }
 
 
@@ -348,6 +354,7 @@ def events(
             "prev_hash": e.prev_hash,
             "hash": e.hash,
             "event": orjson.loads(e.payload),
+            "warnings": list(e.warnings),
         }
         for e in found
     ]

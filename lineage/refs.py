@@ -16,7 +16,7 @@ _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 # Tried tier by tier; the first tier with any match decides (a run UUID is also the version
 # label of the run's derived outputs, and the run is what a person means by it).
 TIERS: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("model_ref", VERSION), ("feature_view_ref", VERSION), ("alias_ref", ALIAS)),
+    (("model_ref", VERSION), ("feature_view_ref", VERSION), ("alias_ref", ALIAS), ("alt_ref", VERSION)),
     (
         ("version", VERSION),
         ("endpoint", DATASET),

@@ -59,7 +59,9 @@ def split_batch(raw: bytes) -> list[Any]:
         try:
             items.append(orjson.loads(line))
         except orjson.JSONDecodeError as exc:
-            items.append(InvalidEvent(f"line {number}", f"malformed JSON: {exc}"))
+            error = InvalidEvent(f"line {number}", f"malformed JSON: {exc}")
+            error.raw = line  # what the dead-letter store keeps of it
+            items.append(error)
     return items
 
 
@@ -70,6 +72,8 @@ class BatchItem:
     index: int
     outcome: IngestOutcome | None = None
     error: InvalidEvent | None = None
+    raw: bytes = b""  # a rejected item as it came (re-encoded where it was valid JSON)
+    value: Any = None  # a rejected item's JSON value, where it had one
 
 
 @dataclass
@@ -175,8 +179,10 @@ class GroupCommitter:
         if self.metrics:
             self.metrics.commit_batch.observe(len(events))
             self.metrics.commit_latency.observe(time.monotonic() - started)
-            for outcome in outcomes:
+            for event, outcome in zip(events, outcomes, strict=True):
                 self.metrics.events.labels("created" if outcome.created else "duplicate").inc()
+                for problem in event.warnings if outcome.created else ():
+                    self.metrics.warnings.labels(problem.problem).inc()
         start = 0
         for request in batch:
             request.future.set_result(outcomes[start : start + len(request.events)])
@@ -241,7 +247,8 @@ class IngestService:
                 events.append(parse_event(item))
                 positions.append(index)
             except InvalidEvent as exc:
-                rejected.append(BatchItem(index, error=exc))
+                raw = getattr(item, "raw", b"") if isinstance(item, InvalidEvent) else orjson.dumps(item)
+                rejected.append(BatchItem(index, error=exc, raw=raw, value=None if isinstance(item, InvalidEvent) else item))
         return events, positions, rejected
 
 

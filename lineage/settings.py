@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # The dead-letter store of refused events (issue 29): the oldest entries go first, counted.
+    rejections_max_entries: int = Field(default=10_000, ge=1)
+    rejections_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # What a body refused for its size keeps of itself (with its size and sha256).
+    rejection_sample_bytes: int = Field(default=64 * 1024, ge=0)
     max_batch_events: int = Field(default=1000, ge=1)
     # Group commit: gather concurrent requests into one transaction (DESIGN.md section 2).
     group_commit_max_events: int = Field(default=500, ge=1)

@@ -9,11 +9,14 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import BodyDep, IngestDep, MetricsDep, authorize, read_body, require
-from api.errors import error_body, error_response, reject_reason
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import BodyDep, DeadLettersDep, IngestDep, MetricsDep, authorize, read_body, require
+from api.errors import error_body, refusal_response, reject_reason
 from api.responses import json_response
-from lineage.errors import LineageError
-from lineage.service import combine
+from lineage.deadletter import rejection_of
+from lineage.errors import LineageError, StoreError, StoreUnavailable
+from lineage.service import combine, now
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SINGLE_EVENT = "/api/v1/lineage"
@@ -28,7 +31,10 @@ async def post_event(request: Request) -> Response:
     event = ingest.parse_one(await read_body(request))
     (outcome,) = await asyncio.wrap_future(ingest.committer.submit([event]))
     return json_response(
-        {"id": outcome.id, "seq": outcome.seq, "status": "created" if outcome.created else "duplicate"},
+        {
+            "id": outcome.id, "seq": outcome.seq, "status": "created" if outcome.created else "duplicate",
+            "warnings": [w.to_dict() for w in event.warnings],
+        },
         status_code=201 if outcome.created else 200,
     )
 
@@ -36,17 +42,31 @@ async def post_event(request: Request) -> Response:
 @router.post(
     "/lineage/batch", summary="Ingest a JSON array or NDJSON of events; per-event results", dependencies=[require("ingest")]
 )
-async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep) -> Response:
+async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead: DeadLettersDep) -> Response:
     events, positions, rejected = ingest.parse_batch(body)
+    received = now()
+    entries = []
     for item in rejected:
         assert item.error is not None
         metrics.rejects.labels(reject_reason(item.error)).inc()
+        entries.append(rejection_of(item.raw, item.error, received, item.value))
+    if entries:
+        try:
+            # Kept before the rest is committed: a batch whose refusals cannot be kept is
+            # answered 503 whole, and the client's retry is idempotent for what it holds.
+            await run_in_threadpool(dead.keep, entries)
+        except StoreError as exc:
+            raise StoreUnavailable(f"{len(entries)} refused events could not be kept: {exc}") from None
     outcomes = await asyncio.wrap_future(ingest.committer.submit(events))
+    warnings = {index: event.warnings for index, event in zip(positions, events, strict=True)}
     results = []
     for item in combine(positions, outcomes, rejected):
         if item.outcome is not None:
             status = "created" if item.outcome.created else "duplicate"
-            results.append({"index": item.index, "status": status, "id": item.outcome.id, "seq": item.outcome.seq})
+            results.append({
+                "index": item.index, "status": status, "id": item.outcome.id, "seq": item.outcome.seq,
+                "warnings": [w.to_dict() for w in warnings[item.index]],
+            })
         else:
             assert item.error is not None
             results.append({"index": item.index, "status": "rejected", **error_body(item.error)[1]})
@@ -65,7 +85,7 @@ class SingleEventPath:
     middleware under this one: on the route every OpenLineage client sends each event to,
     routing and exception plumbing cost more CPU than the route's own work. The route stays
     registered (the OpenAPI document, any request this does not take) and answers the same:
-    errors go through the same `error_response`, unexpected ones up to the server-error handler.
+    errors go through the same `refusal_response`, unexpected ones up to the server-error handler.
     """
 
     def __init__(self, app: ASGIApp, route: APIRoute) -> None:
@@ -81,7 +101,7 @@ class SingleEventPath:
         try:
             response = await post_event(request)
         except LineageError as exc:
-            response = error_response(request, exc)
+            response = await refusal_response(request, exc)
         await response(scope, receive, send)
 
 

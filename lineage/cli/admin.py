@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lineage.deadletter import DeadLetters, rejection_of
 from lineage.errors import InvalidEvent
 from lineage.events import Event
 from lineage.ingest.parse import parse_event
@@ -18,6 +19,7 @@ from lineage.runtime import tuned_gc
 from lineage.service import now, read_events_file
 from lineage.settings import Settings
 from lineage.store import open_store
+from lineage.store.base import Rejection
 
 EVENT_FILES = (".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz", ".jsonl.gz")
 
@@ -41,17 +43,25 @@ def register(app: typer.Typer) -> None:
         chunk: Annotated[int, typer.Option(min=1, help="Events per transaction")] = 500,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
     ) -> None:
-        """Bulk-load events into the store named by LINEAGE_STORE; invalid events are listed, not loaded."""
+        """Bulk-load events into the store named by LINEAGE_STORE. Events that cannot be identified
+        are listed and kept in the dead-letter store (`lineage rejections`); the others are
+        loaded, with their problems counted."""
         console = Console(stderr=True)
-        store = open_store(Settings())
+        settings = Settings()
+        store = open_store(settings)
         files = event_files(path)
-        summary: dict[str, Any] = {"files": len(files), "created": 0, "duplicate": 0, "rejected": 0, "errors": []}
+        summary: dict[str, Any] = {
+            "files": len(files), "created": 0, "duplicate": 0, "rejected": 0, "with_warnings": 0, "errors": [],
+        }
+        refused: list[Rejection] = []
         try:
             with tuned_gc(), _progress(console) as progress:
                 task = progress.add_task("importing", total=len(files))
-                for outcomes in store.ingest_chunks(_chunks(files, chunk, summary, lambda: progress.advance(task))):
+                chunks = _chunks(files, chunk, summary, refused, lambda: progress.advance(task))
+                for outcomes in store.ingest_chunks(chunks):
                     for outcome in outcomes:
                         summary["created" if outcome.created else "duplicate"] += 1
+            DeadLetters(store, settings).keep(refused)
         finally:
             store.close()
         if as_json:
@@ -61,7 +71,7 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[yellow]rejected[/] {err['file']} #{err['index']}: {err['error']}")
             console.print(
                 f"{summary['created']} created, {summary['duplicate']} duplicate, {summary['rejected']} rejected"
-                f" from {summary['files']} files"
+                f" (kept: `lineage rejections list`), {summary['with_warnings']} with warnings, from {summary['files']} files"
             )
 
     @app.command()
@@ -79,10 +89,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _chunks(
-    files: list[Path], size: int, summary: dict[str, Any], file_done: Callable[[], None]
+    files: list[Path], size: int, summary: dict[str, Any], refused: list[Rejection], file_done: Callable[[], None]
 ) -> Iterator[tuple[list[Event], str]]:
-    """The valid events of `files`, `size` at a time, each chunk with its time of receipt;
-    invalid ones are counted and listed in `summary` instead."""
+    """The events of `files` that can be identified, `size` at a time, each chunk with its time
+    of receipt; the others are counted and listed in `summary`, and added to `refused`."""
     pending: list[Event] = []
     for file in files:
         try:
@@ -93,10 +103,14 @@ def _chunks(
             try:
                 if isinstance(item, InvalidEvent):
                     raise item
-                pending.append(parse_event(item))
+                event = parse_event(item)
+                pending.append(event)
+                summary["with_warnings"] += bool(event.warnings)
             except InvalidEvent as exc:
                 summary["rejected"] += 1
                 summary["errors"].append({"file": str(file), "index": index, "error": str(exc)})
+                raw = exc.raw if isinstance(item, InvalidEvent) else orjson.dumps(item)
+                refused.append(rejection_of(raw, exc, now(), None if isinstance(item, InvalidEvent) else item))
             if len(pending) >= size:
                 yield pending, now()
                 pending = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import admin, audit, emit, query, serve, tokens
+from lineage.cli import admin, audit, emit, query, rejections, serve, tokens
 
 app = typer.Typer(help="OpenLineage lineage graph service for ML releases.", no_args_is_help=True)
 serve.register(app)
@@ -13,6 +13,7 @@ query.register(app)
 tokens.register(app)
 audit.register(app)
 emit.register(app)
+rejections.register(app)
 
 if __name__ == "__main__":
     app()

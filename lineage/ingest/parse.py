@@ -1,4 +1,4 @@
-"""JSON -> typed events: validation, leniency where the meaning is unambiguous (DESIGN.md 4)."""
+"""JSON -> typed events: refuse only what cannot be identified, note every other problem (issue 29)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,21 @@ from typing import Any
 import orjson
 
 from lineage.errors import InvalidEvent
-from lineage.events import RUN_STATES, VERSION_FIELDS, DatasetRef, Event, EventKind, Facets
-from lineage.facets import check_facet
+from lineage.events import (
+    DATASET_DROPPED,
+    FACET_SCHEMA,
+    MISSING_FIELD,
+    RUN_STATES,
+    VERSION_CONFLICT,
+    VERSION_FIELDS,
+    WRONG_TYPE,
+    DatasetRef,
+    Event,
+    EventKind,
+    Facets,
+    Problem,
+)
+from lineage.facets import check_facet, readable_part
 from lineage.ids import format_time
 from lineage.ingest.canonical import canonical_json, event_hash
 
@@ -67,8 +80,42 @@ def _object(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
-def _facets(value: Any, field: str) -> Facets:
-    facets = _object(value, field)
+class _Notes:
+    """The problems of the event being parsed, in the order they were found."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def add(self, field: str, problem: str, detail: str) -> None:
+        self.found.append(Problem(field, problem, detail))
+
+    def text(self, obj: dict[str, Any], key: str, field: str) -> str:
+        """A string the spec asks for but that does not identify the event: "" when missing
+        or not a string, with the problem noted."""
+        value = obj.get(key)
+        where = f"{field}.{key}" if field else key
+        if value is None:
+            self.add(where, MISSING_FIELD, "the spec requires it")
+            return ""
+        if not isinstance(value, str):
+            self.add(where, WRONG_TYPE, f"must be a string, not {type(value).__name__}")
+            return ""
+        return value
+
+    def container(self, value: Any, field: str, kind: type, name: str) -> Any:
+        """`value` when it is a JSON object (or array), else an empty one, with the problem noted."""
+        if value is None:
+            return kind()
+        if not isinstance(value, kind):
+            self.add(field, WRONG_TYPE, f"must be a JSON {name}; ignored")
+            return kind()
+        return value
+
+
+def _facets(value: Any, field: str, notes: _Notes) -> Facets:
+    """The facets to read: facets that break their schema are flagged and, where the service
+    interprets them, read only as far as they validate (lineage/facets.py)."""
+    facets = notes.container(value, field, dict, "object")
     out: Facets = {}
     for key, facet in facets.items():
         if len(key) > MAX_FACET_KEY:
@@ -76,37 +123,66 @@ def _facets(value: Any, field: str) -> Facets:
         if facet is None:
             continue
         if not isinstance(facet, dict):
-            raise InvalidEvent(f"{field}.{key}", "a facet must be a JSON object")
-        check_facet(key, facet, field)
-        out[key] = facet
+            notes.add(f"{field}.{key}", FACET_SCHEMA, "a facet must be a JSON object; not read")
+            continue
+        broken = check_facet(key, facet, field)
+        if broken is None:
+            out[key] = facet
+            continue
+        readable = readable_part(key, facet)
+        where, message = broken
+        if readable is None:
+            notes.add(where, FACET_SCHEMA, f"{message}; the facet is kept in the event but not read")
+        elif readable is facet:
+            notes.add(where, FACET_SCHEMA, f"{message}; the facet is kept as it came")
+            out[key] = facet
+        else:
+            dropped = ", ".join(sorted(set(facet) - set(readable)))
+            notes.add(where, FACET_SCHEMA, f"{message}; read without {dropped}")
+            out[key] = readable
     return out
 
 
-def _dataset(value: Any, field: str, io_key: str | None) -> DatasetRef:
-    obj = _object(value, field)
-    if not obj:
-        raise InvalidEvent(field, "a dataset needs namespace and name")
+def _versions_agree(ref: DatasetRef, field: str, notes: _Notes) -> None:
+    """Facets naming different versions of one dataset: the first of VERSION_FIELDS (the
+    standard `version` facet) wins, the others are kept and flagged (issue 29)."""
+    named = {(k, n): ref.facets[k][n] for k, n in VERSION_FIELDS if isinstance(ref.facets.get(k, {}).get(n), str)}
+    if len(set(named.values())) < 2:
+        return
+    (k1, n1), winner = next(iter(named.items()))
+    for (k2, n2), other in list(named.items())[1:]:
+        if other != winner:
+            notes.add(
+                f"{field}.facets.{k2}.{n2}", VERSION_CONFLICT,
+                f"version {other!r} disagrees with {k1}.{n1} {winner!r}; {winner!r} is the version, {other!r} resolves to it too",
+            )
+
+
+def _dataset(obj: dict[str, Any], field: str, io_key: str | None, notes: _Notes, position: int = -1) -> DatasetRef:
     ref = DatasetRef(
         namespace=_string(obj, "namespace", field),
         name=_string(obj, "name", field),
-        facets=_facets(obj.get("facets"), f"{field}.facets"),
-        io_facets=_facets(obj.get(io_key), f"{field}.{io_key}") if io_key else {},
+        facets=_facets(obj.get("facets"), f"{field}.facets", notes),
+        io_facets=_facets(obj.get(io_key), f"{field}.{io_key}", notes) if io_key else {},
+        position=position,
     )
-    named = {(k, n): ref.facets[k][n] for k, n in VERSION_FIELDS if isinstance(ref.facets.get(k, {}).get(n), str)}
-    if len(set(named.values())) > 1:
-        (k1, n1), (k2, n2) = list(named)[:2]
-        raise InvalidEvent(
-            f"{field}.facets.{k2}.{n2}", f"version {named[(k2, n2)]!r} disagrees with {k1}.{n1} {named[(k1, n1)]!r}"
-        )
+    _versions_agree(ref, field, notes)
     return ref
 
 
-def _datasets(value: Any, field: str, io_key: str) -> tuple[DatasetRef, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InvalidEvent(field, "must be a JSON array")
-    return tuple(_dataset(item, f"{field}[{i}]", io_key) for i, item in enumerate(value))
+def _datasets(value: Any, field: str, io_key: str, notes: _Notes) -> tuple[DatasetRef, ...]:
+    """The inputs or outputs that can be identified; any other is dropped with a problem."""
+    out = []
+    for i, item in enumerate(notes.container(value, field, list, "array")):
+        where = f"{field}[{i}]"
+        if not isinstance(item, dict):
+            notes.add(where, DATASET_DROPPED, "a dataset must be a JSON object; dropped from the event")
+            continue
+        try:
+            out.append(_dataset(item, where, io_key, notes, i))
+        except InvalidEvent as exc:
+            notes.add(exc.field, DATASET_DROPPED, f"{exc.problem}; dropped from the event")
+    return tuple(out)
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -164,17 +240,20 @@ def detect_kind(body: dict[str, Any]) -> EventKind:
 
 
 def parse_event(body: Any, *, max_depth: int = MAX_DEPTH) -> Event:
-    """Validate one decoded JSON value and return the typed event, or raise InvalidEvent."""
+    """Validate one decoded JSON value and return the typed event with its problems, or raise
+    InvalidEvent when it cannot be identified (issue 29: the only refusals)."""
     if not isinstance(body, dict):
         raise InvalidEvent("", "an event must be a JSON object")
     if _depth(body, max_depth) > max_depth:
         raise InvalidEvent("", f"JSON nested deeper than {max_depth} levels")
     kind = detect_kind(body)
     event_time = parse_time(body.get("eventTime"), "eventTime")
-    producer = _string(body, "producer", "")
+    notes = _Notes()
+    producer = notes.text(body, "producer", "")
     schema_url = body.get("schemaURL", "")
     if not isinstance(schema_url, str):
-        raise InvalidEvent("schemaURL", "must be a string")
+        notes.add("schemaURL", WRONG_TYPE, f"must be a string, not {type(schema_url).__name__}")
+        schema_url = ""
     try:
         canonical = canonical_json(body)
     except TypeError as exc:  # orjson refuses integers beyond 64 bits, as JSON decoders do
@@ -188,7 +267,11 @@ def parse_event(body: Any, *, max_depth: int = MAX_DEPTH) -> Event:
         "canonical": canonical,
     }
     if kind == "dataset":
-        return Event(**common, dataset=_dataset(body.get("dataset"), "dataset", None))
+        dataset = _object(body.get("dataset"), "dataset")
+        if not dataset:
+            raise InvalidEvent("dataset", "a dataset needs namespace and name")
+        ref = _dataset(dataset, "dataset", None, notes)
+        return Event(**common, dataset=ref, warnings=tuple(notes.found))
     if kind == "annotation":
         return Event(**common, annotation=_annotation(body.get("annotation")))
 
@@ -198,27 +281,32 @@ def parse_event(body: Any, *, max_depth: int = MAX_DEPTH) -> Event:
     common |= {
         "job_namespace": _string(job, "namespace", "job"),
         "job_name": _string(job, "name", "job"),
-        "job_facets": _facets(job.get("facets"), "job.facets"),
-        "inputs": _datasets(body.get("inputs"), "inputs", "inputFacets"),
-        "outputs": _datasets(body.get("outputs"), "outputs", "outputFacets"),
+    }
+    if kind == "run":
+        run = _object(body.get("run"), "run")
+        run_uuid = parse_uuid(run.get("runId"), "run.runId")
+    # Past this point only a size limit refuses the event: anything else wrong is noted and left unread.
+    common |= {
+        "job_facets": _facets(job.get("facets"), "job.facets", notes),
+        "inputs": _datasets(body.get("inputs"), "inputs", "inputFacets", notes),
+        "outputs": _datasets(body.get("outputs"), "outputs", "outputFacets", notes),
     }
     if kind == "job":
-        return Event(**common)
+        return Event(**common, warnings=tuple(notes.found))
 
-    run = _object(body.get("run"), "run")
     event_type = body.get("eventType")
     if event_type is None:
         event_type = "OTHER"
     if not isinstance(event_type, str) or event_type.upper() not in RUN_STATES:
-        raise InvalidEvent("eventType", f"must be one of {', '.join(sorted(RUN_STATES))}")
-    run_facets = _facets(run.get("facets"), "run.facets")
-    if "parent" in run_facets:
-        parse_uuid(run_facets["parent"]["run"]["runId"], "run.facets.parent.run.runId")
+        notes.add("eventType", WRONG_TYPE, f"{str(event_type)[:64]!r} is none of {', '.join(sorted(RUN_STATES))}; read as OTHER")
+        event_type = "OTHER"
+    run_facets = _facets(run.get("facets"), "run.facets", notes)
     return Event(
         **common,
         event_type=event_type.upper(),
-        run_uuid=parse_uuid(run.get("runId"), "run.runId"),
+        run_uuid=run_uuid,
         run_facets=run_facets,
+        warnings=tuple(notes.found),
     )
 
 

@@ -29,6 +29,9 @@ class StoredEvent:
     payload: bytes  # canonical JSON
     prev_hash: str
     hash: str
+    # The event's problems, noted when it was accepted (issue 29); outside the hash chain, since
+    # they follow from the payload alone.
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,34 @@ class TokenRecord:
 
     def allows(self, scope: str) -> bool:
         return self.revoked_at is None and (scope in self.scopes or "admin" in self.scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused request body or batch item, kept in the dead-letter store (issue 29): what was
+    sent (`body`, its first bytes only when `truncated`), why it was refused, and the nodes it
+    names (`subjects`, read from it as far as it could be), so answers can say it is missing."""
+
+    id: int  # 0 until stored
+    received_at: str
+    error: str  # the error code of the refusal (invalid_input, payload_too_large)
+    field: str
+    detail: str
+    producer: str | None
+    body: bytes
+    size: int  # of the whole body as sent
+    sha256: str | None  # of the whole body; None when it was not read whole
+    truncated: bool
+    subjects: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionStats:
+    """The dead-letter store's size, and how many entries its bounds have dropped."""
+
+    entries: int
+    bytes: int
+    dropped: int
 
 
 @dataclass
@@ -188,6 +219,23 @@ class Store(Protocol):
         """Mark a token revoked; False if there is no active token of that name."""
 
     def event_count(self) -> int: ...
+
+    def put_rejection(self, rejection: Rejection, max_entries: int, max_bytes: int) -> Rejection:
+        """Keep a refused body; then drop the oldest entries, counted, until at most
+        `max_entries` entries of at most `max_bytes` bodies remain. Returns it with its id."""
+
+    def rejections(self, before: int | None, limit: int) -> list[Rejection]:
+        """Dead-letter entries, newest first, with ids below `before` when given."""
+
+    def rejection(self, rejection_id: int) -> Rejection | None: ...
+
+    def delete_rejection(self, rejection_id: int) -> bool:
+        """Remove an entry (replayed, or dismissed); False if there was none."""
+
+    def rejection_stats(self) -> RejectionStats: ...
+
+    def rejections_about(self, subjects: Sequence[str]) -> dict[str, int]:
+        """How many dead-letter entries name each of these node ids (those naming none left out)."""
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from lineage import ids
 from lineage.chain import entry_hash
 from lineage.events import Event, declared_version
@@ -85,6 +87,13 @@ class Entry:
     prev_hash: str
     hash: str
     subjects: Sequence[str]
+
+
+def warnings_json(event: Event) -> str | None:
+    """An event's problems as the log keeps them beside its payload (None for none)."""
+    if not event.warnings:
+        return None
+    return orjson.dumps([w.to_dict() for w in event.warnings]).decode()
 
 
 def log_and_project(

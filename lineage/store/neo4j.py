@@ -41,8 +41,21 @@ from lineage.graph import (
 )
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects, touched
-from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, sort_dump
-from lineage.store.batch import Batch, EdgeIdent, log_and_project
+from lineage.store.base import (
+    Around,
+    Direction,
+    EventFilter,
+    Hop,
+    IngestOutcome,
+    Rejection,
+    RejectionStats,
+    StoredEvent,
+    Subgraph,
+    TokenRecord,
+    sort_dump,
+)
+from lineage.store import neo4j_rejections as dead_letters
+from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
 from lineage.store.stages import StageClock, timed
 
 T = TypeVar("T")
@@ -73,6 +86,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_run_id IF NOT EXISTS FOR (n:Node) ON (n.run_id)",
     "CREATE INDEX node_sha IF NOT EXISTS FOR (n:Node) ON (n.sha)",
     "CREATE INDEX node_target IF NOT EXISTS FOR (n:Node) ON (n.target)",
+    "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
@@ -114,7 +128,7 @@ LOCK_AND_READ_HEAD: LiteralString = (
 )
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
-    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash"
+    " e.job_name, e.producer, e.payload, e.prev_hash, e.hash, e.warnings"
 )
 EVENT_FILTER: LiteralString = (
     " WHERE e.seq > $p.after AND ($p.run IS NULL OR e.run_uuid = $p.run)"
@@ -273,6 +287,7 @@ FIND: dict[str, LiteralString] = {
     "run_id": "MATCH (n:Node) WHERE n.run_id" + _EQ,
     "sha": "MATCH (n:Node) WHERE n.sha" + _EQ,
     "target": "MATCH (n:Node) WHERE n.target" + _EQ,
+    "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _EQ,
 }
 # lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
 # own index, and the property names come from graph.LOOKUP_PROPS, never from a request.
@@ -297,6 +312,7 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "run_id": "MATCH (n:Node) WHERE n.run_id" + _PREFIX,
     "sha": "MATCH (n:Node) WHERE n.sha" + _PREFIX,
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
+    "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
 _EQ_MANY: LiteralString = " = value AND n.kind = $p.kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
@@ -313,6 +329,7 @@ FIND_MANY: dict[str, LiteralString] = {
     "run_id": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_id" + _EQ_MANY,
     "sha": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
     "target": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
+    "alt_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.alt_ref" + _EQ_MANY,
 }
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
@@ -507,8 +524,9 @@ RETURN created, merged
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token"
-    " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR "
+    + dead_letters.LABELS
+    + " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 )
 
 # API tokens live beside the graph (:Token, never :Node), hashed; see lineage/auth.py.
@@ -560,7 +578,7 @@ def _edge(r: Record | Sequence[Any]) -> Edge:
 
 
 def _stored(r: Record) -> StoredEvent:
-    return StoredEvent(*r[:10], r[10].encode(), r[11], r[12])
+    return StoredEvent(*r[:10], r[10].encode(), r[11], r[12], tuple(orjson.loads(r[13])) if r[13] else ())
 
 
 def _nodes_and_annotations(rows: list[Any]) -> tuple[list[Node], list[Node]]:
@@ -839,6 +857,7 @@ def _ingest(
                 "kind": e.event.kind, "event_type": e.event.event_type, "run_uuid": e.event.run_uuid,
                 "job_namespace": e.event.job_namespace, "job_name": e.event.job_name, "producer": e.event.producer,
                 "payload": e.event.canonical.decode(), "prev_hash": e.prev_hash, "hash": e.hash,
+                "warnings": warnings_json(e.event),
             },
             "subjects": e.subjects,
         }
@@ -937,7 +956,7 @@ class Neo4jStore:
 
     def setup(self) -> None:
         with _translated(), self._session() as session:
-            for query in SCHEMA:
+            for query in (*SCHEMA, *dead_letters.SCHEMA):
                 _run(session, query).consume()
             if not _run(session, FIRST_SEQS_DONE).single(strict=True)[0]:
                 after = ""
@@ -1084,6 +1103,28 @@ class Neo4jStore:
 
     def newest_event_time(self) -> str | None:
         return self._read(lambda view: next((str(r[0]) for r in _run(view.tx, NEWEST_EVENT_TIME)), None))
+
+    # --- dead letters (lineage/store/neo4j_rejections.py) -----------------------------------
+    def put_rejection(self, rejection: Rejection, max_entries: int, max_bytes: int) -> Rejection:
+        self._ensure_schema()
+        with _translated(), self._session() as session:
+            return session.execute_write(dead_letters.put, rejection, max_entries, max_bytes)
+
+    def rejections(self, before: int | None, limit: int) -> list[Rejection]:
+        return self._read(lambda view: dead_letters.listing(view.tx, before, limit))
+
+    def rejection(self, rejection_id: int) -> Rejection | None:
+        return self._read(lambda view: dead_letters.one(view.tx, rejection_id))
+
+    def delete_rejection(self, rejection_id: int) -> bool:
+        with _translated(), self._session() as session:
+            return session.execute_write(dead_letters.delete, rejection_id)
+
+    def rejection_stats(self) -> RejectionStats:
+        return self._read(lambda view: dead_letters.stats(view.tx))
+
+    def rejections_about(self, subjects: Sequence[str]) -> dict[str, int]:
+        return self._read(lambda view: dead_letters.about(view.tx, subjects))
 
     def put_token(self, record: TokenRecord) -> None:
         try:

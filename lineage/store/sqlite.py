@@ -20,8 +20,22 @@ from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project
-from lineage.store.base import Around, Direction, EventFilter, Hop, IngestOutcome, StoredEvent, Subgraph, TokenRecord, far_ends, sort_dump
-from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one
+from lineage.store import sqlite_rejections as dead_letters
+from lineage.store.base import (
+    Around,
+    Direction,
+    EventFilter,
+    Hop,
+    IngestOutcome,
+    Rejection,
+    RejectionStats,
+    StoredEvent,
+    Subgraph,
+    TokenRecord,
+    far_ends,
+    sort_dump,
+)
+from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one, warnings_json
 from lineage.store.stages import StageClock, timed
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
@@ -42,7 +56,8 @@ CREATE TABLE IF NOT EXISTS events (
     producer TEXT NOT NULL,
     payload BLOB NOT NULL,
     prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    warnings TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events(run_uuid);
 CREATE INDEX IF NOT EXISTS events_time ON events(event_time);
@@ -198,7 +213,7 @@ def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
 
 _ENTRY_COLUMNS = (
     "seq", "id", "received_at", "event_time", "kind", "event_type", "run_uuid", "job_namespace", "job_name",
-    "producer", "payload", "prev_hash", "hash",
+    "producer", "payload", "prev_hash", "hash", "warnings",
 )
 _ENTRY_FIELDS = f"SELECT {', '.join(_ENTRY_COLUMNS)} FROM events"
 # events() and count_events(), one fixed text per way of reading the log (see `_event_query`).
@@ -238,7 +253,7 @@ def _event_query(flt: EventFilter) -> tuple[str, tuple[str | None, ...], tuple[s
 def _stored(row: tuple[Any, ...]) -> StoredEvent:
     # A payload rewritten as text behind our back must still reach `verify`, not crash it.
     payload = row[10].encode() if isinstance(row[10], str) else bytes(row[10])
-    return StoredEvent(*row[:10], payload, row[11], row[12])
+    return StoredEvent(*row[:10], payload, row[11], row[12], tuple(orjson.loads(row[13])) if row[13] else ())
 
 
 @contextmanager
@@ -400,7 +415,7 @@ def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
 
 _INSERT_EVENT = (
     "INSERT INTO events (seq, id, received_at, event_time, kind, event_type, run_uuid, job_namespace,"
-    " job_name, producer, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " job_name, producer, payload, prev_hash, hash, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_SUBJECT = "INSERT OR IGNORE INTO event_subjects (node_id, seq) VALUES (?, ?)"
 
@@ -428,6 +443,7 @@ def _project(
         (
             e.seq, e.event.id, received_at, e.event.event_time, e.event.kind, e.event.event_type, e.event.run_uuid,
             e.event.job_namespace, e.event.job_name, e.event.producer, e.event.canonical, e.prev_hash, e.hash,
+            warnings_json(e.event),
         )
         for e in entries
     ]
@@ -589,7 +605,10 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA)
+            columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
+            if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
+                self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
 
     # --- writes --------------------------------------------------------------------------
     @contextmanager
@@ -696,7 +715,7 @@ class SqliteStore:
         with _translated(), self._write_lock:
             self._writer.executescript(
                 "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM subject_counts;"
-                " DELETE FROM events; DELETE FROM tokens; COMMIT;"
+                " DELETE FROM events; DELETE FROM tokens; " + dead_letters.RESET + " COMMIT;"
             )
 
     # --- reads ---------------------------------------------------------------------------
@@ -860,6 +879,31 @@ class SqliteStore:
                 "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (at, name)
             )
             return cur.rowcount > 0
+
+    # --- dead letters (lineage/store/sqlite_rejections.py) ----------------------------------
+    def put_rejection(self, rejection: Rejection, max_entries: int, max_bytes: int) -> Rejection:
+        with _translated(), self._write_lock:
+            return dead_letters.put(self._writer, rejection, max_entries, max_bytes)
+
+    def rejections(self, before: int | None, limit: int) -> list[Rejection]:
+        with _translated():
+            return dead_letters.listing(self._reader, before, limit)
+
+    def rejection(self, rejection_id: int) -> Rejection | None:
+        with _translated():
+            return dead_letters.one(self._reader, rejection_id)
+
+    def delete_rejection(self, rejection_id: int) -> bool:
+        with _translated(), self._write_lock:
+            return dead_letters.delete(self._writer, rejection_id)
+
+    def rejection_stats(self) -> RejectionStats:
+        with _translated():
+            return dead_letters.stats(self._reader)
+
+    def rejections_about(self, subjects: Sequence[str]) -> dict[str, int]:
+        with _translated():
+            return dead_letters.about(self._reader, subjects)
 
     def ping(self) -> None:
         with _translated():

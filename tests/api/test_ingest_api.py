@@ -105,17 +105,28 @@ def test_batch_over_the_length_limit_is_refused_whole(client: TestClient, store:
 
 
 def test_corpus_replayed_over_http(client: TestClient, store: Store) -> None:
-    created = rejected = 0
+    """Every corpus event with an identity is stored, its problems in the answer; the others
+    are refused naming their field, and kept in the dead-letter store."""
+    created, refused = 0, []
     for item in corpus.load():
         response = client.post("/api/v1/lineage", json=item.body)
-        if item.path in corpus.INVALID:
+        if item.path in corpus.REFUSED:
             assert response.status_code == 400, item.label
-            assert response.json()["field"] == corpus.INVALID[item.path]
-            rejected += 1
-        else:
-            assert response.status_code in (200, 201), (item.label, response.text)
-            created += response.status_code == 201
-    assert rejected == 9 and created == store.event_count()
+            assert response.json()["field"] == corpus.REFUSED[item.path]
+            refused.append(item)
+            continue
+        assert response.status_code in (200, 201), (item.label, response.text)
+        created += response.status_code == 201
+        fields = [w["field"] for w in response.json()["warnings"]]
+        if item.path in corpus.FLAGGED:
+            assert corpus.FLAGGED[item.path] in fields, item.label
+    assert len(refused) == len(corpus.REFUSED) and created == store.event_count()
+    kept = client.get("/api/v1/rejections").json()
+    assert kept["total"] == len(refused)
+    assert sorted(e["field"] for e in kept["entries"]) == sorted(corpus.REFUSED[i.path] for i in refused)
+    for entry in kept["entries"]:
+        shown = client.get(f"/api/v1/rejections/{entry['id']}").json()
+        assert orjson.loads(shown["body"]) in [i.body for i in refused]
 
 
 def test_health_readiness_and_facet_schemas(client: TestClient) -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lineage.errors import InvalidEvent
+from lineage.events import declared_version
 from lineage.facets import check_facet
 from lineage.ingest.parse import _depth, parse_event
 from tests import corpus, scenario
@@ -17,19 +18,24 @@ CORPUS = corpus.load()
 
 
 @pytest.mark.parametrize("item", CORPUS, ids=lambda c: c.label)
-def test_corpus_event_is_accepted_or_rejected_naming_the_field(item: corpus.CorpusEvent) -> None:
-    if item.path in corpus.INVALID:
+def test_corpus_event_is_refused_only_without_identity_and_flagged_naming_the_field(item: corpus.CorpusEvent) -> None:
+    if item.path in corpus.REFUSED:
         with pytest.raises(InvalidEvent) as info:
             parse_event(item.body)
-        assert info.value.field == corpus.INVALID[item.path]
+        assert info.value.field == corpus.REFUSED[item.path]
+        return
+    event = parse_event(item.body)
+    assert len(event.id) == 64
+    fields = [w.field for w in event.warnings]
+    if item.path in corpus.FLAGGED:
+        assert corpus.FLAGGED[item.path] in fields
     else:
-        event = parse_event(item.body)
-        assert len(event.id) == 64
+        assert not [w for w in event.warnings if w.problem in ("facet_schema", "version_conflict", "dataset_dropped")], fields
 
 
 @pytest.mark.parametrize("sample", corpus.facet_samples(), ids=lambda s: f"{s[0]}:{s[1]}")
 def test_every_spec_facet_sample_passes_our_facet_checks(sample: tuple[str, str, dict]) -> None:
-    check_facet(sample[1], sample[2], "facets")
+    assert check_facet(sample[1], sample[2], "facets") is None
 
 
 def base() -> dict:
@@ -96,27 +102,57 @@ def _mutate(path: list, value: object) -> dict:
         (["eventTime"], KeyError, "eventTime"),
         (["eventTime"], "yesterday", "eventTime"),
         (["eventTime"], 12, "eventTime"),
-        (["producer"], KeyError, "producer"),
-        (["eventType"], "FINISHED", "eventType"),
         (["run", "runId"], "not-a-uuid", "run.runId"),
         (["run", "runId"], 42, "run.runId"),
         (["job", "name"], "", "job.name"),
         (["job", "namespace"], None, "job.namespace"),
-        (["inputs"], {"a": 1}, "inputs"),
-        (["inputs"], [{"namespace": "n"}], "inputs[0].name"),
-        (["outputs"], ["x"], "outputs[0]"),
-        (["run", "facets"], [], "run.facets"),
-        (["run", "facets"], {"nominalTime": "soon"}, "run.facets.nominalTime"),
-        (["schemaURL"], 7, "schemaURL"),
         (["job", "name"], "j" * 5000, "job.name"),
         (["run", "facets"], {"f" * 300: {}}, "run.facets"),
     ],
     ids=lambda v: str(v) if not isinstance(v, (list, dict)) else None,
 )
-def test_wrong_shapes_are_refused_naming_the_field(path: list, value: object, field: str) -> None:
+def test_an_event_that_cannot_be_identified_is_refused_naming_the_field(path: list, value: object, field: str) -> None:
     with pytest.raises(InvalidEvent) as info:
         parse_event(_mutate(path, value))
     assert info.value.field == field
+
+
+def _problems(event) -> dict[str, str]:
+    return {w.field: w.problem for w in event.warnings}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "problem"),
+    [
+        (["producer"], KeyError, "producer", "missing_field"),
+        (["producer"], 5, "producer", "wrong_type"),
+        (["eventType"], "FINISHED", "eventType", "wrong_type"),
+        (["inputs"], {"a": 1}, "inputs", "wrong_type"),
+        (["inputs"], [{"namespace": "n"}], "inputs[0].name", "dataset_dropped"),
+        (["outputs"], ["x"], "outputs[0]", "dataset_dropped"),
+        (["run", "facets"], [], "run.facets", "wrong_type"),
+        (["run", "facets"], {"nominalTime": "soon"}, "run.facets.nominalTime", "facet_schema"),
+        (["schemaURL"], 7, "schemaURL", "wrong_type"),
+    ],
+    ids=lambda v: str(v) if not isinstance(v, (list, dict)) else None,
+)
+def test_anything_else_wrong_is_accepted_and_flagged_naming_the_field(path: list, value: object, field: str, problem: str) -> None:
+    event = parse_event(_mutate(path, value))
+    assert _problems(event).get(field) == problem
+    assert event.run_uuid and event.job_name == "etl"  # the event's identity is intact
+
+
+def test_a_dataset_without_a_name_is_dropped_and_the_others_are_kept() -> None:
+    body = base()
+    body["inputs"] = [{"namespace": "n"}, scenario.dataset("raw")]
+    event = parse_event(body)
+    assert [(r.name, r.position) for r in event.inputs] == [("raw", 1)]
+    assert _problems(event) == {"inputs[0].name": "dataset_dropped"}
+    assert [r.name for r in event.outputs] == ["clean"]
+
+
+def test_an_unknown_event_type_is_read_as_other() -> None:
+    assert parse_event(_mutate(["eventType"], "FINISHED")).event_type == "OTHER"
 
 
 def test_not_an_object_and_too_deep_are_refused() -> None:
@@ -134,34 +170,74 @@ def test_not_an_object_and_too_deep_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("facets", "field"),
+    ("facets", "field", "read"),
     [
-        ({"ml_modelVersion": scenario.facet(name="churn")}, "outputs[0].facets.ml_modelVersion.version"),
-        ({"ml_artifact": scenario.facet(sha256="abc")}, "outputs[0].facets.ml_artifact.sha256"),
-        ({"ml_endpoint": scenario.facet(name="e", trafficPercent=140)}, "outputs[0].facets.ml_endpoint.trafficPercent"),
+        ({"ml_modelVersion": scenario.facet(name="churn")}, "outputs[0].facets.ml_modelVersion.version", None),
+        ({"ml_artifact": scenario.facet(sha256="abc")}, "outputs[0].facets.ml_artifact.sha256", None),
         (
-            {"version": scenario.facet(datasetVersion="1"), "ml_modelVersion": scenario.facet(name="m", version="2")},
-            "outputs[0].facets.ml_modelVersion.version",
+            {"ml_endpoint": scenario.facet(name="e", trafficPercent=140)},
+            "outputs[0].facets.ml_endpoint.trafficPercent",
+            {"name": "e"},  # an optional field that breaks the schema is left out; the rest is read
+        ),
+        (
+            {"ml_modelVersion": scenario.facet(name="m", version="2", metrics={"auc": "high"})},
+            "outputs[0].facets.ml_modelVersion.metrics.auc",
+            {"name": "m", "version": "2"},
         ),
     ],
-    ids=["model-without-version", "bad-sha256", "traffic-over-100", "versions-disagree"],
+    ids=["model-without-version", "bad-sha256", "traffic-over-100", "metric-not-a-number"],
 )
-def test_custom_facets_are_checked(facets: dict, field: str) -> None:
+def test_custom_facets_that_break_their_schema_are_flagged_and_read_only_as_far_as_they_hold(
+    facets: dict, field: str, read: dict | None
+) -> None:
     body = base()
     body["outputs"][0]["facets"] = facets
-    with pytest.raises(InvalidEvent) as info:
-        parse_event(body)
-    assert info.value.field == field
+    event = parse_event(body)
+    assert _problems(event) == {field: "facet_schema"}
+    (key,) = facets
+    got = event.outputs[0].facets.get(key)
+    if read is None:
+        assert got is None
+    else:
+        assert {k: v for k, v in got.items() if not k.startswith("_")} == read
+
+
+def test_facets_naming_different_versions_keep_the_version_facet_and_flag_the_other() -> None:
+    body = base()
+    body["outputs"][0]["facets"] = {
+        "version": scenario.facet(datasetVersion="v3"), "ml_modelVersion": scenario.facet(name="m", version="3")
+    }
+    event = parse_event(body)
+    assert _problems(event) == {"outputs[0].facets.ml_modelVersion.version": "version_conflict"}
+    assert declared_version(event.outputs[0]) == "v3"
+    assert event.outputs[0].facets["ml_modelVersion"]["version"] == "3"  # kept as it came
+
+
+def test_a_parent_facet_without_a_uuid_is_flagged_and_not_read() -> None:
+    body = base()
+    body["run"]["facets"]["parent"] = {"run": {"runId": "nope"}, "job": {"namespace": "n", "name": "p"}}
+    event = parse_event(body)
+    assert _problems(event) == {"run.facets.parent.run.runId": "facet_schema"}
+    assert "parent" not in event.run_facets
+
+
+def test_standard_facets_nobody_interprets_are_kept_whole_when_broken() -> None:
+    body = base()
+    body["outputs"][0]["outputFacets"] = {"outputStatistics": {"rowCount": "many", "size": 10}}
+    event = parse_event(body)
+    assert _problems(event) == {"outputs[0].outputFacets.outputStatistics.rowCount": "facet_schema"}
+    assert event.outputs[0].io_facets["outputStatistics"] == {"rowCount": "many", "size": 10}
 
 
 def test_run_facet_checks() -> None:
     body = base()
     body["run"]["facets"]["ml_approval"] = scenario.facet(reviewer="bob", decision="maybe")
-    with pytest.raises(InvalidEvent) as info:
-        parse_event(body)
-    assert info.value.field == "run.facets.ml_approval.decision"
+    event = parse_event(body)
+    assert _problems(event) == {"run.facets.ml_approval.decision": "facet_schema"}
+    assert "ml_approval" not in event.run_facets  # a required field is broken: nothing of it is read
     body["run"]["facets"]["ml_approval"] = scenario.facet(reviewer="bob", decision="approved", checks={"auc": True})
-    assert parse_event(body).run_facets["ml_approval"]["decision"] == "approved"
+    event = parse_event(body)
+    assert event.run_facets["ml_approval"]["decision"] == "approved" and not event.warnings
 
 
 def _reference_depth(value: object) -> int:

@@ -50,6 +50,8 @@ function styles() {
     { selector: "node.root", style: { "border-width": 4, "border-color": "#111111" } },
     { selector: "node:selected", style: { "overlay-color": "#2980b9", "overlay-opacity": 0.25, "overlay-padding": 6 } },
     { selector: "node.annotated", style: { "border-width": 3, "border-color": "#e74c3c", "border-style": "double" } },
+    // Events that touch the node had problems (issue 29): a dashed amber ring, and a warning sign in its label.
+    { selector: "node.flawed", style: { "outline-width": 3, "outline-color": "#e67e22", "outline-style": "dashed", "outline-offset": 3 } },
     // Impact mode (issue 8): what is off the paths fades, the paths and endpoints stand out, and
     // an endpoint still serving an affected model is red and solid, one that used to is amber and dashed.
     { selector: ".dimmed", style: { opacity: 0.18 } },
@@ -100,7 +102,9 @@ export function elements(answer) {
     const classes = [`kind-${kind}`];
     if (node.id === answer.root) classes.push("root");
     if ((node.annotations || []).length) classes.push("annotated");
-    return { group: "nodes", data: { id: node.id, short: shortLabel(node), kind, node }, classes: classes.join(" ") };
+    if (node.problems) classes.push("flawed");
+    const short = (node.problems ? "⚠ " : "") + shortLabel(node);
+    return { group: "nodes", data: { id: node.id, short, kind, node }, classes: classes.join(" ") };
   });
   const seen = new Set(nodes.map((n) => n.data.id));
   const edges = [];

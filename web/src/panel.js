@@ -22,6 +22,22 @@ function later(title, name, promise, render, options) {
   return section(title, body, { name, ...options });
 }
 
+function problems(detail) {
+  const list = detail.problems || [];
+  const parts = [];
+  if (detail.rejected_events) parts.push(h("p.warning", {}, `${detail.rejected_events} refused events name this node: see the dead-letter store (lineage rejections list).`));
+  if (!list.length && !parts.length) return h("p.muted", {}, "No problems.");
+  parts.push(
+    table(
+      ["when", "field", "problem", "detail"],
+      list.map((p) => h("tr", {}, h("td", {}, when(p.event_time)), h("td", {}, h("code", {}, p.field)), h("td", {}, p.problem), h("td", {}, p.detail))),
+      { id: "problems" },
+    ),
+  );
+  if (detail.problems_truncated) parts.push(h("p.small.muted", {}, "Only the earliest problems are listed; the raw events hold every one."));
+  return h("div", {}, parts);
+}
+
 function annotations(list) {
   if (!list.length) return h("p.muted", {}, "No annotations.");
   return h("ul.annotations", {}, list.map((a) => h("li", {}, h("strong", {}, `#${a.tag}`), ` ${a.reason || ""} `, h("span.small.muted", {}, `${a.author || ""} ${when(a.created_at)}`))));
@@ -122,6 +138,7 @@ export async function showDetail(container, node, { onSelect, onFocus }) {
     section(`Facets (${facets.length})`, facets.length ? h("div", {}, facets.map(([key, value]) => h("details", {}, h("summary", {}, key), json(value)))) : h("p.muted", {}, "No facets."), { name: "facets" }),
     versionsSection(detail, onSelect),
     section(`Annotations (${detail.annotations.length})`, annotations(detail.annotations), { name: "annotations" }),
+    section(`Problems (${(detail.problems || []).length + (detail.rejected_events || 0)})`, problems(detail), { name: "problems", open: Boolean((detail.problems || []).length || detail.rejected_events) }),
     section(`Edges (${detail.in.length + detail.out.length})`, edges(detail, onSelect), { name: "edges", open: false }),
     section("Raw events", eventsView(detail.id), { name: "events", open: false }),
   );
