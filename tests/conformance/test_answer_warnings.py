@@ -163,3 +163,13 @@ def test_warnings_cost_the_answer_not_the_history(holes: Store) -> None:
             raise AssertionError(f"store.{name} asked with no nodes")
 
     assert coverage.answer_warnings(NoStore(), []) == []  # type: ignore[arg-type]
+
+
+def test_the_graph_for_drawing_warns_of_what_it_draws(holes: Store) -> None:
+    drawn = queries.graph(holes, "churn-shadow", "up", 10)
+    assert gaps.kinds(drawn) == {
+        ("untrained_model_version", gaps.model_version("2.0.5")),
+        ("failed_run", gaps.run("dep-shadow#2")),
+    }
+    assert {w["node"] for w in drawn["warnings"]} <= {n["id"] for n in drawn["nodes"]}  # each one is on the page
+    assert queries.graph(holes, "churn@2.3.1", "up", 10)["warnings"] == []
