@@ -40,6 +40,16 @@ class Facts:
             self._cache["newest"] = self.store.newest_event_time()
         return self._cache["newest"]  # type: ignore[no-any-return]
 
+    def rejected(self) -> dict[str, int]:
+        """Dead-letter entries naming a node of the answer, its dataset or its job, by id (one
+        round trip for all of them)."""
+        if "rejected" not in self._cache:
+            named = set(self.nodes)
+            for node in self.nodes.values():
+                named.update(v for k in ("dataset", "job") if isinstance(v := node.props.get(k), str))
+            self._cache["rejected"] = self.store.rejections_about(sorted(named)) if named else {}
+        return self._cache["rejected"]  # type: ignore[no-any-return]
+
     def written(self, ids: list[str]) -> set[str]:
         """Which of `ids` some run WROTE (one round trip for all of them)."""
         key = ("written", *ids)
@@ -109,6 +119,35 @@ def untrained_model_versions(facts: Facts) -> Iterator[Warning]:
             )
 
 
+def event_problems(facts: Facts) -> Iterator[Warning]:
+    """Nodes that events with problems touched (issue 29): what those events said may be partial."""
+    for node in facts.of(lambda n: bool(n.props.get("problems"))):
+        problems = node.props["problems"]
+        kinds = sorted({p["problem"] for p in problems})
+        more = " or more" if node.props.get("problems_truncated") else ""
+        yield warning(
+            "event_problems", node,
+            f"{len(problems)}{more} problems ({', '.join(kinds)}) in events about {display(node)}, "
+            f"e.g. {problems[0]['field']}: {problems[0]['detail']}",
+        )
+
+
+def rejected_events(facts: Facts) -> Iterator[Warning]:
+    """Refused events, kept in the dead-letter store, that name a job or dataset of the answer:
+    their lineage is not in the graph until they are replayed."""
+    counts = facts.rejected()
+    if not counts:
+        return
+    for node in facts.of(lambda n: True):
+        named = [(i, counts[i]) for i in dict.fromkeys([node.id, node.props.get("dataset"), node.props.get("job")]) if i in counts]
+        for subject, count in named:
+            yield warning(
+                "rejected_events", node,
+                f"{count} refused events name {subject}; their lineage is missing until replayed "
+                "(GET /api/v1/rejections, lineage rejections list)",
+            )
+
+
 # Kind -> check, in the order warnings are listed. A new kind is one generator here; one that
 # needs a store read adds a cached accessor to `Facts` taking the answer's ids.
 CHECKS: dict[str, Check] = {
@@ -116,6 +155,8 @@ CHECKS: dict[str, Check] = {
     "failed_run": failed_runs,
     "placeholder_input": placeholder_inputs,
     "untrained_model_version": untrained_model_versions,
+    "event_problems": event_problems,
+    "rejected_events": rejected_events,
 }
 
 

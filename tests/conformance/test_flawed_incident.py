@@ -7,7 +7,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import orjson
+
 from lineage import ids, queries, releases
+from lineage.deadletter import rejection_of
+from lineage.errors import InvalidEvent
 from lineage.ingest.parse import parse_event
 from lineage.refs import resolve_ref
 from lineage.store.base import Store
@@ -77,3 +81,25 @@ def test_answers_over_the_flawed_story_are_those_of_the_clean_one(store: Store) 
     ingest(store, *flawed_story())
     assert _answers(store) == clean
     assert clean["last_known_good"] == "2.2.0" and ("lr", 0.1, 0.05) in clean["diff_params"]
+
+
+def test_answers_that_traverse_flawed_events_or_refused_ones_say_so(store: Store) -> None:
+    ingest(store, *flawed_story())
+    train = ids.run_id(TRAIN)
+    for answer in (queries.impact(store, "data-v1.8.2"), queries.upstream(store, "churn@2.3.1"),
+                   releases.diff(store, "churn@2.2.0", "churn@2.3.1")):
+        flagged = {w["node"] for w in answer["warnings"] if w["kind"] == "event_problems"}
+        assert train in flagged, answer["warnings"]
+    assert not [w for w in queries.upstream(store, "churn@2.2.0")["warnings"] if w["kind"] == "event_problems"]
+
+    # A refused event of the training job: answers that reach the job's runs say it is missing.
+    refused = {**incident.EVENTS[0], "eventTime": "never"}
+    refused["job"] = {"namespace": "ml-pipelines", "name": "train-churn"}
+    refused["outputs"] = []
+    store.put_rejection(rejection_of(orjson.dumps(refused), InvalidEvent("eventTime", "not a time"), "2026-03-05T00:00:00Z"), 10, 10**6)
+    job = ids.job_id("ml-pipelines", "train-churn")
+    run = store.node(train)
+    assert run is not None and run.props["job"] == job
+    rejected = [w for w in queries.upstream(store, "churn@2.3.1")["warnings"] if w["kind"] == "rejected_events"]
+    assert [(w["node"], "1 refused events name " + job in w["detail"]) for w in rejected] == [(train, True)]
+    assert not [w for w in queries.upstream(store, "data-v1.8.2")["warnings"] if w["kind"] == "rejected_events"]
