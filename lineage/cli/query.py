@@ -190,6 +190,12 @@ def _version_rows(items: list[dict[str, Any]], last: str) -> list[list[Any]]:
     return [[ref_of(i), i.get("name"), i.get("depth"), _short(i.get("written_at")) if last == "written" else i["id"]] for i in items]
 
 
+def _beyond_start(a: dict[str, Any]) -> bool:
+    """Whether an impact or upstream answer reaches past where its walk began (a dataset, job or
+    alias ref begins at its versions, runs or model versions, at 0 hops)."""
+    return any(i.get("depth") for key in a["counts"] for i in a.get(key, ()))
+
+
 def endpoint_rows(endpoints: list[dict[str, Any]]) -> list[list[Any]]:
     """One row per affected deployment. "serving it now" is the deployment's own state (YES only
     for a live deployment, which serves the affected version): `currently_serving` of the
@@ -206,7 +212,7 @@ def endpoint_rows(endpoints: list[dict[str, Any]]) -> list[list[Any]]:
 def render_impact(console: Console, a: dict[str, Any]) -> None:
     console.print(f"{headline(a['node'])}: downstream within {a['depth']} hops")
     ref = escape(ref_of(a["node"]))
-    if not any(a["counts"].values()):
+    if not a["endpoints"] and not _beyond_start(a):
         console.print(f"Nothing downstream of {ref} within {a['depth']} hops: no run read it, no endpoint serves it.")
         return
     if a["endpoints"]:
@@ -223,7 +229,7 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
     console.print(f"{headline(a['node'])}: upstream within {a['depth']} hops")
-    if not any(a["counts"].values()):
+    if not _beyond_start(a):
         console.print(f"Nothing upstream of {escape(ref_of(a['node']))} within {a['depth']} hops: no run is known to have written it.")
         return
     if a["commits"]:
