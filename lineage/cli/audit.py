@@ -38,7 +38,7 @@ def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[st
     finally:
         store.close()
     log = report["log"]
-    return renderer(fmt).render(report), {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["label"]}
+    return renderer(fmt).render(report), {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["ref"]}
 
 
 def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:

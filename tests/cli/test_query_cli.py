@@ -205,3 +205,10 @@ def test_without_a_store_setting_the_default_file_is_named(tmp_path: Path, monke
 def test_no_match_over_http_names_the_service(server: str) -> None:
     result = runner.invoke(app, ["impact", "data-v9", "--url", server])
     assert result.exit_code == 1 and f"nothing matches 'data-v9' in {server}" in result.stderr
+
+
+def test_piped_token_list_prints_long_names_whole(loaded: Store) -> None:
+    name = "deploy-pipeline-for-the-churn-propensity-models-in-every-european-region"
+    assert runner.invoke(app, ["token", "create", name, "--scope", "read", "--scope", "ingest"]).exit_code == 0
+    ((listed, scopes, *_),) = rows(piped("token", "list"), "name")
+    assert (listed, sorted(scopes.split(", "))) == (name, ["ingest", "read"])
