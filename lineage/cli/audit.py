@@ -12,7 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed
+from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed, hints
 from lineage.errors import LineageError
 from lineage.reports.audit import build_report
 from lineage.reports.render import RENDERERS, renderer
@@ -54,8 +54,7 @@ def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[byt
             body: dict[str, Any] = response.json()
         except ValueError:
             body = {"detail": response.text}
-        details = [f"did you mean {s['ref']} ({s['kind']})" for s in body.get("suggestions", [])]
-        details += [f"{c['id']}  {c['kind']}  {c['label']}" for c in body.get("candidates", [])]
+        details = hints(body.get("suggestions", []), body.get("candidates", []))
         raise Failed(str(body.get("detail", response.text)), details)
     info = {"entries": response.headers.get("x-lineage-log-entries", "?"), "head": response.headers.get("x-lineage-log-head", "?"), "label": ref}
     return response.content, info

@@ -41,12 +41,19 @@ class Failed(Exception):
         self.details = details
 
 
+def hints(suggestions: list[Any], candidates: list[Any]) -> list[str]:
+    """The lines under a refused query: refs it may have meant (node summaries, or plain refs
+    such as a model's versions), and the ids of the nodes an ambiguous ref matched."""
+    lines = [f"did you mean {s['ref']} ({kind_of(s)})" if isinstance(s, dict) else f"did you mean {s}" for s in suggestions]
+    return lines + [f"{c['id']}  {kind_of(c)}  {c['label']}" for c in candidates]
+
+
 def failed(exc: LineageError) -> Failed:
     """What to tell a person about a refused query: suggestions or candidates when there are some."""
     if isinstance(exc, NotFound):
-        return Failed(str(exc), [f"did you mean {s['ref']} ({s['kind']})" for s in exc.suggestions])
+        return Failed(str(exc), hints(exc.suggestions, []))
     if isinstance(exc, Ambiguous):
-        return Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates])
+        return Failed(str(exc), hints([], exc.candidates))
     return Failed(str(exc), [])
 
 
@@ -105,8 +112,7 @@ def ask(url: str | None, method: str, path: str, params: dict[str, Any], local: 
         raise Failed(f"cannot reach {url}: {exc}", []) from exc
     body = response.json()
     if response.status_code >= 400:
-        details = [f"did you mean {s['ref']} ({s['kind']})" for s in body.get("suggestions", [])]
-        details += [f"{c['id']}  {c['kind']}  {c['label']}" for c in body.get("candidates", [])]
+        details = hints(body.get("suggestions", []), body.get("candidates", []))
         if response.status_code == 404:
             raise _not_found(Failed(str(body.get("detail", response.text)), details), url, False)
         raise Failed(str(body.get("detail", response.text)), details)
@@ -250,7 +256,7 @@ def render_diff(console: Console, a: dict[str, Any]) -> None:
         console.print("No difference upstream: the same data, features, models, commits, params and metrics.")
         return
     if changed:
-        console.print(_table("Data, features and models", ["name", "kind", "from", "to", "change"], [[d["name"], d["kind"], ", ".join(d["from"]), ", ".join(d["to"]), d["change"]] for d in changed]))
+        console.print(_table("Data, features and models", ["name", "kind", "from", "to", "change"], [[d["name"], d["kind"], ", ".join(d.get("from_refs", d["from"])), ", ".join(d.get("to_refs", d["to"])), d["change"]] for d in changed]))
     else:
         console.print("Same data, features and models upstream of both.")
     if commits:
@@ -279,7 +285,7 @@ def render_versions(console: Console, a: dict[str, Any]) -> None:
         for v in a["versions"]:
             data = [f"{ref_of(i)} ({i['name']})" for i in v["training_data"]["dataset_versions"] + v["training_data"]["feature_view_versions"]]
             tags = ", ".join(t["tag"] for t in v["annotations"])
-            rows.append([v["version"], _short(v.get("written_at")), ", ".join(v["aliases"]), orjson.dumps(v["metrics"]).decode(), tags, ", ".join(data)])
+            rows.append([ref_of(v), _short(v.get("written_at")), ", ".join(v["aliases"]), orjson.dumps(v["metrics"]).decode(), tags, ", ".join(data)])
         console.print(_table(f"Model {a['model']}", ["version", "registered", "aliases", "metrics", "annotations", "trained on"], rows))
     if "before" in a:
         good = a["last_known_good"]

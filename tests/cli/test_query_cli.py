@@ -174,11 +174,22 @@ def test_every_node_the_cli_prints_is_named_by_a_ref_that_resolves_to_it(loaded:
             printed.append((table, node))
     for r in json.loads(run("search", "churn", "--json"))["results"]:
         printed.append((run("search", "churn"), r))
+    versions = json.loads(run("versions", "churn", "--json"))["versions"]
+    for v in versions:
+        data = v["training_data"]
+        printed += [(run("versions", "churn"), n) for n in [v, *data["dataset_versions"], *data["feature_view_versions"]]]
     assert len({n["id"] for _, n in printed}) > 10
     for table, node in printed:
         name = node["ref"]
         assert re.search(rf"(^|[│ ]){re.escape(name)}([│ ]|$)", table, re.M), (name, node["label"])
         assert resolve_ref(loaded, name).id == node["id"], (name, node["label"])
+    diff = json.loads(run("diff", "churn@2.2.0", "churn@2.3.1", "--json"))
+    diff_table = run("diff", "churn@2.2.0", "churn@2.3.1")
+    for d in diff["datasets"]:
+        for name, version in [*zip(d["from_refs"], d["from"]), *zip(d["to_refs"], d["to"])]:
+            assert name in diff_table
+            found = resolve_ref(loaded, name)
+            assert (found.props["dataset"], found.props["version"]) == (d["dataset"], version)
     derived = next(n for _, n in printed if n.get("name") == "customers_clean")  # its version label is a run UUID
     assert derived["ref"] == derived["id"] and "customers_clean" in run("impact", derived["ref"]).splitlines()[0]
 
@@ -189,6 +200,8 @@ def test_no_match_names_the_store_it_searched(loaded: Store) -> None:
     assert result.exit_code == 1 and f"nothing matches 'data-v9' in {uri}" in result.stderr
     assert "holds no events" not in result.stderr
     assert f"Nothing matches 'zzz' in {uri}" in run("search", "zzz")
+    result = runner.invoke(app, ["versions", "churn", "--before", "9.9.9"])  # suggestions that are plain versions
+    assert result.exit_code == 1 and f"has no version '9.9.9' in {uri}" in result.stderr and "did you mean 2.3.1" in result.stderr
 
 
 def test_without_a_store_setting_the_default_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
