@@ -36,6 +36,8 @@ class Refused(Exception):
 def _free(port: int) -> bool:
     """Nothing listens on HOST:port (a bind succeeds)."""
     with socket.socket() as sock:
+        # as uvicorn binds: connections of a service that just stopped (TIME_WAIT) do not count
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
