@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Start the API on the embedded SQLite store (data/lineage.db) at http://127.0.0.1:5000
+## Start the API on the embedded SQLite store (data/lineage.db) at http://127.0.0.1:5000.
+## SIGTERM or Ctrl-C stops it cleanly with exit code 0 (after Ctrl-C, GNU make itself still
+## prints "Interrupt": the terminal's signal reaches make too, whatever the service returns)
 run: $(STAMP)
 	LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
 
@@ -39,8 +41,10 @@ bench: $(STAMP)
 	$(BIN)/python ops/neo4j_local.py install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-## The ML release story of examples/churn through the emitters SDK, and the incident answers
-## (starts the service on data/demo.db at http://127.0.0.1:5000 unless one runs there, and stops it)
+## The ML release story of examples/churn through the emitters SDK, and the incident answers.
+## Always starts its own service on a fresh data/demo.db at http://127.0.0.1:$LINEAGE_PORT (a free
+## port when unset) and stops it; never sends the story to a service already running, and refuses
+## when LINEAGE_PORT is taken. Explore it afterwards: LINEAGE_STORE=sqlite:///data/demo.db make run
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 

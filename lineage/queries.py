@@ -200,9 +200,10 @@ def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hour
                 "environment": status["environment"],
                 "currently_serving": any(d["id"] in hit for d in status["live"]),
                 "current_model_version": current[0] if len(current) == 1 else (current or None),
+                # `currently_serving` of a deployment is its own: only a live one serves now
                 "affected_deployments": [
                     {k: d[k] for k in ("id", "since", "until", "status", "canary", "rollback")}
-                    | {"model_version": ", ".join(d["model_versions"])}
+                    | {"model_version": ", ".join(d["model_versions"]), "currently_serving": d.get("status") == "live"}
                     for d in reversed(status["deployments"])  # oldest first
                     if d["id"] in hit
                 ],

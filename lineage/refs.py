@@ -69,8 +69,11 @@ def handle(node: Node) -> str:
     for key in ("model_ref", "feature_view_ref", "alias_ref", "run_id", "sha"):
         if p.get(key) and not (key == "run_id" and node.kind != RUN):
             return str(p[key])
-    if node.kind == VERSION and p.get("version"):
-        return str(p["version"])
+    if node.kind == VERSION:
+        # A derived version's label is the run UUID of its writer, which resolves to the run,
+        # and a placeholder has no label: only the id names those.
+        version = p.get("version")
+        return str(version) if version and not _UUID.match(str(version)) else node.id
     if node.kind == DATASET:
         return str(p.get("endpoint") or p.get("model_name") or p.get("feature_view") or p.get("name"))
     return str(p.get("name") or node.id)

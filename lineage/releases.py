@@ -11,7 +11,7 @@ from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
 from lineage.ingest.parse import parse_time
 from lineage.queries import DEFAULT_DEPTH, check_depth, endpoint_status, item, start_nodes
-from lineage.refs import check_ref, near, resolve_ref, summary
+from lineage.refs import check_ref, handle, near, resolve_ref, summary
 from lineage.store.base import Store, Subgraph, snapshotted
 
 BAD_TAGS = frozenset({"deprecated", "quarantined", "investigation"})
@@ -66,8 +66,10 @@ def diff(
     va, vb = _versions_by_dataset(sa, set()), _versions_by_dataset(sb, set())
     datasets = []
     for dataset in sorted(set(va) | set(vb)):
-        left = sorted(str(n.props.get("version")) for n in va.get(dataset, []))
-        right = sorted(str(n.props.get("version")) for n in vb.get(dataset, []))
+        left_nodes = sorted(va.get(dataset, []), key=lambda n: str(n.props.get("version")))
+        right_nodes = sorted(vb.get(dataset, []), key=lambda n: str(n.props.get("version")))
+        left = [str(n.props.get("version")) for n in left_nodes]
+        right = [str(n.props.get("version")) for n in right_nodes]
         sample = (va.get(dataset) or vb[dataset])[0]
         datasets.append(
             {
@@ -76,6 +78,9 @@ def diff(
                 "kind": _dataset_kind(sample),
                 "from": left,
                 "to": right,
+                # what to type to ask about each version (a derived version's label is a run UUID)
+                "from_refs": [handle(n) for n in left_nodes],
+                "to_refs": [handle(n) for n in right_nodes],
                 "change": _change(left, right),
             }
         )

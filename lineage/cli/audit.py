@@ -12,7 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed
+from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed, hints
 from lineage.errors import LineageError
 from lineage.reports.audit import build_report
 from lineage.reports.render import RENDERERS, renderer
@@ -39,7 +39,7 @@ def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[st
     finally:
         store.close()
     log = report["log"]
-    info = {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["label"], "warnings": str(len(report["warnings"]))}
+    info = {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["ref"], "warnings": str(len(report["warnings"]))}
     return renderer(fmt).render(report), info
 
 
@@ -56,8 +56,7 @@ def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[byt
             body: dict[str, Any] = response.json()
         except ValueError:
             body = {"detail": response.text}
-        details = [f"did you mean {s['ref']} ({s['kind']})" for s in body.get("suggestions", [])]
-        details += [f"{c['id']}  {c['kind']}  {c['label']}" for c in body.get("candidates", [])]
+        details = hints(body.get("suggestions", []), body.get("candidates", []))
         raise Failed(str(body.get("detail", response.text)), details)
     info = {
         "entries": response.headers.get("x-lineage-log-entries", "?"),

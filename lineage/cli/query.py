@@ -5,23 +5,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lineage import queries, releases
+from lineage.cli.serve import redact
 from lineage.cli.warnings import print_warnings
 from lineage.errors import Ambiguous, LineageError, NotFound
+from lineage.graph import DEPLOYMENT, ENDPOINT, FEATURE_VIEW, FEATURE_VIEW_VERSION, MODEL, MODEL_VERSION, VERSION
 from lineage.ingest.parse import parse_event
 from lineage.refs import resolve_ref
 from lineage.service import annotation_body, now
 from lineage.settings import Settings
 from lineage.store import open_store
-from lineage.store.base import Store
+from lineage.store.base import EventFilter, Store
 
 UrlOpt = Annotated[
     str | None, typer.Option("--url", envvar="LINEAGE_URL", help="Ask a running service (e.g. http://127.0.0.1:5000) instead of LINEAGE_STORE")
@@ -38,12 +42,19 @@ class Failed(Exception):
         self.details = details
 
 
+def hints(suggestions: list[Any], candidates: list[Any]) -> list[str]:
+    """The lines under a refused query: refs it may have meant (node summaries, or plain refs
+    such as a model's versions), and the ids of the nodes an ambiguous ref matched."""
+    lines = [f"did you mean {s['ref']} ({kind_of(s)})" if isinstance(s, dict) else f"did you mean {s}" for s in suggestions]
+    return lines + [f"{c['id']}  {kind_of(c)}  {c['label']}" for c in candidates]
+
+
 def failed(exc: LineageError) -> Failed:
     """What to tell a person about a refused query: suggestions or candidates when there are some."""
     if isinstance(exc, NotFound):
-        return Failed(str(exc), [f"did you mean {s['ref']} ({s['kind']})" for s in exc.suggestions])
+        return Failed(str(exc), hints(exc.suggestions, []))
     if isinstance(exc, Ambiguous):
-        return Failed(str(exc), [f"{c['id']}  {c['kind']}  {c['label']}" for c in exc.candidates])
+        return Failed(str(exc), hints([], exc.candidates))
     return Failed(str(exc), [])
 
 
@@ -60,12 +71,38 @@ def _store() -> Iterator[Store]:
         store.close()
 
 
+def searched(url: str | None) -> str:
+    """Where an answer comes from, for a person: the service URL, or the store URL (no password)
+    with the file a relative SQLite path names from here (it depends on the working directory)."""
+    if url is not None:
+        return url
+    store = redact(Settings().store)
+    if store.startswith("sqlite://"):
+        path = store.removeprefix("sqlite://").removeprefix("/") or "lineage.db"
+        if not Path(path).is_absolute():
+            return f"{store} ({Path(path).resolve()})"
+    return store
+
+
+def _not_found(exc: Failed, url: str | None, empty: bool) -> Failed:
+    """A ref that matched nothing says where it was looked for: a CLI run without --url or
+    LINEAGE_STORE reads data/lineage.db under the working directory, which may not be the store
+    the person has in mind."""
+    details = list(exc.details)
+    if empty:
+        details.append("that store holds no events: import some (`lineage import`), or set LINEAGE_STORE or --url")
+    return Failed(f"{exc} in {searched(url)}", details)
+
+
 def ask(url: str | None, method: str, path: str, params: dict[str, Any], local: Callable[[Store], Any]) -> Any:
     """One answer, from the HTTP API when `url` is given, else from the store directly."""
     if url is None:
         try:
             with _store() as store:
-                return local(store)
+                try:
+                    return local(store)
+                except NotFound as exc:
+                    raise _not_found(failed(exc), None, store.count_events(EventFilter()) == 0) from exc
         except LineageError as exc:
             raise failed(exc) from exc
     clean = {k: v for k, v in params.items() if v is not None}
@@ -80,27 +117,64 @@ def ask(url: str | None, method: str, path: str, params: dict[str, Any], local: 
         raise Failed(f"cannot reach {url}: {exc}", []) from exc
     body = response.json()
     if response.status_code >= 400:
-        details = [f"did you mean {s['ref']} ({s['kind']})" for s in body.get("suggestions", [])]
-        details += [f"{c['id']}  {c['kind']}  {c['label']}" for c in body.get("candidates", [])]
+        details = hints(body.get("suggestions", []), body.get("candidates", []))
+        if response.status_code == 404:
+            raise _not_found(Failed(str(body.get("detail", response.text)), details), url, False)
         raise Failed(str(body.get("detail", response.text)), details)
     return body
+
+
+# Wide enough that no row of an answer is ever cut: rich lays tables out to the console width,
+# which is 80 columns when the output is not a terminal, and ellipsizes what does not fit.
+PIPE_WIDTH = 100_000
+
+# The most specific name of a node's kind: the extra labels our facets give (DESIGN.md section 3)
+# say more than the primary kind (a ModelVersion is also a DatasetVersion).
+SPECIFIC_KINDS = (DEPLOYMENT, MODEL_VERSION, FEATURE_VIEW_VERSION, ENDPOINT, MODEL, FEATURE_VIEW)
+
+
+def console(stderr: bool = False) -> Console:
+    """A console for answers: a terminal's own width (cells fold there, never ellipsized), and
+    when piped or redirected one wide enough that every cell is printed whole on one line."""
+    out = Console(stderr=stderr, soft_wrap=True)
+    if out.is_terminal:
+        return out
+    return Console(stderr=stderr, soft_wrap=True, width=PIPE_WIDTH)
+
+
+def kind_of(node: dict[str, Any]) -> str:
+    """The most specific kind of a node in an answer: ModelVersion rather than DatasetVersion."""
+    labels = set(node.get("labels") or ())
+    return next((k for k in SPECIFIC_KINDS if k in labels), str(node["kind"]))
+
+
+def ref_of(node: dict[str, Any]) -> str:
+    """What the CLI prints for a node: its ref, which `lineage impact <ref>` resolves back to it
+    (the display label, such as customers@data-v1.8.2, is not a ref)."""
+    return str(node.get("ref") or node["id"])
+
+
+def headline(node: dict[str, Any]) -> str:
+    """A node named by its ref and most specific kind, and for a version the dataset it is of."""
+    of = f" of {node['name']}" if node.get("kind") == VERSION and node.get("name") else ""
+    return f"[bold]{escape(ref_of(node))}[/] ({kind_of(node)}{of})"
 
 
 def _show(answer: Any, as_json: bool, render: Callable[[Console, Any], None]) -> None:
     if as_json:
         typer.echo(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
     else:
-        render(Console(), answer)
+        render(console(), answer)
 
 
 def _run(as_json: bool, produce: Callable[[], Any], render: Callable[[Console, Any], None]) -> None:
     try:
         answer = produce()
     except Failed as exc:
-        err = Console(stderr=True)
-        err.print(f"[red]error:[/] {exc}")
+        err = console(stderr=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         for line in exc.details:
-            err.print(f"  {line}")
+            err.print(f"  {escape(line)}")
         raise typer.Exit(1) from None
     _show(answer, as_json, render)
 
@@ -108,9 +182,10 @@ def _run(as_json: bool, produce: Callable[[], Any], render: Callable[[Console, A
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        # fold, not ellipsis: on a narrow terminal a long name wraps but is never cut short
+        table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))
     return table
 
 
@@ -118,39 +193,80 @@ def _short(time: str | None) -> str:
     return time[:16].replace("T", " ") if time else "-"
 
 
+def _names(values: Any) -> str:
+    return ", ".join(values) if isinstance(values, list) else str(values or "-")
+
+
+def _version_rows(items: list[dict[str, Any]], last: str) -> list[list[Any]]:
+    return [[ref_of(i), i.get("name"), i.get("depth"), _short(i.get("written_at")) if last == "written" else i["id"]] for i in items]
+
+
+def _beyond_start(a: dict[str, Any]) -> bool:
+    """Whether an impact or upstream answer reaches past where its walk began (a dataset, job or
+    alias ref begins at its versions, runs or model versions, at 0 hops)."""
+    return any(i.get("depth") for key in a["counts"] for i in a.get(key, ()))
+
+
+def endpoint_rows(endpoints: list[dict[str, Any]]) -> list[list[Any]]:
+    """One row per affected deployment. "serving it now" is the deployment's own state (YES only
+    for a live deployment, which serves the affected version): `currently_serving` of the
+    endpoint is true when any of its affected deployments is live, and repeating it on the rows
+    of its ended deployments would say those still serve."""
+    rows = []
+    for e in endpoints:
+        for d in e["affected_deployments"]:
+            live = d.get("currently_serving", d.get("status") == "live")
+            rows.append([e["name"], d["id"], d["model_version"], _short(d["since"]), _short(d["until"]), d["status"], "YES" if live else "no", _names(e["current_model_version"])])
+    return rows
+
+
 def render_impact(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
-    console.print(f"[bold]{a['node']['label']}[/] ({a['node']['kind']}): downstream within {a['depth']} hops")
-    rows = []
-    for e in a["endpoints"]:
-        for d in e["affected_deployments"]:
-            current = e["current_model_version"]
-            rows.append([e["name"], "YES" if e["currently_serving"] else "no", ", ".join(current) if isinstance(current, list) else current, d["model_version"], _short(d["since"]), _short(d["until"]), d["status"]])
-    console.print(_table("Endpoints", ["endpoint", "still serving it", "serving now", "affected model", "since", "until", "status"], rows))
+    console.print(f"{headline(a['node'])}: downstream within {a['depth']} hops")
+    ref = escape(ref_of(a["node"]))
+    if not a["endpoints"] and not _beyond_start(a):
+        console.print(f"Nothing downstream of {ref} within {a['depth']} hops: no run read it, no endpoint serves it.")
+        return
+    if a["endpoints"]:
+        columns = ["endpoint", "deployment", "model", "since", "until", "status", "serving it now", "endpoint serves now"]
+        console.print(_table("Endpoints (one row per deployment reached)", columns, endpoint_rows(a["endpoints"])))
+    else:
+        console.print(f"No endpoint downstream of {ref} within {a['depth']} hops.")
     for key in ("model_versions", "feature_view_versions", "dataset_versions"):
         if a[key]:
-            console.print(_table(key.replace("_", " ").capitalize(), ["label", "hops", "id"], [[i["label"], i["depth"], i["id"]] for i in a[key]]))
-    console.print(f"runs: {len(a['runs'])}  ({', '.join(sorted({r['job'] for r in a['runs'] if r.get('job')}))})")
+            console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "id"], _version_rows(a[key], "id")))
+    if a["runs"]:
+        console.print(f"runs: {len(a['runs'])}  (jobs: {', '.join(sorted({r['job'] for r in a['runs'] if r.get('job')}))})")
 
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
-    console.print(f"[bold]{a['node']['label']}[/] ({a['node']['kind']}): upstream within {a['depth']} hops")
+    console.print(f"{headline(a['node'])}: upstream within {a['depth']} hops")
+    if not _beyond_start(a):
+        console.print(f"Nothing upstream of {escape(ref_of(a['node']))} within {a['depth']} hops: no run is known to have written it.")
+        return
     if a["commits"]:
         console.print(_table("Commits", ["sha", "repo", "branch"], [[c["sha"][:12], c["repo"], c["branch"]] for c in a["commits"]]))
     for key in ("dataset_versions", "feature_view_versions", "model_versions"):
         if a[key]:
-            console.print(_table(key.replace("_", " ").capitalize(), ["label", "hops", "written"], [[i["label"], i["depth"], _short(i.get("written_at"))] for i in a[key]]))
-    runs = [[r["job"], r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
-    console.print(_table("Runs", ["job", "state", "ended", "params"], runs))
+            console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "written"], _version_rows(a[key], "written")))
+    if a["runs"]:
+        runs = [[r["job"], r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
+        console.print(_table("Runs", ["job", "run", "state", "ended", "params"], runs))
 
 
 def render_diff(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
-    console.print(f"[bold]{a['from']['label']}[/] -> [bold]{a['to']['label']}[/]")
+    console.print(f"{headline(a['from'])} -> {headline(a['to'])}")
     changed = [d for d in a["datasets"] if d["change"] != "same"]
-    console.print(_table("Data, features and models", ["name", "kind", "from", "to", "change"], [[d["name"], d["kind"], ", ".join(d["from"]), ", ".join(d["to"]), d["change"]] for d in changed]))
     commits = [[c["repo"], ", ".join(s[:12] for s in c["from"]), ", ".join(s[:12] for s in c["to"]), c["change"]] for c in a["commits"] if c["change"] != "same"]
+    if not (changed or commits or a["params"] or a["metrics"]):
+        console.print("No difference upstream: the same data, features, models, commits, params and metrics.")
+        return
+    if changed:
+        console.print(_table("Data, features and models", ["name", "kind", "from", "to", "change"], [[d["name"], d["kind"], ", ".join(d.get("from_refs", d["from"])), ", ".join(d.get("to_refs", d["to"])), d["change"]] for d in changed]))
+    else:
+        console.print("Same data, features and models upstream of both.")
     if commits:
         console.print(_table("Commits", ["repo", "from", "to", "change"], commits))
     for key in ("params", "metrics"):
@@ -160,30 +276,40 @@ def render_diff(console: Console, a: dict[str, Any]) -> None:
 
 def render_endpoint(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
-    console.print(f"[bold]{a['name']}[/] ({a.get('environment') or 'no environment'}): serving {', '.join(a['current_model_version']) or 'nothing'}")
+    console.print(f"[bold]{escape(a['name'])}[/] ({escape(a.get('environment') or 'no environment')}): serving {escape(', '.join(a['current_model_version']) or 'nothing')}")
     if "at" in a:
-        console.print(f"at {a['at']['time']}: {', '.join(a['at']['model_versions']) or 'nothing'}")
-    rows = [[_short(d["since"]), _short(d["until"]), ", ".join(d["model_versions"]), d["status"], f"{d['traffic_percent']:g}%" if d.get("traffic_percent") is not None else "", "rollback" if d.get("rollback") else ("canary" if d.get("canary") else "")] for d in a["history"]]
-    console.print(_table("Deployments (newest first)", ["since", "until", "model", "status", "traffic", "note"], rows))
+        console.print(f"at {a['at']['time']}: {escape(', '.join(a['at']['model_versions']) or 'nothing')}")
+    if not a["history"]:
+        console.print(f"No deployment of {escape(a['name'])} is recorded.")
+        return
+    rows = [[_short(d["since"]), _short(d["until"]), ", ".join(d["model_versions"]), d["status"], f"{d['traffic_percent']:g}%" if d.get("traffic_percent") is not None else "", "rollback" if d.get("rollback") else ("canary" if d.get("canary") else ""), d["id"]] for d in a["history"]]
+    console.print(_table("Deployments (newest first)", ["since", "until", "model", "status", "traffic", "note", "deployment"], rows))
 
 
 def render_versions(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
-    rows = []
-    for v in a["versions"]:
-        data = [i["label"] for i in v["training_data"]["dataset_versions"] + v["training_data"]["feature_view_versions"]]
-        tags = ", ".join(t["tag"] for t in v["annotations"])
-        rows.append([v["version"], _short(v.get("written_at")), ", ".join(v["aliases"]), orjson.dumps(v["metrics"]).decode(), tags, ", ".join(data)])
-    console.print(_table(f"Model {a['model']}", ["version", "registered", "aliases", "metrics", "annotations", "trained on"], rows))
+    if not a["versions"]:
+        console.print(f"No version of model {escape(a['model'])} is recorded.")
+    else:
+        rows = []
+        for v in a["versions"]:
+            data = [f"{ref_of(i)} ({i['name']})" for i in v["training_data"]["dataset_versions"] + v["training_data"]["feature_view_versions"]]
+            tags = ", ".join(t["tag"] for t in v["annotations"])
+            rows.append([ref_of(v), _short(v.get("written_at")), ", ".join(v["aliases"]), orjson.dumps(v["metrics"]).decode(), tags, ", ".join(data)])
+        console.print(_table(f"Model {a['model']}", ["version", "registered", "aliases", "metrics", "annotations", "trained on"], rows))
     if "before" in a:
         good = a["last_known_good"]
         for ex in a["excluded"]:
-            console.print(f"skipped {ex['version']}: {ex['reason']}")
-        console.print(f"last known good before {a['before']}: [bold]{good['version'] if good else 'none'}[/]")
+            console.print(f"skipped {escape(ex['version'])}: {escape(ex['reason'])}")
+        console.print(f"last known good before {escape(a['before'])}: [bold]{escape(good['version']) if good else 'none'}[/]")
 
 
-def render_search(console: Console, a: dict[str, Any]) -> None:
-    console.print(_table(f"Search {a['q']!r}", ["kind", "label", "ref", "id"], [[r["kind"], r["label"], r["ref"], r["id"]] for r in a["results"]]))
+def render_search(console: Console, a: dict[str, Any], where: str = "") -> None:
+    if not a["results"]:
+        console.print(f"Nothing matches {a['q']!r}{' in ' + escape(where) if where else ''}.")
+        return
+    rows = [[kind_of(r), ref_of(r), r.get("name") or r.get("job") or "", r["id"]] for r in a["results"]]
+    console.print(_table(f"Search {a['q']!r}", ["kind", "ref", "of", "id"], rows))
 
 
 def register(app: typer.Typer) -> None:
@@ -230,7 +356,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Nodes whose name, version or handle contains Q."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), render_search)
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), lambda c, a: render_search(c, a, searched(url)))
 
     @app.command()
     def annotate(

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -38,6 +42,32 @@ def check_before_workers(settings: Settings) -> None:
         store.close()
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked the service to stop."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+@contextmanager
+def stopped_cleanly() -> Iterator[None]:
+    """Ctrl-C and SIGTERM (how `make run`, systemd and container runtimes stop a service) end
+    `serve` with exit code 0. uvicorn shuts down gracefully on either signal and then raises it
+    again under the handlers that were in place before it started; with Python's defaults that
+    is death by SIGTERM (143) or a KeyboardInterrupt, which a supervisor reports as a failure.
+    The handlers here turn the re-raised signal into a normal return instead. A signal that
+    arrives before uvicorn has started stops the start-up the same way."""
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except (Stopped, KeyboardInterrupt):
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
@@ -66,7 +96,8 @@ def register(app: typer.Typer) -> None:
         if settings.workers == 1:
             from api.app import create_app
 
-            uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+            with stopped_cleanly():
+                uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
             return
         try:
             check_before_workers(settings)
@@ -81,7 +112,8 @@ def register(app: typer.Typer) -> None:
                 "LINEAGE_WORKERS": str(settings.workers),
                 "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
             })
-            uvicorn.run(
-                "api.app:app_from_environment", factory=True, workers=settings.workers,
-                host=settings.host, port=settings.port, log_config=None,
-            )
+            with stopped_cleanly():
+                uvicorn.run(
+                    "api.app:app_from_environment", factory=True, workers=settings.workers,
+                    host=settings.host, port=settings.port, log_config=None,
+                )

@@ -7,9 +7,11 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lineage.auth import SCOPES, new_token
+from lineage.cli.query import console
 from lineage.errors import LineageError
 from lineage.service import now
 from lineage.settings import Settings
@@ -50,9 +52,11 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     table = Table("name", "scopes", "created", "revoked")
+    for column in table.columns:
+        column.overflow = "fold"
     for row in rows:
-        table.add_row(row["name"], ", ".join(row["scopes"]), row["created_at"], row["revoked_at"] or "")
-    Console().print(table)
+        table.add_row(escape(row["name"]), ", ".join(row["scopes"]), row["created_at"], row["revoked_at"] or "")
+    console().print(table)  # whole when piped, like the query tables
 
 
 @tokens.command()
