@@ -9,6 +9,9 @@ from typing import Any
 
 from bench.corpus import CORPUS, bodies
 
+# The data folder tests/corpus/ shares this module's name: it must stay without an __init__.py,
+# so that `tests.corpus` keeps importing this file (a module wins over a plain folder).
+
 # Missing data must fail the run loudly, never collect zero cases and pass.
 if not (CORPUS / "SOURCES.md").is_file():
     raise FileNotFoundError(f"OpenLineage corpus not found at {CORPUS} (no SOURCES.md there)")
