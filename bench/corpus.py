@@ -1,4 +1,4 @@
-"""The shared OpenLineage corpus (events written by other projects) as replayable bodies.
+"""The OpenLineage corpus in tests/corpus/ (events written by other projects) as replayable bodies.
 
 The benchmarks replay it and the tests check every file of it; both read it from here.
 """
@@ -6,14 +6,14 @@ The benchmarks replay it and the tests check every file of it; both read it from
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# The corpus sits beside the repository (../shared); LINEAGE_CORPUS points elsewhere.
-CORPUS = Path(os.environ.get("LINEAGE_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "openlineage-corpus")
+# A copy kept in the repository (see tests/corpus/README.md), so that a fresh clone in any folder
+# replays the same files: the tests name some of them and count what the whole set gives.
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 
 
 def is_event_file(rel: str) -> bool:
@@ -37,7 +37,7 @@ def substitute(text: str) -> str:
 def bodies(root: Path = CORPUS) -> Iterator[tuple[str, int, Any]]:
     """(path relative to the corpus, position in the file, event body) for every event file."""
     if not (root / "SOURCES.md").is_file():
-        raise FileNotFoundError(f"OpenLineage corpus not found at {root}; set LINEAGE_CORPUS to its folder")
+        raise FileNotFoundError(f"OpenLineage corpus not found at {root} (no SOURCES.md there)")
     for path in sorted(root.rglob("*.json")):
         rel = path.relative_to(root).as_posix()
         if not is_event_file(rel):

@@ -189,7 +189,7 @@ def interleaved_latencies(
 
 
 def corpus_replay(store: Store) -> tuple[int, int, float]:
-    """Replay ../shared/openlineage-corpus (events written by other projects) through bulk
+    """Replay the OpenLineage corpus in tests/corpus/ (events written by other projects) through bulk
     ingest: (accepted, rejected, events/s). The invalid-on-purpose files are the rejected."""
     events, rejected = [], 0
     for _, _, body in corpus.bodies():

@@ -1,5 +1,5 @@
-"""The shared OpenLineage corpus (../shared/openlineage-corpus): which files hold replayable
-events, and which of those are invalid on purpose, with the field the rejection must name."""
+"""The OpenLineage corpus kept in tests/corpus/: which files hold replayable events, and which
+of those are invalid on purpose, with the field the rejection must name."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from typing import Any
 
 from bench.corpus import CORPUS, bodies
 
+# The data folder tests/corpus/ shares this module's name: it must stay without an __init__.py,
+# so that `tests.corpus` keeps importing this file (a module wins over a plain folder).
+
+# Missing data must fail the run loudly, never collect zero cases and pass.
 if not (CORPUS / "SOURCES.md").is_file():
-    raise FileNotFoundError(f"OpenLineage corpus not found at {CORPUS}; set LINEAGE_CORPUS to its folder")
+    raise FileNotFoundError(f"OpenLineage corpus not found at {CORPUS} (no SOURCES.md there)")
 
 # Files SOURCES.md marks invalid against the spec. Only an event that cannot be identified is
 # refused, and its 400 names the field (issue 29) ...

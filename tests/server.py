@@ -6,44 +6,120 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
+# uvicorn's words when the port went to another process between `free_port` and its bind.
+PORT_TAKEN = "address already in use"
+
 
 def free_port() -> int:
+    """A port nothing listens on now; another process may still take it before the caller binds
+    it, so a server started on it must be checked to own it (`listens_on`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants that are still there (a process may end while it is read)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def listening_sockets(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on `port`, as /proc/<pid>/fd links name them."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
+            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether the process `pid` (or one of its children) holds the socket listening on `port`:
+    a 200 from that port may otherwise come from a server that some other test or program
+    started there."""
+    wanted = listening_sockets(port)
+    for member in process_tree(pid):
+        try:
+            fds = list(Path(f"/proc/{member}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in wanted:
+                    return True
+            except OSError:
+                pass
+    return False
+
+
+def ready(proc: subprocess.Popen[bytes], url: str, port: int) -> bool:
+    """The process is up, answers /readyz with 200, and the answer is its own."""
+    try:
+        answered = httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+    return answered and proc.poll() is None and listens_on(proc.pid, port)
+
+
 @contextmanager
 def running(store_url: str, **env: str) -> Iterator[str]:
-    """Start the service on `store_url`, wait until it is ready, yield its base URL, stop it."""
-    port = free_port()
+    """Start the service on `store_url`, wait until it is ready, yield its base URL, stop it.
+    A port taken by another process before the service could bind it is replaced by another."""
     environ = os.environ | {"LINEAGE_STORE": store_url, "LINEAGE_LOG_LEVEL": "warning"} | env
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)],
-        env=environ,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
+    for attempt in range(3):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with tempfile.TemporaryFile() as errors:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port)],
+                env=environ,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
             try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"lineage serve exited with {proc.returncode}")
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("lineage serve did not become ready in 30 s")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+                deadline = time.monotonic() + 60
+                while not ready(proc, url, port):
+                    if proc.poll() is not None:
+                        errors.seek(0)
+                        said = errors.read().decode(errors="replace")
+                        if PORT_TAKEN in said and attempt < 2:
+                            break
+                        raise RuntimeError(f"lineage serve exited with {proc.returncode}:\n{said[-2000:]}")
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("lineage serve did not become ready in 60 s")
+                    time.sleep(0.1)
+                else:
+                    yield url
+                    return
+            finally:
+                if proc.poll() is None:
+                    proc.terminate()
+                proc.wait(10)
+    raise AssertionError("unreachable: the last attempt raises or yields")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests import scenario as s
 from tests.server import free_port, running  # noqa: F401  (free_port: used by other test modules)
@@ -20,22 +21,49 @@ def test_serve_ingests_into_the_embedded_store(tmp_path: Path) -> None:
 
 def spawned_children(pid: int) -> list[int]:
     """The processes multiprocessing spawned under `pid`: the uvicorn workers of a `lineage
-    serve --workers N`, or a worker's SQLite writer process (a resource tracker is not one)."""
-    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    serve --workers N`, or a worker's SQLite writer process (a resource tracker is not one).
+    A process that ends while it is read is left out: uvicorn replaces a worker that does not
+    answer its health check in time."""
+    spawned = []
+    try:
+        children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+    for child in children:
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                spawned.append(child)
+        except OSError:
+            pass
+    return spawned
+
+
+def writers_of_workers(pid: int) -> dict[int, int]:
+    """How many processes each worker of `pid` spawned (its SQLite writer)."""
+    return {worker: len(spawned_children(worker)) for worker in spawned_children(pid)}
 
 
 def test_serve_with_workers_runs_them_as_processes_and_metrics_count_all_of_them(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.reliability.harness import Serve
+    from tests.reliability.harness import Serve, wait_until
 
     with Serve(f"sqlite:///{tmp_path / 'lineage.db'}", tmp_path, LINEAGE_WORKERS="3") as api:
         api.start()
         assert api.proc is not None
-        workers = spawned_children(api.proc.pid)
-        assert len(workers) == 3
-        assert all(len(spawned_children(w)) == 1 for w in workers)  # each its own SQLite writer
+        pid = api.proc.pid
+        # /readyz answered from one worker: the others may still be starting (on a busy machine
+        # uvicorn even replaces a worker slower than its 5 s health check), and each starts its
+        # writer as it starts. Wait for three workers that have all started theirs.
+        writers: dict[int, int] = {}
+
+        def started() -> bool:
+            writers.clear()
+            writers.update(writers_of_workers(pid))
+            return len(writers) == 3 and all(writers.values())
+
+        wait_until(started, 60, "three workers with their writers")
+        assert sorted(writers.values()) == [1, 1, 1]  # each its own SQLite writer
 
         def post(i: int) -> int:
             # A new connection each time, so the kernel hands them to all the workers.
@@ -133,3 +161,39 @@ def test_serve_commits_in_a_writer_process_that_dies_with_it(tmp_path: Path) -> 
         response = httpx.post(f"{api.url}/api/v1/lineage", json=s.event("etl#2", "COMPLETE", s.ts(2)))
         assert response.status_code == 201
         assert httpx.get(f"{api.url}/api/v1/events", params={"limit": 1}).json()["total"] == 2
+
+
+def test_a_server_started_on_a_port_another_program_took_moves_to_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' own start-up (tests/server.py): a port found free can be taken before the
+    service binds it, and a 200 from whatever took it must not pass for the service's."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import tests.server
+
+    class Impostor(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Impostor)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    taken = other.server_address[1]
+    ports = iter([taken])
+    real = tests.server.free_port
+    monkeypatch.setattr(tests.server, "free_port", lambda: next(ports, None) or real())
+    try:
+        assert httpx.get(f"http://127.0.0.1:{taken}/readyz").status_code == 200  # it answers readiness too
+        with running(f"sqlite:///{tmp_path / 'lineage.db'}") as url:
+            assert url != f"http://127.0.0.1:{taken}"
+            assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "Lineage graph service"
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join(10)

@@ -44,9 +44,31 @@ def test_json_output_is_the_api_answer(loaded: Store) -> None:
     assert json.loads(run("impact", "data-v1.8.2", "--json")) == json.loads(json.dumps(queries.impact(loaded, "data-v1.8.2")))
 
 
+def table_rows(text: str, first_column: str) -> dict[str, dict[str, str]]:
+    """The rows of the table whose first column is `first_column`, by their first cell, each a
+    mapping of column name to cell."""
+
+    def cells(line: str, bar: str) -> list[str]:
+        return [c.strip() for c in line.strip().strip(bar).split(bar)]
+
+    lines = text.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.lstrip().startswith("┃") and cells(line, "┃")[0] == first_column)
+    names, rows = cells(lines[top], "┃"), {}
+    for line in lines[top + 1 :]:
+        if line.lstrip().startswith("└"):
+            break
+        if line.lstrip().startswith("│"):
+            row = cells(line, "│")
+            rows[row[0]] = dict(zip(names, row))
+    return rows
+
+
 def test_tables_answer_the_incident_questions(loaded: Store) -> None:
     impact = run("impact", "data-v1.8.2")
-    assert "churn-eu" in impact and "YES" in impact and "churn-batch" not in impact
+    endpoints = table_rows(impact, "endpoint")
+    # Each endpoint's own row says whether it still serves the affected model.
+    assert {name: row["still serving it"] for name, row in endpoints.items()} == {"churn-eu": "YES", "churn-us": "YES", "churn-prod": "no"}
+    assert "churn-batch" not in impact
     assert "data-v1.8.2" in run("upstream", "churn@2.3.1")
     diff = run("diff", "churn@2.2.0", "churn@2.3.1")
     assert "data-v1.7.1" in diff and "data-v1.8.2" in diff and "0.05" in diff

@@ -1,4 +1,4 @@
-"""Replaying the shared OpenLineage corpus: accepted, rejected, and order-independent."""
+"""Replaying the OpenLineage corpus (tests/corpus/): accepted, rejected, and order-independent."""
 
 from __future__ import annotations
 

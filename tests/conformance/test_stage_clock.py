@@ -49,9 +49,17 @@ def test_a_clock_taken_off_the_store_is_no_longer_timed(store: Store) -> None:
     finally:
         store.stages = None
     seen, counted = dict(clock.seconds), clock.events
-    store.ingest(events[40:], NOW)
-    assert store.stages is None
+    store.ingest(events[40:60], NOW)
     assert clock.seconds == seen and clock.events == counted == 40
+    # The store reads its clock at each call: one set later counts only what follows it.
+    later = StageClock()
+    store.stages = later
+    try:
+        store.ingest(events[60:], NOW)
+    finally:
+        store.stages = None
+    assert later.events == 20 and all(later.seconds[stage] > 0 for stage in STAGES)
+    assert clock.seconds == seen and clock.events == 40
     assert store.event_count() == len(events)
 
 
