@@ -1,5 +1,5 @@
 """The OpenLineage corpus kept in tests/corpus/: which files hold replayable events, and which
-of those are invalid on purpose, with the field the rejection must name."""
+of those are refused (no identity) or flagged (stored with a warning), with the field each names."""
 
 from __future__ import annotations
 
