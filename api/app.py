@@ -85,6 +85,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         version=__version__,
         description="OpenLineage ingestion into a versioned lineage graph for ML releases.",
         lifespan=lifespan,
+        # /docs is served from assets shipped in the package (api/routes/web.py), not FastAPI's
+        # CDN-loaded pages; ReDoc has no packaged copy here, so it is not offered.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import json_response
 from lineage.deadletter import rejection_of
@@ -38,18 +40,35 @@ STATUS: list[tuple[type[LineageError], int, str]] = [
 ]
 
 
+# What a caller reads of our own faults: the cause (a driver message, an internal address, a
+# path) goes to the log only, since 5xx answers reach callers without a token too (issue 31).
+GENERIC_DETAIL = {
+    "store_unavailable": "the store is unavailable right now; retry later",
+    "store_error": "the store failed; retry later",
+    "internal": "internal error",
+}
+
+
 def error_body(exc: LineageError) -> tuple[int, dict[str, object]]:
+    """The status and `{error, field, detail}` body of an answer that failed with `exc`."""
     for cls, status, code in STATUS:
         if isinstance(exc, cls):
-            body: dict[str, object] = {"error": code, "detail": str(exc)}
-            if isinstance(exc, InvalidEvent):
-                body["field"] = exc.field
+            detail = public_detail(exc) if status >= 500 else str(exc)
+            body: dict[str, object] = {"error": code, "field": getattr(exc, "field", None), "detail": detail}
             if isinstance(exc, NotFound):
                 body["suggestions"] = exc.suggestions
             if isinstance(exc, Ambiguous):
                 body["candidates"] = exc.candidates
             return status, body
-    return 500, {"error": "internal", "detail": str(exc)}
+    return 500, {"error": "internal", "field": None, "detail": GENERIC_DETAIL["internal"]}
+
+
+def public_detail(exc: LineageError) -> str:
+    """What a 5xx answer says of `exc`: a message written for callers (`public`), else a generic one."""
+    public = getattr(exc, "public", None)
+    if public:
+        return str(public)
+    return GENERIC_DETAIL["store_unavailable" if isinstance(exc, StoreUnavailable) else "store_error"]
 
 
 def reject_reason(exc: LineageError) -> str:
@@ -63,20 +82,24 @@ def reject_reason(exc: LineageError) -> str:
 INGEST_ROUTES = frozenset({"/api/v1/lineage", "/api/v1/lineage/batch"})
 
 
-def error_response(request: Request, exc: LineageError) -> Response:
+def error_response(request: Request, exc: LineageError, problems: list[dict[str, str]] | None = None) -> Response:
     """The answer to a request that failed with `exc`: refusals of ingest routes are counted as
     rejects, other client errors as query errors, and the request's log line names the cause."""
     status, body = error_body(exc)
+    if problems:
+        body["problems"] = problems
     metrics = request.app.state.metrics
     if status in (400, 413) and request.url.path in INGEST_ROUTES:
         metrics.rejects.labels(reject_reason(exc)).inc()
     elif 400 <= status < 500:
         metrics.query_errors.labels(str(body["error"])).inc()
     if status >= 500:
+        # The cause, which the answer keeps to itself.
         log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
     # The request log line (api/observe.py) carries the error code, the field and the detail.
     request.scope["lineage.error"] = {k: body[k] for k in ("error", "field", "detail") if k in body}
-    headers = {"Retry-After": "1"} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    retry = str(getattr(exc, "retry_after", None) or 1)
+    headers = {"Retry-After": retry} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return json_response(body, status_code=status, headers=headers)
 
 
@@ -97,7 +120,39 @@ async def refusal_response(request: Request, exc: LineageError) -> Response:
     return error_response(request, exc)
 
 
+def field_of(location: tuple[object, ...] | list[object]) -> str:
+    """`depth` for ("query", "depth"), `body.tag` for ("body", "tag"): where a value was wrong."""
+    parts = [str(p) for p in location]
+    if parts and parts[0] in {"query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "invalid_input", 413: "payload_too_large"}
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own 422 `{"detail": [...]}` becomes our 400 naming the first bad field;
+        # the other problems follow in `problems`, each with its field.
+        problems = [{"field": field_of(e.get("loc", ())), "detail": str(e.get("msg", "invalid"))} for e in exc.errors()]
+        first = problems[0] if problems else {"field": "", "detail": "invalid request"}
+        return error_response(request, InvalidEvent(first["field"], first["detail"]), problems if len(problems) > 1 else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and methods answer in our shape too, not Starlette's `{"detail": ...}`.
+        code = HTTP_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "http_error")
+        detail = {
+            404: f"no route {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail) if exc.status_code < 500 else GENERIC_DETAIL["internal"])
+        if exc.status_code < 500:
+            request.app.state.metrics.query_errors.labels(code).inc()
+        request.scope["lineage.error"] = {"error": code, "detail": detail}
+        return json_response({"error": code, "field": None, "detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(LineageError)
     async def _lineage_error(request: Request, exc: LineageError) -> Response:
         return await refusal_response(request, exc)
@@ -105,4 +160,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error: %s %s", request.method, request.url.path)
-        return json_response({"error": "internal", "detail": "internal error"}, status_code=500)
+        return json_response({"error": "internal", "field": None, "detail": GENERIC_DETAIL["internal"]}, status_code=500)

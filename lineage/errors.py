@@ -67,7 +67,18 @@ class Forbidden(LineageError):
 
 
 class StoreError(LineageError):
-    """The backend failed in a way the client may retry."""
+    """The backend failed in a way the client may retry. The message (a driver's words, an
+    address) is for the log; `public`, where given, is what a caller may read (issue 31), and
+    `retry_after` the seconds a 503 asks the caller to wait."""
+
+    def __init__(self, message: str = "", public: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.public = public
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Crosses the writer process's pipe whole (pickling would otherwise drop the keywords).
+        return (type(self), (str(self), self.public, self.retry_after))
 
 
 class StoreUnavailable(StoreError):

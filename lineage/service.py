@@ -28,19 +28,32 @@ def now() -> str:
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """Undo `Content-Encoding: gzip` without ever holding more than `limit` bytes (zip bombs)."""
+    """Undo `Content-Encoding: gzip` without ever holding more than `limit` bytes (zip bombs).
+    Concatenated gzip members are one stream (RFC 1952); anything else after the last member,
+    and a member cut short, is refused rather than stored as if the body were whole."""
     if not encoding or encoding.lower() == "identity":
         return body
     if encoding.lower() not in {"gzip", "x-gzip"}:
         raise InvalidEvent("Content-Encoding", f"unsupported encoding {encoding!r} (use gzip)")
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise InvalidEvent("Content-Encoding", f"body is not valid gzip: {exc}") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
-    return out
+    out, rest = bytearray(), body
+    while True:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise InvalidEvent("Content-Encoding", f"body is not valid gzip: {exc}") from None
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
+        if not inflater.eof:
+            raise InvalidEvent("Content-Encoding", "gzip body is truncated: the stream ends before its last block")
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
+        if not rest.startswith(GZIP_MAGIC):
+            raise InvalidEvent("Content-Encoding", f"{len(rest)} bytes that are not gzip follow the gzip body")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 def split_batch(raw: bytes) -> list[Any]:
@@ -237,6 +250,8 @@ class IngestService:
     def parse_batch(self, raw: bytes) -> tuple[list[Event], list[int], list[BatchItem]]:
         """Valid events with their positions, and the rejected items."""
         items = split_batch(raw)
+        if not items:
+            raise InvalidEvent("", "empty batch: send at least one OpenLineage event")
         if len(items) > self.max_batch_events:
             raise PayloadTooLarge(f"batch of {len(items)} events is over the limit of {self.max_batch_events}")
         events, positions, rejected = [], [], []

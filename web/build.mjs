@@ -57,6 +57,28 @@ function inlineNotices(bundle) {
   return `\n${"=".repeat(72)}\nNotices kept inline in app.js\n${"=".repeat(72)}\n${found.join("\n\n")}\n`;
 }
 
+// The API reference page (/docs, issue 31): Swagger UI as the pinned swagger-ui-dist package
+// ships it, with our page and initializer, so it loads nothing from outside the service.
+const SWAGGER_FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE", "NOTICE"];
+
+function copyDocs() {
+  const docs = join(out, "docs");
+  mkdirSync(docs, { recursive: true });
+  const dist = join(here, "node_modules", "swagger-ui-dist");
+  for (const name of SWAGGER_FILES) {
+    let content = readFileSync(join(dist, name));
+    if (name.endsWith(".js") || name.endsWith(".css")) {
+      // The source map is not shipped; the reference to it would only make browsers ask for it.
+      content = Buffer.from(content.toString("utf8").replace(/\n\/[*/]# sourceMappingURL=\S+(\s*\*\/)?\s*$/, "\n"));
+    }
+    writeFileSync(join(docs, name), content);
+  }
+  const version = JSON.parse(readFileSync(join(dist, "package.json"), "utf8")).version;
+  writeFileSync(join(docs, "VERSION"), `swagger-ui-dist ${version}\n`);
+  copyFileSync(join(here, "src", "docs", "index.html"), join(docs, "index.html"));
+  copyFileSync(join(here, "src", "docs", "init.js"), join(docs, "init.js"));
+}
+
 async function main() {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -73,6 +95,7 @@ async function main() {
   });
   copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));
   copyFileSync(join(here, "src", "style.css"), join(out, "style.css"));
+  copyDocs();
   writeFileSync(join(out, "THIRD_PARTY_LICENSES.txt"), licenses() + inlineNotices(readFileSync(join(out, "app.js"), "utf8")));
   const files = sourceFiles();
   writeFileSync(join(out, "build.json"), JSON.stringify({ sources: files, sources_sha256: sourceDigest() }, null, 2) + "\n");

@@ -14,11 +14,10 @@ from lineage.errors import InvalidEvent
 from lineage.reports.audit import SCHEMA_PATH, build_report
 from lineage.reports.render import RENDERERS, renderer
 from lineage.reports.schema import audit_schema
-from lineage.reports.verify import Anchor, verify
+from lineage.reports.verify import Anchor, verify, well_formed_head
 
 router = APIRouter(tags=["audit"])
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 Ref = Annotated[str, Query(description="A model version (churn@2.3.1), an endpoint name or a dataset version label, or a node id")]
 Format = Annotated[str, Query(alias="format", description=f"One of {', '.join(RENDERERS)}")]
 Check = Annotated[
@@ -69,7 +68,7 @@ def verify_log(
 ) -> dict[str, Any]:
     if (entries is None) != (head is None):
         raise InvalidEvent("head" if head is None else "entries", "give entries and head together")
-    if head is not None and not _HEX64.match(head):
+    if head is not None and not well_formed_head(head):
         raise InvalidEvent("head", "must be 64 lowercase hex digits")
     return verify(store, Anchor(entries, head) if entries is not None and head is not None else None)
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api.deps import MetricsDep, StoreDep
+from api.errors import public_detail
 from api.responses import json_response
 from lineage.errors import NotFound, StoreError
 from lineage.facets import CUSTOM_FACETS, facet_schema
 
+log = logging.getLogger("lineage.api")
 router = APIRouter(tags=["ops"])
 
 
@@ -24,8 +28,10 @@ def readyz(store: StoreDep) -> Response:
     try:
         store.ping()
     except StoreError as exc:
+        # The driver's words name internal addresses: they go to the log, not to the caller.
+        log.warning("not ready: %s", exc)
         return json_response(
-            {"status": "unavailable", "store": store.backend, "detail": str(exc)},
+            {"status": "unavailable", "store": store.backend, "detail": public_detail(exc)},
             status_code=503,
             headers={"Retry-After": "1"},
         )

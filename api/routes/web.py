@@ -1,4 +1,4 @@
-"""The lineage explorer page (issue 8): `/` and its built assets under `/static`.
+"""The lineage explorer page (issue 8) at `/`, the API reference at `/docs`, and their built assets under `/static`.
 
 Both are open without a token: the page holds no data, and asks for a token itself when the
 JSON API answers 401. The assets are built from `web/` by `make web` and ship in the package.
@@ -21,6 +21,14 @@ CSP = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+# The API reference page (/docs): Swagger UI from api/static/docs (web/build.mjs copies it from
+# the pinned swagger-ui-dist package), never a CDN (issue 31). Its scripts are files of this
+# service; Swagger UI sets style attributes, and draws its icons as data: images.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -30,6 +38,15 @@ def index() -> FileResponse:
         STATIC / "index.html",
         media_type="text/html; charset=utf-8",
         headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/docs")
+def docs() -> FileResponse:
+    return FileResponse(
+        STATIC / "docs" / "index.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": DOCS_CSP, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

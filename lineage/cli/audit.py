@@ -16,7 +16,7 @@ from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed, hints
 from lineage.errors import LineageError
 from lineage.reports.audit import build_report
 from lineage.reports.render import RENDERERS, renderer
-from lineage.reports.verify import Anchor, verify
+from lineage.reports.verify import Anchor, verify, well_formed_head
 from lineage.settings import Settings
 from lineage.store import open_store
 
@@ -127,6 +127,8 @@ def register(app: typer.Typer) -> None:
         """Check the event log's hash chain; exit 1 and name the first bad entry if it was tampered with."""
         if (entries is None) != (head is None):
             raise _fail(Failed("give --entries and --head together", []))
+        if head is not None and not well_formed_head(head):
+            raise typer.BadParameter("must be 64 lowercase hex digits (a report's log.head)", param_hint="--head")
         anchor = Anchor(entries, head) if entries is not None and head is not None else None
         params = {"entries": entries, "head": head}
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +37,16 @@ class Anchor:
 
     entries: int
     head: str
+
+
+# An entry hash as reports print it: sha256 in lowercase hex.
+HEAD_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def well_formed_head(head: str) -> bool:
+    """Whether `head` can be an entry hash at all: a malformed one is the caller's mistake, not
+    a sign of tampering (issue 31)."""
+    return bool(HEAD_PATTERN.match(head))
 
 
 def _entries(store: Store) -> Iterator[StoredEvent]:
