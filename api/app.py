@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, observe
+from api.deadline import Deadline
 from api.routes import audit, lineage, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
@@ -67,6 +68,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             settings.group_commit_max_wait_ms,
             app.state.metrics,
             ingest=writer.ingest if writer else None,
+            deadline_s=settings.request_deadline_seconds,
+            max_queue_wait_s=settings.ingest_queue_max_wait_seconds,
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
         app.state.dead_letters = DeadLetters(app.state.store, settings)
@@ -96,6 +99,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(lineage.router)
     lineage.install_single_event_path(app)
+    # Inside the metrics and request log, so that they see a deadline's 503.
+    app.add_middleware(Deadline, short_s=settings.request_deadline_seconds, long_s=settings.query_deadline_seconds)
     observe.install(app)
     app.include_router(queries.router)
     app.include_router(releases.router)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import queue
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,9 @@ from lineage.ids import format_time
 from lineage.ingest.parse import decode_json, parse_event
 from lineage.metrics import Metrics
 from lineage.store.base import IngestOutcome, Store
+
+
+log = logging.getLogger("lineage.ingest")
 
 
 def now() -> str:
@@ -93,6 +97,11 @@ class BatchItem:
 class _Request:
     events: Sequence[Event]
     future: Future[list[IngestOutcome]]
+    queued: float = 0.0  # time.monotonic() at submit
+
+
+class Overloaded(StoreUnavailable):
+    """Ingest is refused at once: the queue's wait is over its bound, or the writer is stuck (issue 31)."""
 
 
 class GroupCommitter:
@@ -109,8 +118,18 @@ class GroupCommitter:
         max_wait_ms: float = 0.0,
         metrics: Metrics | None = None,
         ingest: Callable[[Sequence[Event], str], list[IngestOutcome]] | None = None,
+        deadline_s: float = 3.0,
+        max_queue_wait_s: float | None = None,
     ) -> None:
         self.store = store
+        # A commit later than this after its request was queued is logged as late: the request
+        # was likely answered 503 by then (api/deadline.py) and its retry is a duplicate.
+        self.deadline = deadline_s
+        # Shedding: new requests are refused while the oldest unanswered one waited this long.
+        self.max_queue_wait = max_queue_wait_s
+        self._oldest: list[float] = []  # queued times of unanswered requests, oldest first
+        self._busy_since: float | None = None  # when the commit in hand started
+        self._times = threading.Lock()
         # Where the transactions run: the store's own ingest, or a writer process's (SQLite).
         self.ingest = ingest or store.ingest
         self.metrics = metrics
@@ -121,12 +140,42 @@ class GroupCommitter:
         self._thread.start()
 
     def submit(self, events: Sequence[Event]) -> Future[list[IngestOutcome]]:
+        """A future of the events' outcomes, resolved once they committed. Raises Overloaded at
+        once while the queue's wait is over its bound, so the caller answers 503 with no wait."""
         future: Future[list[IngestOutcome]] = Future()
         if not events:
             future.set_result([])
-        else:
-            self._queue.put(_Request(events, future))
+            return future
+        queued = time.monotonic()
+        waited = self.queue_wait(queued)
+        if self.max_queue_wait is not None and waited > self.max_queue_wait:
+            if self.metrics:
+                self.metrics.store_errors.labels("shed").inc()
+            stuck = self.stalled(queued)
+            raise Overloaded(
+                f"ingest refused: the oldest request has waited {waited:.1f} s for its commit"
+                + (" (the writer is stuck)" if stuck else ""),
+                public="the writer is not committing right now; retry later" if stuck else "ingest is overloaded; retry later",
+                retry_after=1,
+            )
+        with self._times:
+            self._oldest.append(queued)
+        self._queue.put(_Request(events, future, queued))
         return future
+
+    def queue_wait(self, at: float | None = None) -> float:
+        """How long the oldest unanswered request (queued or in a commit) has waited, in seconds."""
+        with self._times:
+            oldest = self._oldest[0] if self._oldest else None
+        return 0.0 if oldest is None else (at or time.monotonic()) - oldest
+
+    def stalled(self, at: float | None = None) -> float:
+        """Seconds the commit in hand has run past the deadline (0 when none has): /readyz
+        answers 503 while the writer is stuck."""
+        started = self._busy_since
+        if started is None:
+            return 0.0
+        return max(0.0, (at or time.monotonic()) - started - self.deadline)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -178,17 +227,44 @@ class GroupCommitter:
             if stop:
                 return
 
+    def _answered(self, batch: list[_Request]) -> None:
+        with self._times:
+            for request in batch:
+                try:
+                    self._oldest.remove(request.queued)
+                except ValueError:
+                    pass
+
     def _commit(self, batch: list[_Request]) -> None:
+        try:
+            self._commit_batch(batch)
+        finally:
+            self._answered(batch)
+
+    def _commit_batch(self, batch: list[_Request]) -> None:
         events = [e for request in batch for e in request.events]
         started = time.monotonic()
+        self._busy_since = started
         try:
             outcomes = self.ingest(events, now())
         except Exception as exc:
+            self._busy_since = None
             if self.metrics:
                 kind = "unavailable" if isinstance(exc, StoreUnavailable) else "error" if isinstance(exc, StoreError) else "unexpected"
                 self.metrics.store_errors.labels(kind).inc()
             self._fail(batch, exc)
             return
+        self._busy_since = None
+        finished = time.monotonic()
+        late = [r for r in batch if finished - r.queued > self.deadline]
+        if late:
+            # Those requests were answered 503 at their deadline, yet their events are stored:
+            # a client's retry of them is acknowledged as a duplicate, never stored twice.
+            log.warning(
+                "late commit: %d events of %d requests committed %.1f s after they were queued (deadline %.1f s)",
+                sum(len(r.events) for r in late), len(late), finished - min(r.queued for r in late), self.deadline,
+                extra={"late_requests": len(late), "commit_seconds": round(finished - started, 3)},
+            )
         if self.metrics:
             self.metrics.commit_batch.observe(len(events))
             self.metrics.commit_latency.observe(time.monotonic() - started)
@@ -198,22 +274,37 @@ class GroupCommitter:
                     self.metrics.warnings.labels(problem.problem).inc()
         start = 0
         for request in batch:
-            request.future.set_result(outcomes[start : start + len(request.events)])
+            _settle(request.future, outcomes[start : start + len(request.events)])
             start += len(request.events)
 
     def _fail(self, batch: list[_Request], exc: Exception) -> None:
         if isinstance(exc, StoreUnavailable):
             # Nothing can commit now: answer 503 to this batch and to everything already
             # queued behind it at once, rather than make each wait for another failing commit.
-            for request in batch + self._drain():
-                request.future.set_exception(exc)
+            drained = self._drain()
+            self._answered(drained)
+            for request in batch + drained:
+                _settle(request.future, exc)
             return
         if len(batch) == 1:
-            batch[0].future.set_exception(exc if isinstance(exc, StoreError) else StoreError(str(exc)))
+            _settle(batch[0].future, exc if isinstance(exc, StoreError) else StoreError(str(exc)))
             return
         # One request must not fail the others: commit each on its own.
         for request in batch:
-            self._commit([request])
+            self._commit_batch([request])
+
+
+def _settle(future: Future[list[IngestOutcome]], result: list[IngestOutcome] | BaseException) -> None:
+    """Resolve a request's future unless its waiter gave up on it (a cancelled future)."""
+    if future.cancelled():
+        return
+    try:
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass  # cancelled meanwhile
 
 
 ANNOTATION_PRODUCER = "urn:lineage-graph:annotations"

@@ -57,3 +57,26 @@ class Settings(BaseSettings):
     # Group commit: gather concurrent requests into one transaction (DESIGN.md section 2).
     group_commit_max_events: int = Field(default=500, ge=1)
     group_commit_max_wait_ms: float = Field(default=0.0, ge=0)
+
+    # The HTTP edge (issue 31; docs/reliability.md, "The HTTP edge: limits and deadlines").
+    # Ingest and /readyz answer within this: a stuck writer, store or lock gives 503 with
+    # Retry-After, below the 5 s that OpenLineage clients wait by default.
+    request_deadline_seconds: float = Field(default=3.0, gt=0)
+    # Every other request (queries, audit reports) answers within this, or 503.
+    query_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Load shedding: while the oldest unanswered ingest request has waited this long for its
+    # commit, new ones are refused at once with 503 + Retry-After instead of queuing.
+    ingest_queue_max_wait_seconds: float = Field(default=1.0, gt=0)
+    # uvicorn, as `lineage serve` runs it: idle keep-alive connections close after this.
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    # Connections (and so requests) one API process serves at once; more answer 503.
+    max_connections: int = Field(default=1000, ge=1)
+    # A request's head (request line and headers) larger than this is refused with 431, and
+    # one that has not arrived whole within header_read_seconds is closed.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    header_read_seconds: float = Field(default=10.0, gt=0)
+    # A body that has not arrived whole within this is refused (408) and its bytes freed.
+    body_read_seconds: float = Field(default=10.0, gt=0)
+    # The bytes one API process holds for bodies still arriving, all requests together; a body
+    # that would pass it is refused with 503 + Retry-After.
+    max_pending_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)

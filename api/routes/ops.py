@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from api.deps import MetricsDep, StoreDep
+from api.deps import IngestDep, MetricsDep, StoreDep
 from api.errors import public_detail
 from api.responses import json_response
 from lineage.errors import NotFound, StoreError
@@ -23,8 +23,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store answers; 503 while it does not")
-def readyz(store: StoreDep) -> Response:
+@router.get("/readyz", summary="The store answers and its writer commits; 503 while either does not")
+def readyz(store: StoreDep, ingest: IngestDep) -> Response:
+    stuck = ingest.committer.stalled()
+    if stuck > 0:
+        # Reads may still work (SQLite's WAL), but ingest cannot commit: not ready (issue 31).
+        log.warning("not ready: a commit has run %.1f s past its deadline", stuck)
+        return json_response(
+            {"status": "unavailable", "store": store.backend, "detail": "the writer is not committing; ingest answers 503"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
     try:
         store.ping()
     except StoreError as exc:
