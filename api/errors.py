@@ -14,6 +14,7 @@ from api.responses import json_response
 from lineage.deadletter import rejection_of
 from lineage.errors import (
     Ambiguous,
+    DiskFull,
     InvalidEvent,
     LineageError,
     Forbidden,
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[LineageError], int, str]] = [
     (Ambiguous, 409, "ambiguous"),
     (Unauthorized, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
+    (DiskFull, 503, "disk_full"),
     (StoreUnavailable, 503, "store_unavailable"),
     (StoreError, 500, "store_error"),
 ]
@@ -44,6 +46,7 @@ STATUS: list[tuple[type[LineageError], int, str]] = [
 # path) goes to the log only, since 5xx answers reach callers without a token too (issue 31).
 GENERIC_DETAIL = {
     "store_unavailable": "the store is unavailable right now; retry later",
+    "disk_full": "the store's disk is full; retry later",
     "store_error": "the store failed; retry later",
     "internal": "internal error",
 }
@@ -68,7 +71,8 @@ def public_detail(exc: LineageError) -> str:
     public = getattr(exc, "public", None)
     if public:
         return str(public)
-    return GENERIC_DETAIL["store_unavailable" if isinstance(exc, StoreUnavailable) else "store_error"]
+    kind = "disk_full" if isinstance(exc, DiskFull) else "store_unavailable" if isinstance(exc, StoreUnavailable) else "store_error"
+    return GENERIC_DETAIL[kind]
 
 
 def reject_reason(exc: LineageError) -> str:
@@ -93,7 +97,9 @@ def error_response(request: Request, exc: LineageError, problems: list[dict[str,
         metrics.rejects.labels(reject_reason(exc)).inc()
     elif 400 <= status < 500:
         metrics.query_errors.labels(str(body["error"])).inc()
-    if status >= 500:
+    if isinstance(exc, DiskFull):
+        request.app.state.ingest.committer.note_disk_full(exc)  # once per episode
+    elif status >= 500:
         # The cause, which the answer keeps to itself.
         log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
     # The request log line (api/observe.py) carries the error code, the field and the detail.

@@ -9,6 +9,7 @@
     ├── Forbidden         a token without the scope the route needs (403)
     └── StoreError        our fault: the store failed (5xx)
         └── StoreUnavailable   the store cannot be reached right now (503)
+            └── DiskFull       the store's disk has no room left (503, retried later)
 """
 
 from __future__ import annotations
@@ -83,3 +84,19 @@ class StoreError(LineageError):
 
 class StoreUnavailable(StoreError):
     """The backend cannot be reached right now."""
+
+
+class DiskFull(StoreUnavailable):
+    """The store's disk has no room for a write. A 503 that clients retry (they do not retry
+    507); reads go on, and writes work again once space returns (issue 31)."""
+
+    def __init__(self, message: str = "", public: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(
+            message,
+            public or "the store's disk is full: nothing was stored; retry once an operator has freed space",
+            retry_after or DISK_FULL_RETRY_AFTER_S,
+        )
+
+
+# A full disk does not empty itself in a second: clients are asked to wait longer.
+DISK_FULL_RETRY_AFTER_S = 10

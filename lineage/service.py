@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from lineage.errors import InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
+from lineage.errors import DiskFull, InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.ids import format_time
 from lineage.ingest.parse import decode_json, parse_event
@@ -129,6 +129,7 @@ class GroupCommitter:
         self.max_queue_wait = max_queue_wait_s
         self._oldest: list[float] = []  # queued times of unanswered requests, oldest first
         self._busy_since: float | None = None  # when the commit in hand started
+        self._disk_full = False  # within a disk-full episode: logged once, at its start
         self._times = threading.Lock()
         # Where the transactions run: the store's own ingest, or a writer process's (SQLite).
         self.ingest = ingest or store.ingest
@@ -162,6 +163,13 @@ class GroupCommitter:
             self._oldest.append(queued)
         self._queue.put(_Request(events, future, queued))
         return future
+
+    def note_disk_full(self, exc: DiskFull) -> None:
+        """Log a full disk once per episode (until a commit succeeds again), not once per
+        refused request: a full disk under load would otherwise flood the log it fills."""
+        if not self._disk_full:
+            self._disk_full = True
+            log.error("the store's disk is full: ingest answers 503 until space is freed; reads go on: %s", exc)
 
     def queue_wait(self, at: float | None = None) -> float:
         """How long the oldest unanswered request (queued or in a commit) has waited, in seconds."""
@@ -249,12 +257,17 @@ class GroupCommitter:
             outcomes = self.ingest(events, now())
         except Exception as exc:
             self._busy_since = None
+            if isinstance(exc, DiskFull):
+                self.note_disk_full(exc)
             if self.metrics:
                 kind = "unavailable" if isinstance(exc, StoreUnavailable) else "error" if isinstance(exc, StoreError) else "unexpected"
                 self.metrics.store_errors.labels(kind).inc()
             self._fail(batch, exc)
             return
         self._busy_since = None
+        if self._disk_full:
+            self._disk_full = False
+            log.warning("the store's disk has room again: ingest is accepted again")
         finished = time.monotonic()
         late = [r for r in batch if finished - r.queued > self.deadline]
         if late:

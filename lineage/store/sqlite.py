@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import orjson
 
 from lineage.chain import GENESIS
-from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
+from lineage.errors import DiskFull, InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
@@ -256,6 +256,14 @@ def _stored(row: tuple[Any, ...]) -> StoredEvent:
     return StoredEvent(*row[:10], payload, row[11], row[12], tuple(orjson.loads(row[13])) if row[13] else ())
 
 
+# SQLite's result code for a write the disk had no room for (its unix VFS maps ENOSPC to it).
+SQLITE_FULL = 13
+
+
+def _disk_full(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL or "database or disk is full" in str(exc)
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     """sqlite3 errors become our StoreError tree at the store's edge."""
@@ -264,9 +272,26 @@ def _translated() -> Iterator[None]:
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise StoreUnavailable(f"sqlite: {exc}") from exc
+        if _disk_full(exc):
+            # A 503 that clients retry (they do not retry 507), naming the cause (issue 31).
+            raise DiskFull(f"sqlite: {exc}") from exc
         raise StoreError(f"sqlite: {exc}") from exc
     except sqlite3.Error as exc:
+        if _disk_full(exc):
+            raise DiskFull(f"sqlite: {exc}") from exc
         raise StoreError(f"sqlite: {exc}") from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is open, keeping the error that caused it: after SQLITE_FULL (and some
+    other errors) SQLite has already rolled back, and a second ROLLBACK would fail with "no
+    transaction is active", which used to replace the real cause (issue 31)."""
+    if not conn.in_transaction:
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass  # the error in flight says what went wrong; the connection is usable either way
 
 
 class _Reads:
@@ -619,7 +644,7 @@ class SqliteStore:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         with timed(clock, "commit"):
             self._end_transaction()
@@ -673,7 +698,7 @@ class SqliteStore:
             try:
                 _write(conn, done, done.batch.mutations())
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def _end_transaction(self) -> None:
@@ -683,7 +708,7 @@ class SqliteStore:
         try:
             self._writer.execute("COMMIT")
         except BaseException:
-            self._writer.execute("ROLLBACK")
+            _rollback(self._writer)
             raise
         if self._checkpointer:
             self._checkpointer.poke()

@@ -53,6 +53,7 @@ class WalCheckpointer:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         try:
             conn.execute("PRAGMA synchronous = FULL")
+            failing = ""  # the last failure, logged once until a checkpoint succeeds again (issue 31)
             while True:
                 with self._cond:
                     self._cond.wait_for(lambda: self._poked > self._done or self._stopping)
@@ -61,8 +62,12 @@ class WalCheckpointer:
                     covering = self._poked
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    failing = ""
                 except sqlite3.Error as exc:  # the writer's backstop still bounds the WAL
-                    log.warning("sqlite checkpoint failed: %s", exc)
+                    # A full disk fails every checkpoint until space returns: one line, not one per commit.
+                    if str(exc) != failing:
+                        log.warning("sqlite checkpoint failed (logged again only once it has worked): %s", exc)
+                    failing = str(exc)
                 with self._cond:
                     self._done = covering
                     self._cond.notify_all()
