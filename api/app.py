@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import errors, observe
 from api.deadline import Deadline
+from api.deps import BodyBudget
 from api.routes import audit, lineage, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
@@ -96,6 +97,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.body_budget = BodyBudget(settings.max_pending_body_bytes)
     errors.install(app)
     app.include_router(lineage.router)
     lineage.install_single_event_path(app)

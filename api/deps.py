@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Annotated, Any
 
@@ -10,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from lineage.auth import Authenticator
 from lineage.deadletter import DeadLetters
-from lineage.errors import Forbidden, InvalidEvent, PayloadTooLarge, Unauthorized
+from lineage.errors import BodyTimeout, Forbidden, InvalidEvent, PayloadTooLarge, Unauthorized
 from lineage.metrics import Metrics
-from lineage.service import IngestService, decompress
+from lineage.service import IngestService, Overloaded, decompress
 from lineage.settings import Settings
 from lineage.store.base import Store
 
@@ -72,19 +73,56 @@ async def _refuse_oversized(request: Request, limit: int, head: list[bytes], rea
     return PayloadTooLarge(message, sample=sample, size=size, sha256=digest.hexdigest() if whole else None)
 
 
+class BodyBudget:
+    """The bytes of request bodies still arriving that one API process holds, all requests
+    together (issue 31): stalled uploads cannot pin more memory than this. The event loop is
+    the only user, so no lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> None:
+        if self.held + size > self.limit:
+            raise Overloaded(
+                f"{self.held} bytes of unfinished bodies held; {size} more would pass {self.limit}",
+                public="too many request bodies are arriving at once; retry later",
+                retry_after=1,
+            )
+        self.held += size
+
+    def give(self, size: int) -> None:
+        self.held -= size
+
+
 async def read_body(request: Request) -> bytes:
-    """The request body, decompressed, refusing anything over the configured size. The body is
-    left on `request.state.body` for the dead-letter store, should the event be refused."""
-    limit = request.app.state.settings.max_body_bytes
+    """The request body, decompressed, refusing anything over the configured size, anything
+    that does not arrive whole within `body_read_seconds` (408), and anything that would pass
+    the process's budget for unfinished bodies (503). The body is left on `request.state.body`
+    for the dead-letter store, should the event be refused."""
+    settings = request.app.state.settings
+    limit = settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise await _refuse_oversized(request, limit, [], 0, f"body of {declared} bytes is over the limit of {limit} bytes")
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        chunks.append(chunk)
-        if total > limit:
-            raise await _refuse_oversized(request, limit, chunks, total, f"body is over the limit of {limit} bytes")
+    budget: BodyBudget = request.app.state.body_budget
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async with asyncio.timeout(settings.body_read_seconds):
+            async for chunk in request.stream():
+                budget.take(len(chunk))
+                total += len(chunk)
+                chunks.append(chunk)
+                if total > limit:
+                    budget.give(total)
+                    held, total = total, 0
+                    raise await _refuse_oversized(request, limit, chunks, held, f"body is over the limit of {limit} bytes")
+    except TimeoutError:
+        chunks.clear()
+        raise BodyTimeout(f"the body did not arrive whole within {settings.body_read_seconds:g} s ({total} bytes came)") from None
+    finally:
+        budget.give(total)
     try:
         body = decompress(b"".join(chunks), request.headers.get("content-encoding"), limit)
     except PayloadTooLarge as exc:

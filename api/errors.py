@@ -14,6 +14,7 @@ from api.responses import json_response
 from lineage.deadletter import rejection_of
 from lineage.errors import (
     Ambiguous,
+    BodyTimeout,
     DiskFull,
     InvalidEvent,
     LineageError,
@@ -32,6 +33,7 @@ log = logging.getLogger("lineage.api")
 STATUS: list[tuple[type[LineageError], int, str]] = [
     (InvalidEvent, 400, "invalid_input"),
     (PayloadTooLarge, 413, "payload_too_large"),
+    (BodyTimeout, 408, "body_timeout"),
     (NotFound, 404, "not_found"),
     (Ambiguous, 409, "ambiguous"),
     (Unauthorized, 401, "unauthorized"),
@@ -106,6 +108,8 @@ def error_response(request: Request, exc: LineageError, problems: list[dict[str,
     request.scope["lineage.error"] = {k: body[k] for k in ("error", "field", "detail") if k in body}
     retry = str(getattr(exc, "retry_after", None) or 1)
     headers = {"Retry-After": retry} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 408:
+        headers = {"Connection": "close"}  # the rest of that body is not wanted on this connection
     return json_response(body, status_code=status, headers=headers)
 
 

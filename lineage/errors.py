@@ -3,6 +3,7 @@
     LineageError
     ├── InvalidEvent      bad input: the event cannot be understood (400)
     ├── PayloadTooLarge   bad input: over a size limit (413)
+    ├── BodyTimeout       a request body that did not arrive whole in time (408)
     ├── NotFound          a ref or node that does not exist (404)
     ├── Ambiguous         a ref that names several nodes (409)
     ├── Unauthorized      no valid bearer token (401)
@@ -41,6 +42,10 @@ class PayloadTooLarge(LineageError):
         self.sample = sample
         self.size = size
         self.sha256 = sha256
+
+
+class BodyTimeout(LineageError):
+    """A request body still arriving at its deadline (issue 31): refused, and its bytes freed."""
 
 
 class NotFound(LineageError):

@@ -8,8 +8,9 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,6 +41,19 @@ def check_before_workers(settings: Settings) -> None:
         check_exposure(settings, Authenticator(store, settings.auth))
     finally:
         store.close()
+
+
+def server_limits(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for the HTTP edge (issue 31; docs/reliability.md, "The HTTP edge"):
+    the embedded server is safe without a proxy in front of it."""
+    from api.edge import HeadLimits, LimitedHttpTools
+
+    return {
+        "http": partial(LimitedHttpTools, limits=HeadLimits(settings.max_header_bytes, settings.header_read_seconds)),
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        # Past this many connections or requests in one process, uvicorn answers 503 at once.
+        "limit_concurrency": settings.max_connections,
+    }
 
 
 class Stopped(Exception):
@@ -97,7 +111,9 @@ def register(app: typer.Typer) -> None:
             from api.app import create_app
 
             with stopped_cleanly():
-                uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+                uvicorn.run(
+                    create_app(settings), host=settings.host, port=settings.port, log_config=None, **server_limits(settings)
+                )
             return
         try:
             check_before_workers(settings)
@@ -115,5 +131,5 @@ def register(app: typer.Typer) -> None:
             with stopped_cleanly():
                 uvicorn.run(
                     "api.app:app_from_environment", factory=True, workers=settings.workers,
-                    host=settings.host, port=settings.port, log_config=None,
+                    host=settings.host, port=settings.port, log_config=None, **server_limits(settings),
                 )
