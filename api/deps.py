@@ -118,8 +118,12 @@ async def read_body(request: Request) -> bytes:
                     budget.give(total)
                     held, total = total, 0
                     raise await _refuse_oversized(request, limit, chunks, held, f"body is over the limit of {limit} bytes")
+    except Overloaded:
+        request.scope["lineage.unread_body"] = True
+        raise
     except TimeoutError:
         chunks.clear()
+        request.scope["lineage.unread_body"] = True
         raise BodyTimeout(f"the body did not arrive whole within {settings.body_read_seconds:g} s ({total} bytes came)") from None
     finally:
         budget.give(total)

@@ -108,8 +108,9 @@ def error_response(request: Request, exc: LineageError, problems: list[dict[str,
     request.scope["lineage.error"] = {k: body[k] for k in ("error", "field", "detail") if k in body}
     retry = str(getattr(exc, "retry_after", None) or 1)
     headers = {"Retry-After": retry} if status == 503 else {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 408:
-        headers = {"Connection": "close"}  # the rest of that body is not wanted on this connection
+    if request.scope.get("lineage.unread_body"):
+        # The rest of that body is not wanted: close, rather than read it to reuse the connection.
+        headers = (headers or {}) | {"Connection": "close"}
     return json_response(body, status_code=status, headers=headers)
 
 
