@@ -298,3 +298,33 @@ def test_check_only_commands_are_listed_and_probed(tmp_path: Path) -> None:
     assert check_only(["lineage", "serve", "--port", "5000"], tmp_path) is None
     assert check_only(["lineage", "serve", "--no-such-option"], tmp_path) is not None
     assert check_only(["docker", "compose", "up", "--build"], tmp_path) is None
+
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def anchor(heading: str) -> str:
+    """The fragment a Markdown renderer gives a heading: lower case, punctuation dropped, spaces as dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    return {anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")}
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_doc_links_resolve(path: Path) -> None:
+    """Every link to another page of the docs (and its #section) leads somewhere."""
+    broken = []
+    for match in LINK.finditer(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        target = match["target"]
+        if re.match(r"[a-z]+:", target):
+            continue
+        file, _, fragment = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(target)
+        elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
+            broken.append(target)
+    assert not broken, f"{path.relative_to(ROOT)}: {broken}"
