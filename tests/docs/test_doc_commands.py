@@ -219,6 +219,11 @@ def run_console(path: Path, block: Block, cwd: Path, env: dict[str, str], base_u
 
 def check_only(words: list[str], cwd: Path) -> str | None:
     """Why the command would not run as written, or None."""
+    # Leading NAME=value words set the command's environment; the command is what follows.
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", words[0]):
+        words = words[1:]
+    if not words:
+        return None
     name = ["lineage", *words[1:]] if words[0].endswith("/lineage") else words
     if not any(name[: len(prefix.split())] == prefix.split() for prefix in CHECK_ONLY):
         return f"{shlex.join(words)!r} is not in CHECK_ONLY: show it in an sh or console block, or add it there with a reason"
@@ -298,6 +303,8 @@ def test_check_only_commands_are_listed_and_probed(tmp_path: Path) -> None:
     assert check_only(["lineage", "serve", "--port", "5000"], tmp_path) is None
     assert check_only(["lineage", "serve", "--no-such-option"], tmp_path) is not None
     assert check_only(["docker", "compose", "up", "--build"], tmp_path) is None
+    assert check_only(["LINEAGE_STORE=bolt://127.0.0.1:7687", "lineage", "serve", "--workers", "2"], tmp_path) is None
+    assert check_only(["LINEAGE_STORE=bolt://127.0.0.1:7687", "lineage", "impact", "x"], tmp_path) is not None
 
 
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
