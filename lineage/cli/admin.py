@@ -69,9 +69,11 @@ def register(app: typer.Typer) -> None:
         else:
             for err in summary["errors"]:
                 console.print(f"[yellow]rejected[/] {err['file']} #{err['index']}: {err['error']}")
+            kept = " (kept: see `lineage rejections list`)" if summary["rejected"] else ""
+            flawed = f", {summary['with_warnings']} with warnings" if summary["with_warnings"] else ""
             console.print(
-                f"{summary['created']} created, {summary['duplicate']} duplicate, {summary['rejected']} rejected"
-                f" (kept: `lineage rejections list`), {summary['with_warnings']} with warnings, from {summary['files']} files"
+                f"{summary['created']} created, {summary['duplicate']} duplicate, {summary['rejected']} rejected{kept}"
+                f"{flawed} from {summary['files']} files"
             )
 
     @app.command()
