@@ -195,7 +195,12 @@ def model_versions(store: Store, name: str, before: str | None = None) -> dict[s
     model = find_one(store, "model_name", name, "model")
     model_name = model.props.get("model_name") or name
     aliases = [
-        {"alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"), "history": a.props.get("history", [])}
+        {
+            "alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"),
+            "history": a.props.get("history", []),
+            # Moves asked for but not made: approval pending or rejected, or the run failed.
+            "held_moves": a.props.get("held_moves", []),
+        }
         for a in store.find("model", model_name, kind=ALIAS, limit=100)
     ]
     rows = []

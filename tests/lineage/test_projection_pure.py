@@ -23,6 +23,17 @@ POOL = [parse_event(b) for b in ML_STORY] + [
         s.event("snap#3", "START", s.ts(7, 45), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("snap#3", "COMPLETE", s.ts(12), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("late#1", "COMPLETE", s.ts(12, 30), inputs=[s.dataset("customers")]),
+        # A writer that STARTs, is read from meanwhile, then FAILs: its output never counts.
+        s.event("snap#4", "START", s.ts(7, 20), outputs=[s.dataset("customers")]),
+        s.event("mid#1", "COMPLETE", s.ts(7, 30), inputs=[s.dataset("customers")]),
+        s.event("snap#4", "FAIL", s.ts(7, 40)),  # a FAIL need not repeat the outputs
+        # An alias move held by a pending approval, approved by a later event of its run.
+        s.promote("prom#8", s.ts(13), "churn", "Production", "2.3.1", decision="pending"),
+        s.event(
+            "prom#8", "OTHER", s.ts(14), job="promote-churn",
+            run_facets={"ml_approval": s.facet(reviewer="bob", decision="approved", checks={})},
+        ),
+        s.promote("prom#9", s.ts(15), "churn", "Staging", "2.3.1", decision="rejected"),
     )
 ]
 
