@@ -806,6 +806,19 @@ class SqliteStore:
             edges = [_edge(r) for r in conn.execute("SELECT src, type, dst, key, props FROM edges")]
         return sort_dump(nodes, edges)
 
+    def graph_pages(self, size: int) -> Iterator[tuple[list[Node], list[Edge]]]:
+        """The whole graph a page at a time, every node before any edge (a copy into another
+        backend: Neo4j's `rebuild` projects the log here, then copies the result). Nothing may
+        write meanwhile: the pages come from two statements."""
+        with _translated():
+            conn = self._reader
+            nodes = conn.execute("SELECT id, kind, labels, props FROM nodes ORDER BY id")
+            while rows := nodes.fetchmany(size):
+                yield [_node(r) for r in rows], []
+            edges = conn.execute("SELECT src, type, dst, key, props FROM edges ORDER BY src, type, dst, key")
+            while rows := edges.fetchmany(size):
+                yield [], [_edge(r) for r in rows]
+
     def event_count(self) -> int:
         with _translated():
             row = self._reader.execute("SELECT entries FROM log_size WHERE id = 1").fetchone()
