@@ -864,7 +864,8 @@ def _ingest(
     known: dict[str, int] = dict(head[2])
     batch = Batch(_Reads(tx))
     batch.seed(touching, *_nodes_and_annotations(head[3]))
-    outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all)
+    # `touching` covers every event of the call, logged before or not: prefetch need not redo it.
+    outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all, nodes_seeded=True)
     rows = [
         {
             "event": {
