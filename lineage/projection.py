@@ -70,6 +70,13 @@ def written_rank(event: Event) -> list[Any] | None:
     return [1, event.event_time]
 
 
+def output_label(ref: DatasetRef, event: Event) -> str | None:
+    """The version an event writes of `ref` (a run's output, or a dataset event's dataset): the
+    one it declares, else, for a run, one derived from the run (DESIGN.md section 3). The one
+    statement of this rule: the projection, `subjects` and the stores' prefetch all ask here."""
+    return declared_version(ref) or event.run_uuid
+
+
 def _merge_facets(props: dict[str, Any], facets: Facets, order: list[Any]) -> bool:
     """Per facet key, the value from the greatest `order` wins whole: newest event, ties broken
     by event hash; for datasets, what the writer said outranks what a reader said (a deploy
@@ -373,9 +380,9 @@ class _Projector:
         written = written_rank(e)
         for ref in e.outputs:
             dataset = self.dataset(ref, writer=True)
-            label = declared_version(ref)
             version = self.version(
-                dataset, ref, label or e.run_uuid, written, declared=label is not None, writer=True, by=e.run_uuid
+                dataset, ref, output_label(ref, e), written, declared=declared_version(ref) is not None, writer=True,
+                by=e.run_uuid,
             )
             self._io_edge(run, WROTE, version, ref)
         alias = e.run_facets.get("ml_alias")
@@ -438,7 +445,7 @@ class _Projector:
         ref = self.e.dataset
         assert ref is not None
         dataset = self.dataset(ref, writer=True)
-        label = declared_version(ref)
+        label = output_label(ref, self.e)  # a dataset event has no run: only a declared version
         if label is not None:
             self.version(dataset, ref, label, written_rank(self.e), writer=True)
 
@@ -748,7 +755,7 @@ def subjects(event: Event) -> list[str]:
     if event.dataset is not None:
         dataset = ids.dataset_id(event.dataset.namespace, event.dataset.name)
         out.add(dataset)
-        label = declared_version(event.dataset)
+        label = output_label(event.dataset, event)
         if label:
             out.add(ids.version_id(dataset, label))
     if event.job_namespace and event.job_name:
@@ -773,8 +780,9 @@ def subjects(event: Event) -> list[str]:
     for ref in event.outputs:
         dataset = ids.dataset_id(ref.namespace, ref.name)
         out.add(dataset)
-        if event.run_uuid:
-            out.add(ids.version_id(dataset, declared_version(ref) or event.run_uuid))
+        label = output_label(ref, event)
+        if event.run_uuid and label:  # a job event's outputs are datasets, not versions
+            out.add(ids.version_id(dataset, label))
     return sorted(out)
 
 

@@ -9,9 +9,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineage.graph import MemoryGraph, PutNode
+from lineage.graph import VERSION, MemoryGraph, PutNode
 from lineage.ingest.parse import parse_event
-from lineage.projection import project
+from lineage.projection import project, subjects
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ML_STORY
 
@@ -77,3 +77,20 @@ def test_projection_does_not_touch_the_view_it_reads() -> None:
 def test_same_event_and_state_give_the_same_mutations() -> None:
     graph = build(POOL[:6])
     assert project(POOL[6], graph) == project(POOL[6], graph)
+
+
+def test_the_versions_an_event_writes_are_among_its_subjects() -> None:
+    # One label rule (`projection.output_label`): the log indexes an event under the version
+    # ids the projection writes, declared or derived from the run, never under another id.
+    seen = 0
+    for event in POOL:
+        graph = MemoryGraph()
+        written = {
+            m.node.id
+            for m in project(event, graph)
+            if isinstance(m, PutNode) and m.node.kind == VERSION and m.node.props.get("version") is not None
+            and m.node.props.get("_written_by")
+        }
+        assert written <= set(subjects(event)), event.id
+        seen += len(written)
+    assert seen >= 10  # declared and derived outputs, and dataset events, were all looked at
