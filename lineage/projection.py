@@ -278,7 +278,7 @@ class _Projector:
     def settle_outputs(self, run: str) -> None:
         """The run turned failed or back: each version it wrote counts (or not) again."""
         wrote = self.g.out_edges(run, WROTE)
-        self.g.preload([e.dst for e in wrote], in_types=(WROTE,))
+        self.g.preload([e.dst for e in wrote])
         for edge in wrote:
             node = self.g.node(edge.dst)
             if node is None or node.props.get("placeholder"):
