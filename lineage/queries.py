@@ -76,6 +76,8 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
             out |= {k: p.get(k) for k in ("endpoint", "since", "until", "status", "traffic_percent", "canary", "rollback")}
         if p.get("immutability_violations"):
             out["immutability_violations"] = p["immutability_violations"]
+        if p.get("write_failed"):  # only failed runs wrote it: shown, never bound to (docs/releases.md)
+            out["write_failed"] = True
     elif node.kind == RUN:
         facets = p.get("facets") or {}
         training = facets.get("ml_training") or {}

@@ -78,7 +78,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def rebuild() -> None:
-        """Drop the graph and replay the whole event log into it."""
+        """Replay the whole event log into a new graph that replaces the current one.
+
+        On Neo4j ingest and /readyz answer 503 while it runs, and a failed rebuild keeps the
+        graph as it was (docs/stores.md)."""
         console = Console(stderr=True)
         store = open_store(Settings())
         try:
