@@ -132,6 +132,16 @@ def event_problems(facts: Facts) -> Iterator[Warning]:
         )
 
 
+def _named(node: Node, subject: str) -> str:
+    """What a refused event names, in words: the node, the dataset of a version, the job of a run."""
+    p = node.props
+    if subject == p.get("dataset"):
+        return f"dataset {p.get('namespace')}/{p.get('name')} (of {display(node)})"
+    if subject == p.get("job"):
+        return f"job {p.get('job_namespace')}/{p.get('job_name')} (of {display(node)})"
+    return display(node)
+
+
 def rejected_events(facts: Facts) -> Iterator[Warning]:
     """Refused events, kept in the dead-letter store, that name a job or dataset of the answer:
     their lineage is not in the graph until they are replayed."""
@@ -143,7 +153,7 @@ def rejected_events(facts: Facts) -> Iterator[Warning]:
         for subject, count in named:
             yield warning(
                 "rejected_events", node,
-                f"{count} refused events name {subject}; their lineage is missing until replayed "
+                f"{count} refused events name {_named(node, subject)}; their lineage is missing until replayed "
                 "(GET /api/v1/rejections, lineage rejections list)",
             )
 

@@ -101,5 +101,5 @@ def test_answers_that_traverse_flawed_events_or_refused_ones_say_so(store: Store
     run = store.node(train)
     assert run is not None and run.props["job"] == job
     rejected = [w for w in queries.upstream(store, "churn@2.3.1")["warnings"] if w["kind"] == "rejected_events"]
-    assert [(w["node"], "1 refused events name " + job in w["detail"]) for w in rejected] == [(train, True)]
+    assert [(w["node"], "1 refused events name job ml-pipelines/train-churn" in w["detail"]) for w in rejected] == [(train, True)]
     assert not [w for w in queries.upstream(store, "data-v1.8.2")["warnings"] if w["kind"] == "rejected_events"]
