@@ -122,14 +122,10 @@ def untrained_model_versions(facts: Facts) -> Iterator[Warning]:
 def event_problems(facts: Facts) -> Iterator[Warning]:
     """Nodes that events with problems touched (issue 29): what those events said may be partial."""
     for node in facts.of(lambda n: bool(n.props.get("problems"))):
-        problems = node.props["problems"]
-        kinds = sorted({p["problem"] for p in problems})
-        more = " or more" if node.props.get("problems_truncated") else ""
-        yield warning(
-            "event_problems", node,
-            f"{len(problems)}{more} problems ({', '.join(kinds)}) in events about {display(node)}, "
-            f"e.g. {problems[0]['field']}: {problems[0]['detail']}",
-        )
+        problems = node.props["problems"]  # the earliest 20 at most (projection.MAX_NODE_PROBLEMS)
+        more = " (the earliest; there are more)" if node.props.get("problems_truncated") else ""
+        listed = "; ".join(f"{p['field']} ({p['problem']}): {p['detail']}" for p in problems)
+        yield warning("event_problems", node, f"{len(problems)} problems in events about {display(node)}{more}: {listed}")
 
 
 def _named(node: Node, subject: str) -> str:
