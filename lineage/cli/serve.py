@@ -25,22 +25,12 @@ def redact(url: str) -> str:
 
 
 def check_before_workers(settings: Settings) -> None:
-    """The exposure check, once in the parent: a worker refusing to start would only end the
-    supervisor with a worker's traceback, while here it is one clear error."""
-    from api.app import check_exposure
-    from lineage.auth import Authenticator
-    from lineage.errors import StoreUnavailable
-    from lineage.store import open_store
+    """The workers' start-up checks, once in the parent: a worker refusing to start would only
+    end the supervisor with a worker's traceback, while here it is one clear error."""
+    from api.app import open_checked
 
-    store = open_store(settings)
-    try:
-        try:
-            store.setup()
-        except StoreUnavailable:
-            pass  # the workers start anyway and fail closed (see check_exposure)
-        check_exposure(settings, Authenticator(store, settings.auth))
-    finally:
-        store.close()
+    store, _ = open_checked(settings)
+    store.close()
 
 
 def server_limits(settings: Settings) -> dict[str, Any]:
