@@ -126,6 +126,8 @@ async def refusal_response(request: Request, exc: LineageError) -> Response:
             try:
                 await run_in_threadpool(request.app.state.dead_letters.keep, [entry])
             except StoreError as kept:
+                if isinstance(kept, DiskFull):
+                    return error_response(request, kept)  # logged once per episode there
                 log.error("a refused event could not be kept: %s", kept)
                 return error_response(request, StoreUnavailable(f"refused ({exc}), and it could not be kept: {kept}"))
     return error_response(request, exc)

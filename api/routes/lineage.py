@@ -56,6 +56,8 @@ async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead
             # answered 503 whole, and the client's retry is idempotent for what it holds.
             await run_in_threadpool(dead.keep, entries)
         except StoreError as exc:
+            if isinstance(exc, StoreUnavailable):
+                raise  # its own kind and words (a full disk says so)
             raise StoreUnavailable(f"{len(entries)} refused events could not be kept: {exc}") from None
     outcomes = await asyncio.wrap_future(ingest.committer.submit(events))
     warnings = {index: event.warnings for index, event in zip(positions, events, strict=True)}
