@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     ingest_queue_max_wait_seconds: float = Field(default=1.0, gt=0)
     # uvicorn, as `lineage serve` runs it: idle keep-alive connections close after this.
     keep_alive_seconds: float = Field(default=5.0, gt=0)
-    # Connections (and so requests) one API process serves at once; more answer 503.
-    max_connections: int = Field(default=1000, ge=1)
+    # Connections (and so requests) one API process holds at once; past it uvicorn answers 503.
+    # Well above what idle clients may hold for the keep-alive timeout, well below the fd limit.
+    max_connections: int = Field(default=4096, ge=1)
     # A request's head (request line and headers) larger than this is refused with 431, and
     # one that has not arrived whole within header_read_seconds is closed.
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
