@@ -81,6 +81,9 @@ async def ingest_latencies(base: str, clients: int, per_client: int, seed: int) 
 
 async def idle_run(base: str, pid: int, idle: int) -> None:
     host, port = address(base)
+    alone, _, _ = await ingest_latencies(base, 8, 50, seed=10)
+    print(f"idle: the same 400 ingest requests with no idle connection: p50 {statistics.median(alone):.1f} ms, "
+          f"p99 {percentile(alone, 0.99):.1f} ms")
     socks = [await asyncio.open_connection(host, port) for _ in range(idle)]
     opened = time.monotonic()
     before = rss_mb(pid)
