@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -144,7 +145,48 @@ def field_of(location: tuple[object, ...] | list[object]) -> str:
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "invalid_input", 413: "payload_too_large"}
 
 
+ERROR_SCHEMA: dict[str, object] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "field", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "a short code: invalid_input, not_found, store_unavailable, ..."},
+        "field": {"type": ["string", "null"], "description": "where the input was wrong, when it was"},
+        "detail": {"type": "string"},
+        "problems": {"type": "array", "items": {"type": "object"}, "description": "every invalid parameter, when several were"},
+    },
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document as the service answers: a validation failure is our 400, not
+    FastAPI's 422 with its own body (issue 31)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["Error"] = ERROR_SCHEMA
+    invalid = {
+        "description": "Invalid input",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", invalid)
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own 422 `{"detail": [...]}` becomes our 400 naming the first bad field;

@@ -124,3 +124,12 @@ def test_store_outage_answers_keep_addresses_and_driver_words_to_the_log(
         assert answer.status_code == 503 and answer.headers["Retry-After"]
         assert str(port) not in answer.text and "127.0.0.1" not in answer.text and "neo4j:" not in answer.text
     assert str(port) in caplog.text  # the cause is still there for the operator
+
+
+def test_the_openapi_document_promises_the_400_that_is_answered(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    responses = [op["responses"] for path in document["paths"].values() for op in path.values()]
+    assert not [r for r in responses if "422" in r]
+    impact = document["paths"]["/api/v1/impact"]["get"]["responses"]["400"]
+    assert impact["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert document["components"]["schemas"]["Error"]["required"] == ["error", "field", "detail"]
