@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from lineage import logs
+from lineage.cli.terminal import own_foreground
 from lineage.settings import Settings
 
 
@@ -100,7 +101,7 @@ def register(app: typer.Typer) -> None:
         if settings.workers == 1:
             from api.app import create_app
 
-            with stopped_cleanly():
+            with own_foreground(), stopped_cleanly():
                 uvicorn.run(
                     create_app(settings), host=settings.host, port=settings.port, log_config=None, **server_limits(settings)
                 )
@@ -118,7 +119,7 @@ def register(app: typer.Typer) -> None:
                 "LINEAGE_WORKERS": str(settings.workers),
                 "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
             })
-            with stopped_cleanly():
+            with own_foreground(), stopped_cleanly():
                 uvicorn.run(
                     "api.app:app_from_environment", factory=True, workers=settings.workers,
                     host=settings.host, port=settings.port, log_config=None, **server_limits(settings),
