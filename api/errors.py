@@ -26,7 +26,7 @@ from lineage.errors import (
     StoreUnavailable,
     Unauthorized,
 )
-from lineage.service import now
+from lineage.service import Overloaded, now
 
 log = logging.getLogger("lineage.api")
 
@@ -102,6 +102,8 @@ def error_response(request: Request, exc: LineageError, problems: list[dict[str,
         metrics.query_errors.labels(str(body["error"])).inc()
     if isinstance(exc, DiskFull):
         request.app.state.ingest.committer.note_disk_full(exc)  # once per episode
+    elif isinstance(exc, Overloaded):
+        pass  # shed by design: counted in the metrics and named in the request's log line, no more
     elif status >= 500:
         # The cause, which the answer keeps to itself.
         log.error("request failed: %s %s: %s", request.method, request.url.path, exc)
