@@ -1,5 +1,6 @@
 """uvicorn's HTTP protocol with the limits it lacks (issue 31): a deadline for a request's head,
-a bound on its size (431), and idle new connections closed like idle kept-alive ones.
+a bound on its size (431), idle new connections closed like idle kept-alive ones, and the
+concurrency limit's 503 in the service's error shape with Retry-After.
 
 uvicorn (0.54, httptools) arms its keep-alive timer only after a response, and disarms it at
 the first byte received: a connection that never sends a byte, or sends half a head and stops,
@@ -16,6 +17,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TOO_LARGE = (
@@ -32,12 +34,23 @@ class HeadLimits:
     read_seconds: float
 
 
+async def _busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer past the concurrency limit (uvicorn's own is plain text without Retry-After)."""
+    body = b'{"error":"overloaded","field":null,"detail":"too many connections at once; retry later"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body)),
+               (b"retry-after", b"1"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class LimitedHttpTools(HttpToolsProtocol):
     """HttpToolsProtocol with `HeadLimits`; built by uvicorn as `http=partial(LimitedHttpTools, limits=...)`."""
 
     def __init__(self, *args: Any, limits: HeadLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = limits
+        # The concurrency limit is checked here (on_headers_complete), to answer it our way.
+        self._max_concurrency, self.limit_concurrency = self.limit_concurrency, None
         self._in_head = True  # the next bytes belong to a request's head
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
@@ -76,7 +89,15 @@ class LimitedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._stop_head_timer()
-        super().on_headers_complete()
+        limit = self._max_concurrency
+        if limit is None or (len(self.connections) < limit and len(self.tasks) < limit):
+            super().on_headers_complete()
+            return
+        app, self.app = self.app, _busy  # uvicorn runs `self.app` for the request being started
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
 
     def on_message_complete(self) -> None:
         super().on_message_complete()

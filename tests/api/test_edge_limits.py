@@ -142,7 +142,9 @@ def test_connections_past_the_limit_get_503(tmp_path: Path) -> None:
         held = [connect(url) for _ in range(4)]
         try:
             time.sleep(0.2)
-            assert httpx.get(f"{url}/healthz").status_code == 503
+            busy = httpx.get(f"{url}/healthz")
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+            assert busy.json()["error"] == "overloaded"
         finally:
             for sock in held:
                 sock.close()
