@@ -106,6 +106,20 @@ def test_an_oversized_head_is_refused_with_431_and_not_held(served: str) -> None
     assert httpx.get(f"{served}/healthz", headers={"X-Fine": "b" * 8000}).status_code == 200
 
 
+def test_many_header_lines_are_refused_with_431(served: str) -> None:
+    sock = connect(served)
+    try:
+        lines = b"".join(b"X-Line-%d: v\r\n" % n for n in range(200_000))  # the report's 200,000 lines
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + lines)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        _, said = closed_within(sock, 5)
+    finally:
+        sock.close()
+    assert said.startswith(b"HTTP/1.1 431"), said[:200]
+
+
 def test_a_body_after_a_head_in_the_same_packets_is_not_mistaken_for_the_head(served: str) -> None:
     batch = orjson.dumps([s.event(f"edge#{n}", "COMPLETE", s.ts(1, n % 60)) for n in range(300)])
     assert len(batch) > 64 * 1024
