@@ -200,6 +200,12 @@ class Store(Protocol):
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
 
+    def namespaces(self) -> list[str]:
+        """Every namespace a job, run or dataset names, sorted (an index scan, issue 30)."""
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        """How many nodes of `kind` a namespace holds, and one page of them ordered by name."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""

@@ -164,6 +164,16 @@ _SUGGEST = (
     + " OR ".join(f"instr(fold(json_extract(props, '$.{p}')), ?) > 0" for p in SUGGEST_PROPS)
     + ") ORDER BY kind, id LIMIT ?"
 )
+# Marquez's listings (issue 30), served by the namespace expression index.
+_NAMESPACES = (
+    "SELECT DISTINCT json_extract(props, '$.namespace') AS ns FROM nodes"
+    " WHERE json_extract(props, '$.namespace') IS NOT NULL ORDER BY ns"
+)
+_IN_NAMESPACE_COUNT = "SELECT count(*) FROM nodes WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+_IN_NAMESPACE = (
+    f"{_NODE} WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+    " ORDER BY json_extract(props, '$.name'), id LIMIT ? OFFSET ?"
+)
 # Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD), breadth-first with a depth bound as a
 # parameter: UNION drops repeated (node, depth) pairs, the bound ends cycles.
 _FLOW = {
@@ -768,6 +778,19 @@ class SqliteStore:
             for r in self._reader.execute(_LOOKUP, params):
                 out[r[0]].append(_node(r[1:]))
         return out
+
+    def namespaces(self) -> list[str]:
+        with _translated():
+            return [r[0] for r in self._reader.execute(_NAMESPACES)]
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        def read() -> tuple[int, list[Node]]:
+            with _translated():
+                (total,) = self._reader.execute(_IN_NAMESPACE_COUNT, (namespace, kind)).fetchone()
+                rows = self._reader.execute(_IN_NAMESPACE, (namespace, kind, limit, offset))
+                return int(total), [_node(r) for r in rows]
+
+        return self.snapshot(read)
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
