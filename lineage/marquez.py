@@ -1,0 +1,684 @@
+"""Marquez's v1 read API over our store: namespaces, datasets, jobs, runs, lineage, search, tags (issue 30)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from lineage.graph import ANNOTATION, DATASET, JOB, READ, RUN, RUN_OF, VERSION_OF, WROTE, Node
+from lineage.ids import dataset_id, job_id, run_id
+from lineage.store.base import EventFilter, Store, snapshotted
+
+# Marquez's defaults and bounds for paged listings.
+DEFAULT_LIMIT = 100
+DEFAULT_LINEAGE_DEPTH = 20
+MAX_LINEAGE_DEPTH = 100
+# A namespace every Marquez has: jobs and datasets that name none belong to it.
+DEFAULT_NAMESPACE = "default"
+DEFAULT_NAMESPACE_DESCRIPTION = (
+    "The default global namespace for dataset, job, and run metadata not belonging to a user-specified namespace."
+)
+# Tags a Marquez server knows from its configuration before anyone creates one.
+SEED_TAGS = {"PII": "Personally identifiable information", "SENSITIVE": "Contains sensitive information"}
+# How tag writes are kept: annotations whose reason says what they do (lineage/service.py
+# annotation_body), so they are evidence in the log like every other annotation.
+TAG_ADD, TAG_REMOVE, TAG_FIELD = "marquez:tag", "marquez:untag", "marquez:tag-field:"
+TAG_DEFINITION = "marquez:tag-definition"
+TAG_TARGET_PREFIX = "marquez-tag:"  # annotation target of a tag definition (no node of ours)
+# Our run states, as Marquez names them.
+RUN_STATES = {"START": "RUNNING", "RUNNING": "RUNNING", "COMPLETE": "COMPLETED", "FAIL": "FAILED", "ABORT": "ABORTED", "OTHER": "NEW"}
+# Namespace for the name-based UUIDs we give job and dataset versions that name none.
+_VERSION_NS = uuid.UUID("6f1c5a52-3c1e-4e0e-9d6e-2b8f3c0d9a11")
+
+
+class MarquezError(Exception):
+    """An answer in Marquez's error shape: `{"code": status, "message": ...}`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.status, "message": self.message}
+
+
+def not_found(what: str, name: str) -> MarquezError:
+    return MarquezError(404, f"{what} '{name}' not found.")
+
+
+# --- formatting ------------------------------------------------------------------------------
+
+
+def instant(value: str | None) -> str | None:
+    """Our fixed-width UTC time as Java's Instant.toString() writes it (0, 3 or 6 fraction digits)."""
+    if not value:
+        return None
+    moment = _parse_time(value)
+    if moment is None:
+        return value
+    micros = moment.microsecond
+    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if micros == 0:
+        return base + "Z"
+    if micros % 1000 == 0:
+        return f"{base}.{micros // 1000:03d}Z"
+    return f"{base}.{micros:06d}Z"
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _java_zoned(value: str) -> str | None:
+    """ZonedDateTime.toString() in UTC: seconds and fraction only when not zero."""
+    moment = _parse_time(value)
+    if moment is None:
+        return None
+    text = moment.strftime("%Y-%m-%dT%H:%M")
+    if moment.second or moment.microsecond:
+        text += moment.strftime(":%S")
+        if moment.microsecond:
+            text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z[UTC]"
+
+
+def parse_bound(value: str | None, name: str) -> str | None:
+    """A time bound of a query, as our stored time strings (which sort in time order)."""
+    if value is None:
+        return None
+    moment = _parse_time(value)
+    if moment is None:
+        raise MarquezError(400, f"{name} must be an ISO-8601 date-time, not {value!r}")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _versioned_uuid(*parts: str) -> str:
+    return str(uuid.uuid5(_VERSION_NS, "\x00".join(parts)))
+
+
+def node_id(kind: str, namespace: str, name: str) -> str:
+    return f"{kind}:{namespace}:{name}"
+
+
+# --- namespaces ------------------------------------------------------------------------------
+
+
+def _first_seen(store: Store, ids: Sequence[str]) -> str | None:
+    """The earliest eventTime among the first log entries about these nodes."""
+    found = store.events_about(list(ids), 1)
+    times = [entries[0].event_time for entries in found.values() if entries]
+    return min(times) if times else None
+
+
+@snapshotted
+def namespaces(store: Store, limit: int = DEFAULT_LIMIT, offset: int = 0) -> dict[str, Any]:
+    names = sorted(set(store.namespaces()) | {DEFAULT_NAMESPACE})
+    return {"namespaces": [_namespace(store, n) for n in names[offset : offset + limit]]}
+
+
+@snapshotted
+def namespace(store: Store, name: str) -> dict[str, Any]:
+    if name != DEFAULT_NAMESPACE and name not in store.namespaces():
+        raise not_found("Namespace", name)
+    return _namespace(store, name)
+
+
+def _namespace(store: Store, name: str) -> dict[str, Any]:
+    created: str | None = None
+    if name != DEFAULT_NAMESPACE:
+        # The namespace appeared with the first job or dataset that names it.
+        _, jobs = store.in_namespace(JOB, name, DEFAULT_LIMIT, 0)
+        _, datasets = store.in_namespace(DATASET, name, DEFAULT_LIMIT, 0)
+        created = _first_seen(store, [n.id for n in jobs + datasets])
+    at = instant(created) if created else instant(store.newest_event_time() or "1970-01-01T00:00:00Z")
+    return {
+        "name": name,
+        "createdAt": at,
+        "updatedAt": at,
+        "ownerName": "anonymous",
+        "description": DEFAULT_NAMESPACE_DESCRIPTION if name == DEFAULT_NAMESPACE else None,
+        "isHidden": False,
+    }
+
+
+# --- tags (annotations) ----------------------------------------------------------------------
+
+
+def _tag_state(node: Node) -> tuple[list[str], dict[str, list[str]]]:
+    """A node's Marquez tags and field tags, folded from its annotations in time order."""
+    tags: dict[str, None] = {}
+    fields: dict[str, dict[str, None]] = {}
+    for a in node.props.get("annotations") or []:
+        reason, tag = a.get("reason") or "", a.get("tag") or ""
+        if reason == TAG_ADD:
+            tags[tag] = None
+        elif reason == TAG_REMOVE:
+            tags.pop(tag, None)
+        elif reason.startswith(TAG_FIELD):
+            fields.setdefault(reason[len(TAG_FIELD) :], {})[tag] = None
+    return sorted(tags), {f: sorted(t) for f, t in fields.items()}
+
+
+@snapshotted
+def tags(store: Store, limit: int = DEFAULT_LIMIT, offset: int = 0) -> dict[str, Any]:
+    found = dict(SEED_TAGS)
+    for a in sorted(store.find("target", TAG_TARGET_PREFIX, kind=ANNOTATION, prefix=True, limit=10_000),
+                    key=lambda n: (n.props.get("created_at") or "", n.id)):
+        found[a.props["target"][len(TAG_TARGET_PREFIX) :]] = a.props.get("reason") or None
+    rows = [{"name": n, "description": d} for n, d in sorted(found.items())]
+    return {"tags": rows[offset : offset + limit]}
+
+
+def tag_definition(name: str, description: str | None) -> tuple[str, str]:
+    """(target, reason) of the annotation that creates a tag."""
+    return TAG_TARGET_PREFIX + name, description or ""
+
+
+def tag_known(store: Store, name: str) -> bool:
+    return name in SEED_TAGS or bool(store.find("target", TAG_TARGET_PREFIX + name, kind=ANNOTATION, limit=1))
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+def _dataset_node(store: Store, namespace: str, name: str) -> Node:
+    node = store.node(dataset_id(namespace, name))
+    if node is None:
+        if namespace != DEFAULT_NAMESPACE and namespace not in store.namespaces():
+            raise not_found("Namespace", namespace)
+        raise not_found("Dataset", name)
+    return node
+
+
+def _versions_of(store: Store, dataset: Node) -> list[Node]:
+    """The dataset's written versions, newest first (placeholders for unknown reads left out)."""
+    ids = [e.src for e in store.in_edges(dataset.id, VERSION_OF)]
+    found = [v for v in store.nodes(ids) if not v.props.get("placeholder")]
+    return sorted(found, key=lambda v: (v.props.get("written_at") or "", v.id), reverse=True)
+
+
+def _fields(facets: dict[str, Any], field_tags: dict[str, list[str]]) -> list[dict[str, Any]]:
+    schema = facets.get("schema") or {}
+    return [
+        {"name": f.get("name"), "type": f.get("type"), "tags": field_tags.get(f.get("name"), []), "description": f.get("description")}
+        for f in schema.get("fields") or []
+        if isinstance(f, dict)
+    ]
+
+
+def _column_lineage(facets: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Marquez's flattened form: one entry per output field, the deprecated per-field
+    transformation copied onto each input field (as Marquez 0.50.0 does)."""
+    facet = facets.get("columnLineage")
+    if not isinstance(facet, dict) or not isinstance(facet.get("fields"), dict):
+        return None
+    out = []
+    for field, spec in facet["fields"].items():
+        description, kind = spec.get("transformationDescription"), spec.get("transformationType")
+        inputs = [
+            {"namespace": i.get("namespace"), "dataset": i.get("name"), "field": i.get("field"),
+             "transformationDescription": description, "transformationType": kind}
+            for i in spec.get("inputFields") or []
+        ]
+        out.append({"name": field, "inputFields": inputs, "transformationDescription": description, "transformationType": kind})
+    return out
+
+
+def _lifecycle(facets: dict[str, Any]) -> str:
+    change = facets.get("lifecycleStateChange")
+    return str(change.get("lifecycleStateChange") or "") if isinstance(change, dict) else ""
+
+
+def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None, full: bool = True) -> dict[str, Any]:
+    """A dataset in Marquez's shape; `full` adds what /lineage leaves out."""
+    props = node.props
+    facets = dict(props.get("facets") or {})
+    found = versions if versions is not None else _versions_of(store, node)
+    current = found[0] if found else None
+    if current is not None:
+        # Marquez shows the facets of the current version over those of the dataset.
+        facets |= current.props.get("facets") or {}
+    tag_names, field_tags = _tag_state(node)
+    source = facets.get("dataSource") or {}
+    created = _first_seen(store, [node.id])
+    updated = max([v.props.get("written_at") or "" for v in found] + [props.get("updated_at") or "", created or ""])
+    documentation = facets.get("documentation") or {}
+    body: dict[str, Any] = {
+        "id": {"namespace": props["namespace"], "name": props["name"]},
+        "type": "DB_TABLE",
+        "name": props["name"],
+        "physicalName": props["name"],
+        "createdAt": instant(created),
+        "updatedAt": instant(updated or None),
+        "namespace": props["namespace"],
+        "sourceName": source.get("name") or DEFAULT_NAMESPACE,
+        "fields": _fields(facets, field_tags),
+        "tags": tag_names,
+        "lastModifiedAt": None,
+        "lastLifecycleState": _lifecycle(facets),
+        "description": documentation.get("description"),
+    }
+    if full:
+        body |= {
+            "currentVersion": _dataset_version_uuid(current) if current else None,
+            "columnLineage": _column_lineage(facets),
+            "facets": {k: v for k, v in facets.items() if k != "version"},
+            "deleted": _lifecycle(facets) == "DROP",
+        }
+    return body
+
+
+def _dataset_version_uuid(version: Node) -> str:
+    named = version.props.get("version")
+    try:
+        return str(uuid.UUID(str(named)))
+    except ValueError:
+        return _versioned_uuid(version.props.get("namespace") or "", version.props.get("name") or "", str(named))
+
+
+@snapshotted
+def datasets(store: Store, namespace: str, limit: int, offset: int) -> dict[str, Any]:
+    total, nodes = store.in_namespace(DATASET, namespace, limit, offset)
+    if total == 0 and namespace not in store.namespaces():
+        raise not_found("Namespace", namespace)
+    return {"totalCount": total, "datasets": [dataset_body(store, n) for n in nodes]}
+
+
+@snapshotted
+def dataset(store: Store, namespace: str, name: str) -> dict[str, Any]:
+    return dataset_body(store, _dataset_node(store, namespace, name))
+
+
+def _version_body(store: Store, dataset: Node, version: Node, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    props, facets = dataset.props, version.props.get("facets") or {}
+    vid = _dataset_version_uuid(version)
+    writers = [e.src for e in store.in_edges(version.id, WROTE)]
+    run = runs.get(writers[0]) if writers else None
+    source = facets.get("dataSource") or dataset.props.get("facets", {}).get("dataSource") or {}
+    tag_names, field_tags = _tag_state(dataset)
+    return {
+        "id": {"namespace": props["namespace"], "name": props["name"]},
+        "type": "DB_TABLE",
+        "name": props["name"],
+        "physicalName": props["name"],
+        "createdAt": instant(version.props.get("written_at")),
+        "version": vid,
+        "namespace": props["namespace"],
+        "sourceName": source.get("name") or DEFAULT_NAMESPACE,
+        "fields": _fields(facets, field_tags),
+        "tags": tag_names,
+        "lifecycleState": _lifecycle(facets) or None,
+        "description": (facets.get("documentation") or {}).get("description"),
+        "createdByRun": run,
+        "columnLineage": _column_lineage(facets),
+        "facets": {k: v for k, v in facets.items() if k != "version"},
+    }
+
+
+@snapshotted
+def dataset_versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
+    node = _dataset_node(store, namespace, name)
+    found = _versions_of(store, node)
+    page = found[offset : offset + limit]
+    writers = [e.src for v in page for e in store.in_edges(v.id, WROTE)]
+    runs = {r.id: run_body(store, r) for r in store.nodes(writers)}
+    return {"totalCount": len(found), "versions": [_version_body(store, node, v, runs) for v in page]}
+
+
+@snapshotted
+def dataset_version(store: Store, namespace: str, name: str, version: str) -> dict[str, Any]:
+    node = _dataset_node(store, namespace, name)
+    for v in _versions_of(store, node):
+        if _dataset_version_uuid(v) == version:
+            writers = [e.src for e in store.in_edges(v.id, WROTE)]
+            runs = {r.id: run_body(store, r) for r in store.nodes(writers)}
+            return _version_body(store, node, v, runs)
+    raise MarquezError(404, f"Dataset version '{version}' not found.")
+
+
+# --- jobs and runs ---------------------------------------------------------------------------
+
+
+def _job_node(store: Store, namespace: str, name: str) -> Node:
+    node = store.node(job_id(namespace, name))
+    if node is None:
+        raise not_found("Job", name)
+    return node
+
+
+def _runs_of(store: Store, job: Node) -> list[Node]:
+    """The job's runs, newest first (by start, else first eventTime)."""
+    ids = [e.src for e in store.in_edges(job.id, RUN_OF)]
+    return sorted(store.nodes(ids), key=_run_order, reverse=True)
+
+
+def _run_order(run: Node) -> tuple[str, str]:
+    return (run.props.get("started_at") or run.props.get("first_event_time") or "", run.id)
+
+
+def _io(store: Store, run: Node) -> tuple[list[Node], list[Node]]:
+    """The dataset versions a run read and wrote."""
+    reads = store.nodes([e.dst for e in store.out_edges(run.id, READ)])
+    writes = store.nodes([e.dst for e in store.out_edges(run.id, WROTE)])
+    return reads, writes
+
+
+def _version_ref(version: Node) -> dict[str, Any]:
+    return {
+        "datasetVersionId": {
+            "namespace": version.props.get("namespace"),
+            "name": version.props.get("name"),
+            "version": _dataset_version_uuid(version) if not version.props.get("placeholder") else None,
+        },
+        "facets": {},
+    }
+
+
+def _job_version(job_ns: str, job_name: str, reads: Iterable[Node], writes: Iterable[Node], location: str | None) -> str:
+    """A job version as Marquez derives one: from the job, its inputs, outputs and location."""
+    inputs = sorted(f"{v.props.get('namespace')}:{v.props.get('name')}" for v in reads)
+    outputs = sorted(f"{v.props.get('namespace')}:{v.props.get('name')}" for v in writes)
+    return _versioned_uuid(job_ns, job_name, "|".join(inputs), "|".join(outputs), location or "")
+
+
+def _location(run: Node, job: Node | None) -> str | None:
+    facets = (job.props.get("facets") if job else None) or {}
+    source = facets.get("sourceCodeLocation") or {}
+    return source.get("url") if isinstance(source, dict) else None
+
+
+def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]:
+    p = run.props
+    job = job or store.node(p.get("job") or "")
+    reads, writes = _io(store, run)
+    started, ended = p.get("started_at"), p.get("ended_at")
+    duration = None
+    if started and ended:
+        a, b = _parse_time(started), _parse_time(ended)
+        if a and b:
+            duration = int((b - a).total_seconds() * 1000)
+    facets = dict(p.get("facets") or {})
+    args: dict[str, Any] = {}
+    nominal = facets.get("nominalTime") or {}
+    if nominal.get("nominalStartTime"):
+        args["nominal_start_time"] = _java_zoned(nominal["nominalStartTime"])
+    if nominal.get("nominalEndTime"):
+        args["nominal_end_time"] = _java_zoned(nominal["nominalEndTime"])
+    parent = facets.get("parent") or {}
+    if parent.get("run", {}).get("runId"):
+        args |= {"run_id": parent["run"]["runId"], "name": parent.get("job", {}).get("name"),
+                 "namespace": parent.get("job", {}).get("namespace")}
+    job_ns, job_name = p.get("job_namespace") or "", p.get("job_name") or ""
+    return {
+        "id": p.get("run_id"),
+        "createdAt": instant(p.get("first_event_time")),
+        "updatedAt": instant(p.get("last_event_time")),
+        "nominalStartTime": instant(nominal.get("nominalStartTime")),
+        "nominalEndTime": instant(nominal.get("nominalEndTime")),
+        "state": RUN_STATES.get(p.get("state") or "", "NEW"),
+        "startedAt": instant(started),
+        "endedAt": instant(ended),
+        "durationMs": duration,
+        "args": args,
+        "jobVersion": {"namespace": job_ns, "name": job_name,
+                       "version": _job_version(job_ns, job_name, reads, writes, _location(run, job))},
+        "inputDatasetVersions": [_version_ref(v) for v in reads],
+        "outputDatasetVersions": [_version_ref(v) for v in writes],
+        "facets": facets,
+    }
+
+
+def job_body(store: Store, job: Node, *, with_runs: bool = True) -> dict[str, Any]:
+    p = job.props
+    runs = _runs_of(store, job)
+    latest = runs[0] if runs else None
+    reads, writes = _io(store, latest) if latest else ([], [])
+    facets = p.get("facets") or {}
+    job_type = facets.get("jobType") or {}
+    created = _first_seen(store, [job.id])
+    updated = max([r.props.get("last_event_time") or "" for r in runs] + [created or ""])
+    tag_names, _ = _tag_state(job)
+    body: dict[str, Any] = {
+        "id": {"namespace": p["namespace"], "name": p["name"]},
+        "type": job_type.get("processingType") or "BATCH",
+        "name": p["name"],
+        "simpleName": p["name"],
+        "parentJobName": None,
+        "parentJobUuid": None,
+        "createdAt": instant(created),
+        "updatedAt": instant(updated or None),
+        "namespace": p["namespace"],
+        "inputs": _dataset_ids(reads),
+        "outputs": _dataset_ids(writes),
+        "location": _location(latest, job) if latest else _location(job, job),
+        "description": (facets.get("documentation") or {}).get("description"),
+        "latestRun": run_body(store, latest, job) if latest else None,
+    }
+    if with_runs:
+        body |= {
+            "facets": facets,
+            "currentVersion": body["latestRun"]["jobVersion"]["version"] if latest else None,
+            "labels": [x for x in (job_type.get("jobType"), job_type.get("integration")) if x],
+            "tags": tag_names,
+            "latestRuns": [run_body(store, r, job) for r in runs[:10]],
+        }
+    return body
+
+
+def _dataset_ids(versions: Iterable[Node]) -> list[dict[str, str]]:
+    seen = {(v.props.get("namespace"), v.props.get("name")) for v in versions}
+    return [{"namespace": ns, "name": name} for ns, name in sorted(seen, key=lambda x: (str(x[0]), str(x[1])))]
+
+
+@snapshotted
+def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: Sequence[str] = ()) -> dict[str, Any]:
+    if namespace is None:
+        nodes: list[Node] = []
+        total = 0
+        for ns in store.namespaces():
+            count, found = store.in_namespace(JOB, ns, 10_000, 0)
+            total += count
+            nodes += found
+        nodes.sort(key=lambda n: (n.props.get("namespace") or "", n.props.get("name") or ""))
+    else:
+        total, nodes = store.in_namespace(JOB, namespace, 10_000, 0)
+    bodies = [job_body(store, n) for n in nodes]
+    if states:
+        bodies = [b for b in bodies if b["latestRun"] is None or b["latestRun"]["state"] in states]
+    return {"totalCount": total, "jobs": bodies[offset : offset + limit]}
+
+
+@snapshotted
+def job(store: Store, namespace: str, name: str) -> dict[str, Any]:
+    return job_body(store, _job_node(store, namespace, name))
+
+
+@snapshotted
+def job_runs(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
+    node = _job_node(store, namespace, name)
+    runs = _runs_of(store, node)
+    return {"totalCount": len(runs), "runs": [run_body(store, r, node) for r in runs[offset : offset + limit]]}
+
+
+def _run_node(store: Store, run_uuid: str) -> Node:
+    try:
+        canonical = str(uuid.UUID(run_uuid))
+    except ValueError:
+        raise MarquezError(404, "HTTP 404 Not Found") from None
+    node = store.node(run_id(canonical))
+    if node is None or node.kind != RUN:
+        raise MarquezError(404, f"Run '{canonical}' not found.")
+    return node
+
+
+@snapshotted
+def run(store: Store, run_uuid: str) -> dict[str, Any]:
+    return run_body(store, _run_node(store, run_uuid))
+
+
+@snapshotted
+def run_facets(store: Store, run_uuid: str, kind: str) -> dict[str, Any] | None:
+    node = _run_node(store, run_uuid)
+    if kind == "run":
+        return {"runId": node.props.get("run_id"), "facets": node.props.get("facets") or {}}
+    if kind == "job":
+        job = store.node(node.props.get("job") or "")
+        return {"runId": node.props.get("run_id"), "facets": (job.props.get("facets") if job else None) or {}}
+    return None  # Marquez answers `type=dataset` with an empty body
+
+
+# --- lineage ---------------------------------------------------------------------------------
+
+
+def parse_node_id(value: str) -> tuple[str, str, str]:
+    """`dataset:ns:name` or `job:ns:name`; a namespace may itself hold `:` (URIs), so the name
+    is what follows the last `:` that leaves a known-shaped namespace."""
+    kind, _, rest = value.partition(":")
+    if kind not in {"dataset", "job", "datasetField"} or ":" not in rest:
+        raise MarquezError(404, "HTTP 404 Not Found")
+    if kind == "datasetField":
+        raise MarquezError(404, f"Node '{value}' must be of type dataset or job!")
+    return kind, *_split_namespace(rest)
+
+
+def _split_namespace(rest: str) -> tuple[str, str]:
+    # A URI namespace (scheme://authority) keeps its own colons: split after the authority.
+    if "://" in rest:
+        scheme, _, tail = rest.partition("://")
+        authority, sep, name = tail.partition(":")
+        if ":" in name and name.split(":", 1)[0].isdigit():
+            port, _, name = name.partition(":")
+            authority += ":" + port
+        return f"{scheme}://{authority}", name
+    ns, _, name = rest.partition(":")
+    return ns, name
+
+
+def _job_io_current(store: Store, job: Node) -> tuple[list[Node], list[Node]]:
+    runs = _runs_of(store, job)
+    return _io(store, runs[0]) if runs else ([], [])
+
+
+@snapshotted
+def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
+    kind, namespace, name = parse_node_id(node_id_value)
+    start = store.node(dataset_id(namespace, name) if kind == "dataset" else job_id(namespace, name))
+    if start is None:
+        raise not_found(kind.capitalize(), name)
+    nodes: dict[str, Node] = {start.id: start}
+    edges: set[tuple[str, str]] = set()  # (origin, destination) as our node ids
+    job_io: dict[str, tuple[list[Node], list[Node]]] = {}
+    frontier = [start.id]
+    # Breadth first over alternating job and dataset levels; `depth` counts both.
+    for _ in range(depth * 2 + 1):
+        reached: list[str] = []
+        for current in frontier:
+            reached += _neighbours(store, nodes[current], edges, job_io)
+        fresh = [i for i in dict.fromkeys(reached) if i not in nodes]
+        nodes |= {n.id: n for n in store.nodes(fresh)}
+        frontier = [i for i in fresh if i in nodes]
+        if not frontier:
+            break
+    marquez_id = {i: _marquez_node_id(n) for i, n in nodes.items()}
+    graph = []
+    for i in sorted(nodes, key=lambda i: marquez_id[i]):
+        n = nodes[i]
+        data = job_body(store, n, with_runs=False) if n.kind == JOB else dataset_body(store, n, full=False)
+        graph.append({
+            "id": marquez_id[i],
+            "type": "JOB" if n.kind == JOB else "DATASET",
+            "data": data,
+            "inEdges": sorted(({"origin": marquez_id[a], "destination": marquez_id[b]} for a, b in edges if b == i and a in nodes),
+                              key=lambda e: e["origin"]),
+            "outEdges": sorted(({"origin": marquez_id[a], "destination": marquez_id[b]} for a, b in edges if a == i and b in nodes),
+                               key=lambda e: e["destination"]),
+        })
+    return {"graph": graph}
+
+
+def _neighbours(store: Store, node: Node, edges: set[tuple[str, str]],
+                job_io: dict[str, tuple[list[Node], list[Node]]]) -> list[str]:
+    """The jobs and datasets one step from `node` in Marquez's job-level lineage: a job's
+    inputs and outputs are those of its latest run (its current version)."""
+    out: list[str] = []
+    if node.kind == JOB:
+        reads, writes = job_io.setdefault(node.id, _job_io_current(store, node))
+        for v in reads:
+            edges.add((v.props["dataset"], node.id))
+            out.append(v.props["dataset"])
+        for v in writes:
+            edges.add((node.id, v.props["dataset"]))
+            out.append(v.props["dataset"])
+        return out
+    versions = [e.src for e in store.in_edges(node.id, VERSION_OF)]
+    touching = [e.src for e in store.edges_to(versions, READ)] + [e.src for e in store.edges_to(versions, WROTE)]
+    job_ids = sorted({j for r in store.nodes(list(dict.fromkeys(touching))) if (j := r.props.get("job"))})
+    for job in store.nodes(job_ids):
+        reads, writes = job_io.setdefault(job.id, _job_io_current(store, job))
+        linked = False
+        if any(v.props.get("dataset") == node.id for v in reads):
+            edges.add((node.id, job.id))
+            linked = True
+        if any(v.props.get("dataset") == node.id for v in writes):
+            edges.add((job.id, node.id))
+            linked = True
+        if linked:
+            out.append(job.id)
+    return out
+
+
+def _marquez_node_id(node: Node) -> str:
+    return node_id("job" if node.kind == JOB else "dataset", node.props.get("namespace") or "", node.props.get("name") or "")
+
+
+# --- search and events -----------------------------------------------------------------------
+
+
+@snapshotted
+def search(store: Store, q: str, kind: str | None, limit: int, namespace: str | None,
+           before: str | None, after: str | None) -> dict[str, Any]:
+    kinds = [DATASET, JOB] if kind is None else [DATASET if kind == "DATASET" else JOB]
+    results = []
+    for k in kinds:
+        for n in store.suggest(q, k, 10_000):
+            if q.lower() not in (n.props.get("name") or "").lower():
+                continue  # suggest also matches versions and handles; Marquez matches names
+            if namespace and n.props.get("namespace") != namespace:
+                continue
+            body = dataset_body(store, n, full=False) if k == DATASET else job_body(store, n, with_runs=False)
+            updated = body["updatedAt"] or ""
+            if (after and updated < instant(after)) or (before and updated > instant(before)):  # type: ignore[operator]
+                continue
+            results.append({"type": "DATASET" if k == DATASET else "JOB", "name": n.props["name"], "updatedAt": updated,
+                            "namespace": n.props["namespace"], "nodeId": _marquez_node_id(n)})
+    results.sort(key=lambda r: r["updatedAt"], reverse=True)
+    results = results[:limit]
+    return {"results": results, "totalCount": len(results)}
+
+
+@snapshotted
+def events(store: Store, before: str | None, after: str | None, descending: bool, limit: int, offset: int) -> dict[str, Any]:
+    flt = EventFilter(since=after, until=before)
+    total = store.count_events(flt)
+    entries = []
+    cursor = 0
+    while True:
+        page = store.events(flt, cursor, 1000)
+        if not page:
+            break
+        entries += [e for e in page if e.kind == "run"]
+        cursor = page[-1].seq
+    entries.sort(key=lambda e: (e.event_time, e.seq), reverse=descending)
+    return {"totalCount": total, "events": [orjson.loads(e.payload) for e in entries[offset : offset + limit]]}
+
