@@ -93,7 +93,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     lineage.install_single_event_path(app)
     observe.install(app)
     app.include_router(queries.router)
-    app.include_router(marquez.router)
+    marquez.install(app)
     app.include_router(releases.router)
     app.include_router(audit.router)
     app.include_router(ops.router)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import unquote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import IngestDep, StoreDep, require
 from api.responses import json_response
@@ -18,6 +20,9 @@ from lineage.ingest.parse import parse_event
 from lineage.service import annotation_body, now
 
 router = APIRouter(prefix="/api/v1", tags=["marquez"])
+# Stands for a `/` that came percent-encoded inside one path segment (see EncodedSlashes).
+SLASH = "\ue000"
+MARQUEZ_PATHS = (b"/api/v1/namespaces/",)
 read = [require("read")]
 write = [require("ingest")]
 
@@ -25,6 +30,33 @@ Limit = Annotated[int, Query(ge=0, le=10_000)]
 Offset = Annotated[int, Query(ge=0)]
 # Who a tag write is recorded as: Marquez's API has no author.
 TAG_AUTHOR = "marquez-api"
+
+
+class EncodedSlashes:
+    """Marquez names resources by path segments that may hold `/` (`s3://datalake`,
+    `/warehouse/orders`), sent as `%2F`. The router sees decoded paths, where such a segment
+    would split; so under /api/v1/namespaces/ each raw segment is decoded alone, its slashes
+    kept as SLASH, which `unslash` turns back in the route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and raw.startswith(MARQUEZ_PATHS) and b"%2f" in raw.lower():
+            segments = raw.split(b"?", 1)[0].split(b"/")
+            path = "/".join(unquote(s.decode("ascii", "replace")).replace("/", SLASH) for s in segments)
+            scope = dict(scope, path=path)
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)
+    app.add_middleware(EncodedSlashes)
+
+
+def unslash(value: str) -> str:
+    return value.replace(SLASH, "/")
 
 
 def answer(work: Callable[[], Any], status: int = 200) -> Response:
@@ -45,26 +77,31 @@ def namespaces(store: StoreDep, limit: Limit = marquez.DEFAULT_LIMIT, offset: Of
 
 @router.get("/namespaces/{namespace}", dependencies=read, summary="Marquez: one namespace")
 def namespace(store: StoreDep, namespace: str) -> Response:
+    namespace = unslash(namespace)
     return answer(lambda: marquez.namespace(store, namespace))
 
 
 @router.get("/namespaces/{namespace}/datasets", dependencies=read, summary="Marquez: datasets of a namespace")
 def datasets(store: StoreDep, namespace: str, limit: Limit = marquez.DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    namespace = unslash(namespace)
     return answer(lambda: marquez.datasets(store, namespace, limit, offset))
 
 
 @router.get("/namespaces/{namespace}/datasets/{dataset}", dependencies=read, summary="Marquez: one dataset")
 def dataset(store: StoreDep, namespace: str, dataset: str) -> Response:
+    namespace, dataset = unslash(namespace), unslash(dataset)
     return answer(lambda: marquez.dataset(store, namespace, dataset))
 
 
 @router.get("/namespaces/{namespace}/datasets/{dataset}/versions", dependencies=read, summary="Marquez: versions of a dataset")
 def dataset_versions(store: StoreDep, namespace: str, dataset: str, limit: Limit = marquez.DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    namespace, dataset = unslash(namespace), unslash(dataset)
     return answer(lambda: marquez.dataset_versions(store, namespace, dataset, limit, offset))
 
 
 @router.get("/namespaces/{namespace}/datasets/{dataset}/versions/{version}", dependencies=read, summary="Marquez: one dataset version")
 def dataset_version(store: StoreDep, namespace: str, dataset: str, version: str) -> Response:
+    namespace, dataset = unslash(namespace), unslash(dataset)
     return answer(lambda: marquez.dataset_version(store, namespace, dataset, version))
 
 
@@ -86,16 +123,19 @@ def jobs(
     offset: Offset = 0,
     lastRunStates: Annotated[list[str] | None, Query()] = None,  # noqa: N803
 ) -> Response:
+    namespace = unslash(namespace)
     return answer(lambda: marquez.jobs(store, namespace, limit, offset, lastRunStates or ()))
 
 
 @router.get("/namespaces/{namespace}/jobs/{job}", dependencies=read, summary="Marquez: one job")
 def job(store: StoreDep, namespace: str, job: str) -> Response:
+    namespace, job = unslash(namespace), unslash(job)
     return answer(lambda: marquez.job(store, namespace, job))
 
 
 @router.get("/namespaces/{namespace}/jobs/{job}/runs", dependencies=read, summary="Marquez: runs of a job, newest first")
 def job_runs(store: StoreDep, namespace: str, job: str, limit: Limit = marquez.DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    namespace, job = unslash(namespace), unslash(job)
     return answer(lambda: marquez.job_runs(store, namespace, job, limit, offset))
 
 
@@ -198,11 +238,13 @@ async def _tag_target(ingest: IngestDep, node: str, kind: str, name: str, tag: s
 
 @router.post("/namespaces/{namespace}/datasets/{dataset}/tags/{tag}", dependencies=write, summary="Marquez: tag a dataset")
 async def tag_dataset(ingest: IngestDep, store: StoreDep, namespace: str, dataset: str, tag: str) -> Response:
+    namespace, dataset = unslash(namespace), unslash(dataset)
     return await _tag_and_answer(ingest, store, namespace, dataset, tag, marquez.TAG_ADD)
 
 
 @router.delete("/namespaces/{namespace}/datasets/{dataset}/tags/{tag}", dependencies=write, summary="Marquez: untag a dataset")
 async def untag_dataset(ingest: IngestDep, store: StoreDep, namespace: str, dataset: str, tag: str) -> Response:
+    namespace, dataset = unslash(namespace), unslash(dataset)
     return await _tag_and_answer(ingest, store, namespace, dataset, tag, marquez.TAG_REMOVE)
 
 
@@ -210,6 +252,7 @@ async def untag_dataset(ingest: IngestDep, store: StoreDep, namespace: str, data
     "/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}", dependencies=write, summary="Marquez: tag a dataset field"
 )
 async def tag_field(ingest: IngestDep, store: StoreDep, namespace: str, dataset: str, field: str, tag: str) -> Response:
+    namespace, dataset, field = unslash(namespace), unslash(dataset), unslash(field)
     return await _tag_and_answer(ingest, store, namespace, dataset, tag, marquez.TAG_FIELD + field)
 
 
@@ -224,6 +267,7 @@ async def _tag_and_answer(ingest: IngestDep, store: StoreDep, namespace: str, da
 
 @router.post("/namespaces/{namespace}/jobs/{job}/tags/{tag}", dependencies=write, summary="Marquez: tag a job")
 async def tag_job(ingest: IngestDep, store: StoreDep, namespace: str, job: str, tag: str) -> Response:
+    namespace, job = unslash(namespace), unslash(job)
     node = job_id(namespace, job)
     error = await _tag_target(ingest, node, "Job", job, tag)
     if error is not None:
