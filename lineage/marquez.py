@@ -280,7 +280,11 @@ def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None
 
 
 def _dataset_version_uuid(version: Node) -> str:
+    """The version as a UUID: the one the version facet named, else one derived from it (a
+    placeholder for reads of a dataset whose version is unknown gets one of its own)."""
     named = version.props.get("version")
+    if named is None:
+        return _versioned_uuid(version.id)
     try:
         return str(uuid.UUID(str(named)))
     except ValueError:
@@ -368,10 +372,25 @@ def _run_order(run: Node) -> tuple[str, str]:
 
 
 def _io(store: Store, run: Node) -> tuple[list[Node], list[Node]]:
-    """The dataset versions a run read and wrote."""
-    reads = store.nodes([e.dst for e in store.out_edges(run.id, READ)])
-    writes = store.nodes([e.dst for e in store.out_edges(run.id, WROTE)])
-    return reads, writes
+    """The dataset versions a run read and wrote, one per dataset: where a run wrote a dataset
+    twice (a START without the version facet, a COMPLETE with it), the newest one."""
+    reads = store.edges_from([run.id], READ)
+    writes = store.edges_from([run.id], WROTE)
+    found = {n.id: n for n in store.nodes([e.dst for e in reads + writes])}
+    facets = {e.dst: (e.props.get("facets") or {}) for e in reads + writes}
+
+    def one_per_dataset(edges: list[Any]) -> list[Node]:
+        newest: dict[str, Node] = {}
+        for e in edges:
+            v = found.get(e.dst)
+            if v is None:
+                continue
+            key = v.props.get("dataset") or v.id
+            if key not in newest or (v.props.get("written_at") or "") > (newest[key].props.get("written_at") or ""):
+                newest[key] = v
+        return [Node(v.id, v.kind, v.labels, v.props | {"_edge_facets": facets.get(v.id, {})}) for v in newest.values()]
+
+    return one_per_dataset(reads), one_per_dataset(writes)
 
 
 def _version_ref(version: Node) -> dict[str, Any]:
@@ -379,9 +398,9 @@ def _version_ref(version: Node) -> dict[str, Any]:
         "datasetVersionId": {
             "namespace": version.props.get("namespace"),
             "name": version.props.get("name"),
-            "version": _dataset_version_uuid(version) if not version.props.get("placeholder") else None,
+            "version": _dataset_version_uuid(version),
         },
-        "facets": {},
+        "facets": version.props.get("_edge_facets") or {},
     }
 
 
@@ -398,11 +417,19 @@ def _location(run: Node, job: Node | None) -> str | None:
     return source.get("url") if isinstance(source, dict) else None
 
 
+def _started(store: Store, run: Node) -> str | None:
+    """When the run last entered RUNNING, as Marquez counts it: the latest START or RUNNING
+    event (a Spark action's RUNNING after its START moves it)."""
+    entries = store.events(EventFilter(run_uuid=run.props.get("run_id")), 0, 1000)
+    times = [e.event_time for e in entries if e.event_type in {"START", "RUNNING"}]
+    return max(times) if times else run.props.get("started_at")
+
+
 def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]:
     p = run.props
     job = job or store.node(p.get("job") or "")
     reads, writes = _io(store, run)
-    started, ended = p.get("started_at"), p.get("ended_at")
+    started, ended = _started(store, run), p.get("ended_at")
     duration = None
     if started and ended:
         a, b = _parse_time(started), _parse_time(ended)

@@ -30,6 +30,7 @@ UNORDERED_KEYS = {"columnLineage", "inputFields", "inputDatasetVersions", "outpu
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 MASK, CLOCK = "<masked>", "<server clock>"
+NOMINAL = {"nominalStartTime", "nominalEndTime"}
 
 
 def _instant(text: str) -> datetime | None:
@@ -77,6 +78,8 @@ def differences(expected: Any, actual: Any, path: str = "$", ids: dict[str, str]
                 out.append(f"{path}.{k}: missing")
             elif k not in expected:
                 out.append(f"{path}.{k}: not in Marquez's answer")
+            elif k in NOMINAL and expected[k] is None and isinstance(actual[k], str):
+                pass  # Marquez 0.50.0 drops the nominal times (its bug 4); we keep them
             elif k == "version" and isinstance(expected[k], str) and _UUID.match(expected[k]):
                 if ids.setdefault(expected[k], str(actual[k])) != actual[k] or list(ids.values()).count(actual[k]) > 1:
                     out.append(f"{path}.version: {actual[k]!r} does not correspond to {expected[k]!r}")
