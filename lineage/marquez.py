@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from lineage.graph import ANNOTATION, DATASET, JOB, READ, RUN, RUN_OF, VERSION_OF, WROTE, Node
+from lineage.graph import ANNOTATION, AT_COMMIT, DATASET, JOB, READ, RUN, RUN_OF, VERSION_OF, WROTE, Node
 from lineage.ids import dataset_id, job_id, run_id
 from lineage.store.base import EventFilter, Store, snapshotted
 
@@ -201,11 +202,54 @@ def _dataset_node(store: Store, namespace: str, name: str) -> Node:
     return node
 
 
-def _versions_of(store: Store, dataset: Node) -> list[Node]:
-    """The dataset's written versions, newest first (placeholders for unknown reads left out)."""
+@dataclass(frozen=True, slots=True)
+class MarquezVersion:
+    """A dataset version as Marquez counts them: one of ours as one run wrote it. Marquez gives
+    each writing run a version of its own, even where two runs declared the same one."""
+
+    node: Node
+    run: Node | None
+    facets: dict[str, Any] = field(default_factory=dict)  # the run's input or output facets
+
+    @property
+    def uuid(self) -> str:
+        if self.run is None:
+            return _versioned_uuid(self.node.id)
+        return _versioned_uuid(self.node.id, str(self.run.props.get("run_id")))
+
+    @property
+    def at(self) -> str:
+        if self.run is None:
+            return str(self.node.props.get("written_at") or self.node.props.get("first_read_at") or "")
+        return str(self.run.props.get("first_event_time") or "")
+
+
+def _written(store: Store, versions: Sequence[Node]) -> list[MarquezVersion]:
+    """Each (version, writing run) of these versions, one per run and dataset: where a run
+    wrote a dataset twice (a START without the version facet, a COMPLETE with it), the newer."""
+    edges = store.edges_to([v.id for v in versions], WROTE)
+    runs = {r.id: r for r in store.nodes(list(dict.fromkeys(e.src for e in edges)))}
+    by_id = {v.id: v for v in versions}
+    chosen: dict[tuple[str, str], MarquezVersion] = {}
+    for e in edges:
+        v, r = by_id[e.dst], runs.get(e.src)
+        if r is None:
+            continue
+        key = (str(v.props.get("dataset")), r.id)
+        old = chosen.get(key)
+        if old is None or (v.props.get("written_at") or "") > (old.node.props.get("written_at") or ""):
+            chosen[key] = MarquezVersion(v, r, e.props.get("facets") or {})
+    written = {m.node.id for m in chosen.values()} | {e.dst for e in edges}
+    # Versions nobody wrote (declared by a dataset event) still count, without a run.
+    chosen |= {(v.id, ""): MarquezVersion(v, None) for v in versions if v.id not in written}
+    return list(chosen.values())
+
+
+def _versions_of(store: Store, dataset: Node) -> list[MarquezVersion]:
+    """The dataset's versions, newest first. A dataset only ever read has one: the placeholder
+    its reads bind to, which Marquez creates too when it first sees the dataset."""
     ids = [e.src for e in store.in_edges(dataset.id, VERSION_OF)]
-    found = [v for v in store.nodes(ids) if not v.props.get("placeholder")]
-    return sorted(found, key=lambda v: (v.props.get("written_at") or "", v.id), reverse=True)
+    return sorted(_written(store, store.nodes(ids)), key=lambda m: (m.at, m.uuid), reverse=True)
 
 
 def _fields(facets: dict[str, Any], field_tags: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -248,11 +292,11 @@ def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None
     current = found[0] if found else None
     if current is not None:
         # Marquez shows the facets of the current version over those of the dataset.
-        facets |= current.props.get("facets") or {}
+        facets |= current.node.props.get("facets") or {}
     tag_names, field_tags = _tag_state(node)
     source = facets.get("dataSource") or {}
     created = _first_seen(store, [node.id])
-    updated = max([v.props.get("written_at") or "" for v in found] + [props.get("updated_at") or "", created or ""])
+    updated = max([v.at for v in found] + [props.get("updated_at") or "", created or ""])
     documentation = facets.get("documentation") or {}
     body: dict[str, Any] = {
         "id": {"namespace": props["namespace"], "name": props["name"]},
@@ -271,24 +315,12 @@ def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None
     }
     if full:
         body |= {
-            "currentVersion": _dataset_version_uuid(current) if current else None,
+            "currentVersion": current.uuid if current else None,
             "columnLineage": _column_lineage(facets),
             "facets": {k: v for k, v in facets.items() if k != "version"},
             "deleted": _lifecycle(facets) == "DROP",
         }
     return body
-
-
-def _dataset_version_uuid(version: Node) -> str:
-    """The version as a UUID: the one the version facet named, else one derived from it (a
-    placeholder for reads of a dataset whose version is unknown gets one of its own)."""
-    named = version.props.get("version")
-    if named is None:
-        return _versioned_uuid(version.id)
-    try:
-        return str(uuid.UUID(str(named)))
-    except ValueError:
-        return _versioned_uuid(version.props.get("namespace") or "", version.props.get("name") or "", str(named))
 
 
 @snapshotted
@@ -304,11 +336,8 @@ def dataset(store: Store, namespace: str, name: str) -> dict[str, Any]:
     return dataset_body(store, _dataset_node(store, namespace, name))
 
 
-def _version_body(store: Store, dataset: Node, version: Node, runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    props, facets = dataset.props, version.props.get("facets") or {}
-    vid = _dataset_version_uuid(version)
-    writers = [e.src for e in store.in_edges(version.id, WROTE)]
-    run = runs.get(writers[0]) if writers else None
+def _version_body(store: Store, dataset: Node, version: MarquezVersion) -> dict[str, Any]:
+    props, facets = dataset.props, version.node.props.get("facets") or {}
     source = facets.get("dataSource") or dataset.props.get("facets", {}).get("dataSource") or {}
     tag_names, field_tags = _tag_state(dataset)
     return {
@@ -316,38 +345,42 @@ def _version_body(store: Store, dataset: Node, version: Node, runs: dict[str, di
         "type": "DB_TABLE",
         "name": props["name"],
         "physicalName": props["name"],
-        "createdAt": instant(version.props.get("written_at")),
-        "version": vid,
+        "createdAt": instant(version.at),
+        "version": version.uuid,
         "namespace": props["namespace"],
         "sourceName": source.get("name") or DEFAULT_NAMESPACE,
         "fields": _fields(facets, field_tags),
         "tags": tag_names,
-        "lifecycleState": _lifecycle(facets) or None,
+        "lifecycleState": _lifecycle(facets),
         "description": (facets.get("documentation") or {}).get("description"),
-        "createdByRun": run,
-        "columnLineage": _column_lineage(facets),
-        "facets": {k: v for k, v in facets.items() if k != "version"},
+        "currentSchemaVersion": _schema_version(facets),
+        "createdByRun": run_body(store, version.run) if version.run else None,
+        # The version's facets with the writing run's output facets, as Marquez keeps them.
+        "facets": facets | version.facets,
     }
+
+
+def _schema_version(facets: dict[str, Any]) -> str | None:
+    fields = (facets.get("schema") or {}).get("fields")
+    if not isinstance(fields, list):
+        return None
+    shape = [[f.get("name"), f.get("type")] for f in fields if isinstance(f, dict)]
+    return _versioned_uuid("schema", orjson.dumps(shape).decode())
 
 
 @snapshotted
 def dataset_versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
     node = _dataset_node(store, namespace, name)
     found = _versions_of(store, node)
-    page = found[offset : offset + limit]
-    writers = [e.src for v in page for e in store.in_edges(v.id, WROTE)]
-    runs = {r.id: run_body(store, r) for r in store.nodes(writers)}
-    return {"totalCount": len(found), "versions": [_version_body(store, node, v, runs) for v in page]}
+    return {"totalCount": len(found), "versions": [_version_body(store, node, v) for v in found[offset : offset + limit]]}
 
 
 @snapshotted
 def dataset_version(store: Store, namespace: str, name: str, version: str) -> dict[str, Any]:
     node = _dataset_node(store, namespace, name)
     for v in _versions_of(store, node):
-        if _dataset_version_uuid(v) == version:
-            writers = [e.src for e in store.in_edges(v.id, WROTE)]
-            runs = {r.id: run_body(store, r) for r in store.nodes(writers)}
-            return _version_body(store, node, v, runs)
+        if v.uuid == version:
+            return _version_body(store, node, v)
     raise MarquezError(404, f"Dataset version '{version}' not found.")
 
 
@@ -371,48 +404,60 @@ def _run_order(run: Node) -> tuple[str, str]:
     return (run.props.get("started_at") or run.props.get("first_event_time") or "", run.id)
 
 
-def _io(store: Store, run: Node) -> tuple[list[Node], list[Node]]:
-    """The dataset versions a run read and wrote, one per dataset: where a run wrote a dataset
-    twice (a START without the version facet, a COMPLETE with it), the newest one."""
+def _io(store: Store, run: Node) -> tuple[list[MarquezVersion], list[MarquezVersion]]:
+    """The dataset versions a run read and wrote, as Marquez counts them (MarquezVersion): a
+    read names the version as its latest writer before the read wrote it."""
     reads = store.edges_from([run.id], READ)
-    writes = store.edges_from([run.id], WROTE)
-    found = {n.id: n for n in store.nodes([e.dst for e in reads + writes])}
-    facets = {e.dst: (e.props.get("facets") or {}) for e in reads + writes}
-
-    def one_per_dataset(edges: list[Any]) -> list[Node]:
-        newest: dict[str, Node] = {}
-        for e in edges:
-            v = found.get(e.dst)
-            if v is None:
-                continue
-            key = v.props.get("dataset") or v.id
-            if key not in newest or (v.props.get("written_at") or "") > (newest[key].props.get("written_at") or ""):
-                newest[key] = v
-        return [Node(v.id, v.kind, v.labels, v.props | {"_edge_facets": facets.get(v.id, {})}) for v in newest.values()]
-
-    return one_per_dataset(reads), one_per_dataset(writes)
+    writes = [m for m in _written(store, store.nodes([e.dst for e in store.edges_from([run.id], WROTE)])) if m.run and m.run.id == run.id]
+    read_versions = {v.id: v for v in store.nodes([e.dst for e in reads])}
+    inputs = []
+    for e in reads:
+        v = read_versions.get(e.dst)
+        if v is None:
+            continue
+        at = str(e.props.get("read_at") or run.props.get("first_event_time") or "")
+        chosen = _current_at(store, str(v.props.get("dataset")), at) or MarquezVersion(v, None)
+        inputs.append(MarquezVersion(chosen.node, chosen.run, e.props.get("facets") or {}))
+    outputs = [MarquezVersion(m.node, m.run, m.facets) for m in writes]
+    return inputs, outputs
 
 
-def _version_ref(version: Node) -> dict[str, Any]:
+def _current_at(store: Store, dataset: str, at: str) -> MarquezVersion | None:
+    """The dataset's current version at `at` as Marquez keeps it: the newest version whose
+    writing run had completed by then (a failed or aborted run's output never becomes current)."""
+    ids = [e.src for e in store.in_edges(dataset, VERSION_OF)]
+    done = [m for m in _written(store, store.nodes(ids))
+            if m.run is not None and m.run.props.get("state") == "COMPLETE" and (m.run.props.get("ended_at") or "") <= at]
+    return max(done, key=lambda m: (m.run.props.get("ended_at") or "", m.uuid)) if done else None  # type: ignore[union-attr]
+
+
+def _version_ref(version: MarquezVersion) -> dict[str, Any]:
     return {
-        "datasetVersionId": {
-            "namespace": version.props.get("namespace"),
-            "name": version.props.get("name"),
-            "version": _dataset_version_uuid(version),
-        },
-        "facets": version.props.get("_edge_facets") or {},
+        "datasetVersionId": {"namespace": version.node.props.get("namespace"), "name": version.node.props.get("name"), "version": version.uuid},
+        "facets": version.facets,
     }
 
 
-def _job_version(job_ns: str, job_name: str, reads: Iterable[Node], writes: Iterable[Node], location: str | None) -> str:
+def _job_version(job_ns: str, job_name: str, reads: Iterable[MarquezVersion], writes: Iterable[MarquezVersion], location: str | None) -> str:
     """A job version as Marquez derives one: from the job, its inputs, outputs and location."""
-    inputs = sorted(f"{v.props.get('namespace')}:{v.props.get('name')}" for v in reads)
-    outputs = sorted(f"{v.props.get('namespace')}:{v.props.get('name')}" for v in writes)
+    inputs = sorted(f"{v.node.props.get('namespace')}:{v.node.props.get('name')}" for v in reads)
+    outputs = sorted(f"{v.node.props.get('namespace')}:{v.node.props.get('name')}" for v in writes)
     return _versioned_uuid(job_ns, job_name, "|".join(inputs), "|".join(outputs), location or "")
 
 
-def _location(run: Node, job: Node | None) -> str | None:
-    facets = (job.props.get("facets") if job else None) or {}
+def _job_facets_of(store: Store, run: Node, job: Node | None) -> dict[str, Any]:
+    """The job's facets as this run saw them: its source code location is the commit the run
+    was built from (a later run may have moved the job to another)."""
+    facets = dict((job.props.get("facets") if job else None) or {})
+    commits = store.nodes([e.dst for e in store.out_edges(run.id, AT_COMMIT)])
+    for commit in commits:
+        located = (commit.props.get("facets") or {}).get("sourceCodeLocation")
+        if isinstance(located, dict):
+            facets["sourceCodeLocation"] = located
+    return facets
+
+
+def _location(facets: dict[str, Any]) -> str | None:
     source = facets.get("sourceCodeLocation") or {}
     return source.get("url") if isinstance(source, dict) else None
 
@@ -459,7 +504,7 @@ def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]
         "durationMs": duration,
         "args": args,
         "jobVersion": {"namespace": job_ns, "name": job_name,
-                       "version": _job_version(job_ns, job_name, reads, writes, _location(run, job))},
+                       "version": _job_version(job_ns, job_name, reads, writes, _location(_job_facets_of(store, run, job)))},
         "inputDatasetVersions": [_version_ref(v) for v in reads],
         "outputDatasetVersions": [_version_ref(v) for v in writes],
         "facets": facets,
@@ -488,7 +533,7 @@ def job_body(store: Store, job: Node, *, with_runs: bool = True) -> dict[str, An
         "namespace": p["namespace"],
         "inputs": _dataset_ids(reads),
         "outputs": _dataset_ids(writes),
-        "location": _location(latest, job) if latest else _location(job, job),
+        "location": _location(_job_facets_of(store, latest, job) if latest else facets),
         "description": (facets.get("documentation") or {}).get("description"),
         "latestRun": run_body(store, latest, job) if latest else None,
     }
@@ -503,8 +548,8 @@ def job_body(store: Store, job: Node, *, with_runs: bool = True) -> dict[str, An
     return body
 
 
-def _dataset_ids(versions: Iterable[Node]) -> list[dict[str, str]]:
-    seen = {(v.props.get("namespace"), v.props.get("name")) for v in versions}
+def _dataset_ids(versions: Iterable[MarquezVersion]) -> list[dict[str, str]]:
+    seen = {(v.node.props.get("namespace"), v.node.props.get("name")) for v in versions}
     return [{"namespace": ns, "name": name} for ns, name in sorted(seen, key=lambda x: (str(x[0]), str(x[1])))]
 
 
@@ -561,7 +606,7 @@ def run_facets(store: Store, run_uuid: str, kind: str) -> dict[str, Any] | None:
         return {"runId": node.props.get("run_id"), "facets": node.props.get("facets") or {}}
     if kind == "job":
         job = store.node(node.props.get("job") or "")
-        return {"runId": node.props.get("run_id"), "facets": (job.props.get("facets") if job else None) or {}}
+        return {"runId": node.props.get("run_id"), "facets": _job_facets_of(store, node, job)}
     return None  # Marquez answers `type=dataset` with an empty body
 
 
@@ -592,9 +637,13 @@ def _split_namespace(rest: str) -> tuple[str, str]:
     return ns, name
 
 
-def _job_io_current(store: Store, job: Node) -> tuple[list[Node], list[Node]]:
+def _job_io_current(store: Store, job: Node) -> tuple[list[str], list[str]]:
+    """The datasets (our ids) the job's current version reads and writes."""
     runs = _runs_of(store, job)
-    return _io(store, runs[0]) if runs else ([], [])
+    if not runs:
+        return [], []
+    reads, writes = _io(store, runs[0])
+    return [str(v.node.props["dataset"]) for v in reads], [str(v.node.props["dataset"]) for v in writes]
 
 
 @snapshotted
@@ -605,7 +654,7 @@ def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
         raise not_found(kind.capitalize(), name)
     nodes: dict[str, Node] = {start.id: start}
     edges: set[tuple[str, str]] = set()  # (origin, destination) as our node ids
-    job_io: dict[str, tuple[list[Node], list[Node]]] = {}
+    job_io: dict[str, tuple[list[str], list[str]]] = {}
     frontier = [start.id]
     # Breadth first over alternating job and dataset levels; `depth` counts both.
     for _ in range(depth * 2 + 1):
@@ -635,18 +684,18 @@ def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
 
 
 def _neighbours(store: Store, node: Node, edges: set[tuple[str, str]],
-                job_io: dict[str, tuple[list[Node], list[Node]]]) -> list[str]:
+                job_io: dict[str, tuple[list[str], list[str]]]) -> list[str]:
     """The jobs and datasets one step from `node` in Marquez's job-level lineage: a job's
     inputs and outputs are those of its latest run (its current version)."""
     out: list[str] = []
     if node.kind == JOB:
         reads, writes = job_io.setdefault(node.id, _job_io_current(store, node))
-        for v in reads:
-            edges.add((v.props["dataset"], node.id))
-            out.append(v.props["dataset"])
-        for v in writes:
-            edges.add((node.id, v.props["dataset"]))
-            out.append(v.props["dataset"])
+        for ds in reads:
+            edges.add((ds, node.id))
+            out.append(ds)
+        for ds in writes:
+            edges.add((node.id, ds))
+            out.append(ds)
         return out
     versions = [e.src for e in store.in_edges(node.id, VERSION_OF)]
     touching = [e.src for e in store.edges_to(versions, READ)] + [e.src for e in store.edges_to(versions, WROTE)]
@@ -654,10 +703,10 @@ def _neighbours(store: Store, node: Node, edges: set[tuple[str, str]],
     for job in store.nodes(job_ids):
         reads, writes = job_io.setdefault(job.id, _job_io_current(store, job))
         linked = False
-        if any(v.props.get("dataset") == node.id for v in reads):
+        if node.id in reads:
             edges.add((node.id, job.id))
             linked = True
-        if any(v.props.get("dataset") == node.id for v in writes):
+        if node.id in writes:
             edges.add((job.id, node.id))
             linked = True
         if linked:
