@@ -249,7 +249,9 @@ def _versions_of(store: Store, dataset: Node) -> list[MarquezVersion]:
     """The dataset's versions, newest first. A dataset only ever read has one: the placeholder
     its reads bind to, which Marquez creates too when it first sees the dataset."""
     ids = [e.src for e in store.in_edges(dataset.id, VERSION_OF)]
-    return sorted(_written(store, store.nodes(ids)), key=lambda m: (m.at, m.uuid), reverse=True)
+    found = sorted(_written(store, store.nodes(ids)), key=lambda m: (m.at, m.uuid), reverse=True)
+    # A dataset known only from a dataset or job event has one version in Marquez: itself.
+    return found or [MarquezVersion(dataset, None)]
 
 
 def _fields(facets: dict[str, Any], field_tags: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -275,7 +277,8 @@ def _column_lineage(facets: dict[str, Any]) -> list[dict[str, Any]] | None:
              "transformationDescription": description, "transformationType": kind}
             for i in spec.get("inputFields") or []
         ]
-        out.append({"name": field, "inputFields": inputs, "transformationDescription": description, "transformationType": kind})
+        if inputs:  # Marquez lists only fields that have inputs
+            out.append({"name": field, "inputFields": inputs, "transformationDescription": description, "transformationType": kind})
     return out
 
 
@@ -284,20 +287,39 @@ def _lifecycle(facets: dict[str, Any]) -> str:
     return str(change.get("lifecycleStateChange") or "") if isinstance(change, dict) else ""
 
 
-def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None, full: bool = True) -> dict[str, Any]:
+def _current_facets(store: Store, dataset: Node, current: MarquezVersion | None) -> dict[str, Any]:
+    """The facets Marquez shows on a dataset: those of its current version. A version some run
+    wrote has its own; a dataset only read has what its reads said, with the newest read's
+    input facets (data quality metrics)."""
+    if current is not None and current.run is not None:
+        return dict(current.node.props.get("facets") or {})
+    facets = dict(dataset.props.get("facets") or {})
+    if current is not None:
+        reads = store.edges_to([current.node.id], READ)
+        if reads:
+            newest = max(reads, key=lambda e: (str(e.props.get("read_at") or ""), e.src))
+            facets |= newest.props.get("facets") or {}
+    return facets
+
+
+def _seen(store: Store, node_id: str) -> tuple[str | None, str | None]:
+    """The first and the last eventTime of the log entries about a node (Marquez's createdAt
+    and updatedAt of a dataset or job)."""
+    entries = store.events_about([node_id], 10_000).get(node_id) or []
+    times = [e.event_time for e in entries]
+    return (min(times), max(times)) if times else (None, None)
+
+
+def dataset_body(store: Store, node: Node, *, versions: list[MarquezVersion] | None = None, full: bool = True) -> dict[str, Any]:
     """A dataset in Marquez's shape; `full` adds what /lineage leaves out."""
     props = node.props
-    facets = dict(props.get("facets") or {})
     found = versions if versions is not None else _versions_of(store, node)
     current = found[0] if found else None
-    if current is not None:
-        # Marquez shows the facets of the current version over those of the dataset.
-        facets |= current.node.props.get("facets") or {}
+    facets = _current_facets(store, node, current)
     tag_names, field_tags = _tag_state(node)
-    source = facets.get("dataSource") or {}
-    created = _first_seen(store, [node.id])
-    updated = max([v.at for v in found] + [props.get("updated_at") or "", created or ""])
-    documentation = facets.get("documentation") or {}
+    source = facets.get("dataSource") or (props.get("facets") or {}).get("dataSource") or {}
+    created, updated = _seen(store, node.id)
+    documentation = facets.get("documentation") or (props.get("facets") or {}).get("documentation") or {}
     body: dict[str, Any] = {
         "id": {"namespace": props["namespace"], "name": props["name"]},
         "type": "DB_TABLE",
@@ -317,7 +339,7 @@ def dataset_body(store: Store, node: Node, *, versions: list[Node] | None = None
         body |= {
             "currentVersion": current.uuid if current else None,
             "columnLineage": _column_lineage(facets),
-            "facets": {k: v for k, v in facets.items() if k != "version"},
+            "facets": facets,
             "deleted": _lifecycle(facets) == "DROP",
         }
     return body
@@ -336,8 +358,15 @@ def dataset(store: Store, namespace: str, name: str) -> dict[str, Any]:
     return dataset_body(store, _dataset_node(store, namespace, name))
 
 
-def _version_body(store: Store, dataset: Node, version: MarquezVersion) -> dict[str, Any]:
-    props, facets = dataset.props, version.node.props.get("facets") or {}
+def _version_body(store: Store, dataset: Node, version: MarquezVersion, *, listed: bool = False) -> dict[str, Any]:
+    """One dataset version; Marquez leaves the run's output facets out of its version lists."""
+    props = dataset.props
+    if version.run is None:
+        facets = _current_facets(store, dataset, version)
+        at = version.at or _seen(store, dataset.id)[0]
+    else:
+        facets = dict(version.node.props.get("facets") or {}) | ({} if listed else version.facets)
+        at = version.at
     source = facets.get("dataSource") or dataset.props.get("facets", {}).get("dataSource") or {}
     tag_names, field_tags = _tag_state(dataset)
     return {
@@ -345,7 +374,7 @@ def _version_body(store: Store, dataset: Node, version: MarquezVersion) -> dict[
         "type": "DB_TABLE",
         "name": props["name"],
         "physicalName": props["name"],
-        "createdAt": instant(version.at),
+        "createdAt": instant(at),
         "version": version.uuid,
         "namespace": props["namespace"],
         "sourceName": source.get("name") or DEFAULT_NAMESPACE,
@@ -355,8 +384,7 @@ def _version_body(store: Store, dataset: Node, version: MarquezVersion) -> dict[
         "description": (facets.get("documentation") or {}).get("description"),
         "currentSchemaVersion": _schema_version(facets),
         "createdByRun": run_body(store, version.run) if version.run else None,
-        # The version's facets with the writing run's output facets, as Marquez keeps them.
-        "facets": facets | version.facets,
+        "facets": facets,
     }
 
 
@@ -372,7 +400,8 @@ def _schema_version(facets: dict[str, Any]) -> str | None:
 def dataset_versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
     node = _dataset_node(store, namespace, name)
     found = _versions_of(store, node)
-    return {"totalCount": len(found), "versions": [_version_body(store, node, v) for v in found[offset : offset + limit]]}
+    page = found[offset : offset + limit]
+    return {"totalCount": len(found), "versions": [_version_body(store, node, v, listed=True) for v in page]}
 
 
 @snapshotted

@@ -26,7 +26,9 @@ READS = [n for n, r in REQUESTS.items() if r["phase"] == "read"]
 EVENT_WINDOW = (datetime(2024, 6, 1, tzinfo=timezone.utc), datetime(2024, 6, 10, tzinfo=timezone.utc))
 MASKED_KEYS = set(VOLATILE["mask_keys_everywhere"])
 # Lists whose order differed between recordings (NOTES.md, volatile fields 6): compared as multisets.
-UNORDERED_KEYS = {"columnLineage", "inputFields", "inputDatasetVersions", "outputDatasetVersions", "inputs", "tags"}
+# `fields` too: Marquez lists a dataset's fields in its database's row order, ours follow the
+# schema facet (docs/marquez.md).
+UNORDERED_KEYS = {"fields", "columnLineage", "inputFields", "inputDatasetVersions", "outputDatasetVersions", "inputs", "tags"}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 MASK, CLOCK = "<masked>", "<server clock>"
