@@ -417,10 +417,15 @@ def dataset_version(store: Store, namespace: str, name: str, version: str) -> di
 
 
 def _job_node(store: Store, namespace: str, name: str) -> Node:
+    """A job by its name, or by the `<parent>.<name>` Marquez gives a child job."""
     node = store.node(job_id(namespace, name))
-    if node is None:
-        raise not_found("Job", name)
-    return node
+    if node is not None:
+        return node
+    for at in [i for i, c in enumerate(name) if c == "."]:
+        child = store.node(job_id(namespace, name[at + 1 :]))
+        if child is not None and _job_view(store, child).name == name:
+            return child
+    raise not_found("Job", name)
 
 
 def _runs_of(store: Store, job: Node) -> list[Node]:
@@ -499,9 +504,11 @@ def _started(store: Store, run: Node) -> str | None:
     return max(times) if times else run.props.get("started_at")
 
 
-def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]:
+def run_body(store: Store, run: Node, job: Node | None = None, name: str | None = None) -> dict[str, Any]:
     p = run.props
     job = job or store.node(p.get("job") or "")
+    if name is None:
+        name = marquez_job_name(str(p.get("job_name") or ""), _parent_of([run]))
     reads, writes = _io(store, run)
     started, ended = _started(store, run), p.get("ended_at")
     duration = None
@@ -520,7 +527,7 @@ def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]
     if parent.get("run", {}).get("runId"):
         args |= {"run_id": parent["run"]["runId"], "name": parent.get("job", {}).get("name"),
                  "namespace": parent.get("job", {}).get("namespace")}
-    job_ns, job_name = p.get("job_namespace") or "", p.get("job_name") or ""
+    job_ns, job_name = p.get("job_namespace") or "", name
     return {
         "id": p.get("run_id"),
         "createdAt": instant(p.get("first_event_time")),
@@ -540,61 +547,124 @@ def run_body(store: Store, run: Node, job: Node | None = None) -> dict[str, Any]
     }
 
 
-def job_body(store: Store, job: Node, *, with_runs: bool = True) -> dict[str, Any]:
-    p = job.props
+def _declared(store: Store, job: Node) -> tuple[list[tuple[str, str]], list[tuple[str, str]], str | None]:
+    """Inputs and outputs of the newest job event about the job (design-time lineage, which
+    Marquez shows for a job that never ran), and its eventTime."""
+    entries = [e for e in store.events_about([job.id], 10_000).get(job.id) or [] if e.kind == "job"]
+    if not entries:
+        return [], [], None
+    newest = max(entries, key=lambda e: (e.event_time, e.seq))
+    payload = orjson.loads(newest.payload)
+
+    def names(key: str) -> list[tuple[str, str]]:
+        return [(str(d.get("namespace")), str(d.get("name"))) for d in payload.get(key) or [] if isinstance(d, dict)]
+
+    return names("inputs"), names("outputs"), newest.event_time
+
+
+def _parent_of(runs: Sequence[Node]) -> str | None:
+    """The parent job's name, from the newest run's parent facet."""
+    for run in runs:
+        parent = (run.props.get("facets") or {}).get("parent") or {}
+        name = (parent.get("job") or {}).get("name") if isinstance(parent, dict) else None
+        if name:
+            return str(name)
+    return None
+
+
+def marquez_job_name(name: str, parent: str | None) -> str:
+    """Marquez stores a child job as `<parent>.<name>`, unless its name already starts so."""
+    if parent is None or name.startswith(parent + "."):
+        return name
+    return f"{parent}.{name}"
+
+
+@dataclass
+class _JobView:
+    job: Node
+    runs: list[Node]
+    name: str
+    parent: str | None
+    inputs: list[tuple[str, str]]
+    outputs: list[tuple[str, str]]
+    declared_at: str | None
+
+
+def _job_view(store: Store, job: Node) -> _JobView:
     runs = _runs_of(store, job)
-    latest = runs[0] if runs else None
-    reads, writes = _io(store, latest) if latest else ([], [])
-    facets = p.get("facets") or {}
+    parent = _parent_of(runs)
+    if runs:
+        reads, writes = _io(store, runs[0])
+        inputs = [(str(v.node.props.get("namespace")), str(v.node.props.get("name"))) for v in reads]
+        outputs = [(str(v.node.props.get("namespace")), str(v.node.props.get("name"))) for v in writes]
+        declared_at = None
+    else:
+        inputs, outputs, declared_at = _declared(store, job)
+    return _JobView(job, runs, marquez_job_name(job.props["name"], parent), parent, inputs, outputs, declared_at)
+
+
+def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView | None = None) -> dict[str, Any]:
+    v = view or _job_view(store, job)
+    p = job.props
+    latest = v.runs[0] if v.runs else None
+    # A job's facets come with its runs: one that never ran shows none.
+    facets = _job_facets_of(store, latest, job) if latest else {}
     job_type = facets.get("jobType") or {}
-    created = _first_seen(store, [job.id])
-    updated = max([r.props.get("last_event_time") or "" for r in runs] + [created or ""])
+    created, updated = _seen(store, job.id)
     tag_names, _ = _tag_state(job)
+    located = _location(facets if latest else dict(p.get("facets") or {}))
+    documentation = (p.get("facets") or {}).get("documentation") or {}
     body: dict[str, Any] = {
-        "id": {"namespace": p["namespace"], "name": p["name"]},
-        "type": job_type.get("processingType") or "BATCH",
-        "name": p["name"],
-        "simpleName": p["name"],
-        "parentJobName": None,
-        "parentJobUuid": None,
+        "id": {"namespace": p["namespace"], "name": v.name},
+        "type": PROCESSING_TYPES.get(str((p.get("facets") or {}).get("jobType", {}).get("processingType")), "BATCH"),
+        "name": v.name,
+        "simpleName": v.name[len(v.parent) + 1 :] if v.parent else v.name,
+        "parentJobName": v.parent,
+        "parentJobUuid": _versioned_uuid(p["namespace"], v.parent) if v.parent else None,
         "createdAt": instant(created),
-        "updatedAt": instant(updated or None),
+        "updatedAt": instant(updated),
         "namespace": p["namespace"],
-        "inputs": _dataset_ids(reads),
-        "outputs": _dataset_ids(writes),
-        "location": _location(_job_facets_of(store, latest, job) if latest else facets),
-        "description": (facets.get("documentation") or {}).get("description"),
-        "latestRun": run_body(store, latest, job) if latest else None,
+        "inputs": _named(v.inputs),
+        "outputs": _named(v.outputs),
+        "location": located,
+        "description": documentation.get("description"),
+        "latestRun": run_body(store, latest, job, name=v.name) if latest else None,
     }
     if with_runs:
         body |= {
             "facets": facets,
-            "currentVersion": body["latestRun"]["jobVersion"]["version"] if latest else None,
+            "currentVersion": body["latestRun"]["jobVersion"]["version"] if latest else _declared_version(v, located),
             "labels": [x for x in (job_type.get("jobType"), job_type.get("integration")) if x],
             "tags": tag_names,
-            "latestRuns": [run_body(store, r, job) for r in runs[:10]],
+            "latestRuns": [run_body(store, r, job, name=v.name) for r in v.runs[:10]] or None,
         }
     return body
 
 
-def _dataset_ids(versions: Iterable[MarquezVersion]) -> list[dict[str, str]]:
-    seen = {(v.node.props.get("namespace"), v.node.props.get("name")) for v in versions}
-    return [{"namespace": ns, "name": name} for ns, name in sorted(seen, key=lambda x: (str(x[0]), str(x[1])))]
+# Marquez's JobType: jobType.processingType as it names it.
+PROCESSING_TYPES = {"BATCH": "BATCH", "STREAMING": "STREAM", "SERVICE": "SERVICE"}
+
+
+def _declared_version(view: _JobView, location: str | None) -> str:
+    return _versioned_uuid(view.job.props["namespace"], view.name, "|".join(sorted(map(":".join, view.inputs))),
+                           "|".join(sorted(map(":".join, view.outputs))), location or "")
+
+
+def _named(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"namespace": ns, "name": name} for ns, name in sorted(set(pairs))]
 
 
 @snapshotted
 def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: Sequence[str] = ()) -> dict[str, Any]:
-    if namespace is None:
-        nodes: list[Node] = []
-        total = 0
-        for ns in store.namespaces():
-            count, found = store.in_namespace(JOB, ns, 10_000, 0)
-            total += count
-            nodes += found
-        nodes.sort(key=lambda n: (n.props.get("namespace") or "", n.props.get("name") or ""))
-    else:
-        total, nodes = store.in_namespace(JOB, namespace, 10_000, 0)
+    """Jobs newest-updated first, as Marquez lists them. Ordering by a time that runs move
+    means reading the namespace's jobs whole: a cost that follows the namespace, not the page."""
+    names = store.namespaces() if namespace is None else [namespace]
+    nodes: list[Node] = []
+    for ns in names:
+        nodes += store.in_namespace(JOB, ns, 10_000, 0)[1]
     bodies = [job_body(store, n) for n in nodes]
+    bodies.sort(key=lambda b: (b["updatedAt"] or "", b["name"]), reverse=True)
+    total = len(bodies)  # Marquez counts before the state filter (its bug 15)
     if states:
         bodies = [b for b in bodies if b["latestRun"] is None or b["latestRun"]["state"] in states]
     return {"totalCount": total, "jobs": bodies[offset : offset + limit]}
@@ -609,7 +679,56 @@ def job(store: Store, namespace: str, name: str) -> dict[str, Any]:
 def job_runs(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
     node = _job_node(store, namespace, name)
     runs = _runs_of(store, node)
-    return {"totalCount": len(runs), "runs": [run_body(store, r, node) for r in runs[offset : offset + limit]]}
+    name = _job_view(store, node).name
+    return {"totalCount": len(runs), "runs": [run_body(store, r, node, name=name) for r in runs[offset : offset + limit]]}
+
+
+def _job_versions(store: Store, node: Node) -> list[dict[str, Any]]:
+    """The job's versions, newest first: one per distinct (inputs, outputs, location) its runs
+    had, or the one its job event declared."""
+    view = _job_view(store, node)
+    found: dict[str, dict[str, Any]] = {}
+    for run in reversed(view.runs):  # oldest first: a version is created by its first run
+        body = run_body(store, run, node, name=view.name)
+        version = body["jobVersion"]["version"]
+        entry = found.setdefault(version, {
+            "id": {"namespace": node.props["namespace"], "name": view.name, "version": version},
+            "name": view.name,
+            "createdAt": body["endedAt"] or body["updatedAt"],
+            "version": version,
+            "namespace": node.props["namespace"],
+            "location": _location(_job_facets_of(store, run, node)),
+            "inputs": [v["datasetVersionId"] | {} for v in body["inputDatasetVersions"]],
+            "outputs": [v["datasetVersionId"] | {} for v in body["outputDatasetVersions"]],
+        })
+        entry["latestRun"] = body
+        entry["_at"] = run.props.get("started_at") or run.props.get("first_event_time") or ""
+    for entry in found.values():
+        entry["inputs"] = _named((d["namespace"], d["name"]) for d in entry["inputs"])
+        entry["outputs"] = _named((d["namespace"], d["name"]) for d in entry["outputs"])
+    if not found and view.declared_at:
+        located = _location(dict(node.props.get("facets") or {}))
+        version = _declared_version(view, located)
+        found[version] = {
+            "id": {"namespace": node.props["namespace"], "name": view.name, "version": version}, "name": view.name,
+            "createdAt": instant(view.declared_at), "version": version, "namespace": node.props["namespace"],
+            "location": located, "inputs": _named(view.inputs), "outputs": _named(view.outputs), "latestRun": None, "_at": "",
+        }
+    ordered = sorted(found.values(), key=lambda e: e.pop("_at"), reverse=True)
+    return ordered
+
+
+@snapshotted
+def job_versions(store: Store, namespace: str, name: str, limit: int, offset: int) -> dict[str, Any]:
+    return {"versions": _job_versions(store, _job_node(store, namespace, name))[offset : offset + limit]}
+
+
+@snapshotted
+def job_version(store: Store, namespace: str, name: str, version: str) -> dict[str, Any]:
+    for entry in _job_versions(store, _job_node(store, namespace, name)):
+        if entry["version"] == version:
+            return entry
+    raise MarquezError(404, f"Job version '{version}' not found.")
 
 
 def _run_node(store: Store, run_uuid: str) -> Node:
@@ -666,40 +785,38 @@ def _split_namespace(rest: str) -> tuple[str, str]:
     return ns, name
 
 
-def _job_io_current(store: Store, job: Node) -> tuple[list[str], list[str]]:
-    """The datasets (our ids) the job's current version reads and writes."""
-    runs = _runs_of(store, job)
-    if not runs:
-        return [], []
-    reads, writes = _io(store, runs[0])
-    return [str(v.node.props["dataset"]) for v in reads], [str(v.node.props["dataset"]) for v in writes]
-
-
 @snapshotted
 def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
     kind, namespace, name = parse_node_id(node_id_value)
-    start = store.node(dataset_id(namespace, name) if kind == "dataset" else job_id(namespace, name))
-    if start is None:
-        raise not_found(kind.capitalize(), name)
+    if kind == "job":
+        start = _job_node(store, namespace, name)
+    else:
+        start = store.node(dataset_id(namespace, name))  # type: ignore[assignment]
+        if start is None:
+            raise not_found("Dataset", name)
     nodes: dict[str, Node] = {start.id: start}
     edges: set[tuple[str, str]] = set()  # (origin, destination) as our node ids
-    job_io: dict[str, tuple[list[str], list[str]]] = {}
+    views: dict[str, _JobView] = {}
     frontier = [start.id]
     # Breadth first over alternating job and dataset levels; `depth` counts both.
     for _ in range(depth * 2 + 1):
         reached: list[str] = []
         for current in frontier:
-            reached += _neighbours(store, nodes[current], edges, job_io)
+            reached += _neighbours(store, nodes[current], edges, views)
         fresh = [i for i in dict.fromkeys(reached) if i not in nodes]
         nodes |= {n.id: n for n in store.nodes(fresh)}
         frontier = [i for i in fresh if i in nodes]
         if not frontier:
             break
-    marquez_id = {i: _marquez_node_id(n) for i, n in nodes.items()}
+    for i, n in nodes.items():
+        if n.kind == JOB:
+            views.setdefault(i, _job_view(store, n))
+    marquez_id = {i: (node_id("job", str(n.props.get("namespace")), views[i].name) if n.kind == JOB else _marquez_node_id(n))
+                  for i, n in nodes.items()}
     graph = []
     for i in sorted(nodes, key=lambda i: marquez_id[i]):
         n = nodes[i]
-        data = job_body(store, n, with_runs=False) if n.kind == JOB else dataset_body(store, n, full=False)
+        data = job_body(store, n, with_runs=False, view=views[i]) if n.kind == JOB else dataset_body(store, n, full=False)
         graph.append({
             "id": marquez_id[i],
             "type": "JOB" if n.kind == JOB else "DATASET",
@@ -712,30 +829,33 @@ def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
     return {"graph": graph}
 
 
-def _neighbours(store: Store, node: Node, edges: set[tuple[str, str]],
-                job_io: dict[str, tuple[list[str], list[str]]]) -> list[str]:
+def _neighbours(store: Store, node: Node, edges: set[tuple[str, str]], views: dict[str, _JobView]) -> list[str]:
     """The jobs and datasets one step from `node` in Marquez's job-level lineage: a job's
-    inputs and outputs are those of its latest run (its current version)."""
+    inputs and outputs are those of its current version (latest run, or its job event)."""
     out: list[str] = []
     if node.kind == JOB:
-        reads, writes = job_io.setdefault(node.id, _job_io_current(store, node))
-        for ds in reads:
+        view = views.setdefault(node.id, _job_view(store, node))
+        for ds in (dataset_id(*pair) for pair in view.inputs):
             edges.add((ds, node.id))
             out.append(ds)
-        for ds in writes:
+        for ds in (dataset_id(*pair) for pair in view.outputs):
             edges.add((node.id, ds))
             out.append(ds)
         return out
     versions = [e.src for e in store.in_edges(node.id, VERSION_OF)]
     touching = [e.src for e in store.edges_to(versions, READ)] + [e.src for e in store.edges_to(versions, WROTE)]
-    job_ids = sorted({j for r in store.nodes(list(dict.fromkeys(touching))) if (j := r.props.get("job"))})
-    for job in store.nodes(job_ids):
-        reads, writes = job_io.setdefault(job.id, _job_io_current(store, job))
+    job_ids = {j for r in store.nodes(list(dict.fromkeys(touching))) if (j := r.props.get("job"))}
+    # Jobs that declared the dataset in a job event (static lineage) name it in the log.
+    job_ids |= {job_id(str(e.job_namespace), str(e.job_name))
+                for e in store.events_about([node.id], 10_000).get(node.id) or [] if e.kind == "job" and e.job_name}
+    pair = (str(node.props.get("namespace")), str(node.props.get("name")))
+    for job in store.nodes(sorted(job_ids)):
+        view = views.setdefault(job.id, _job_view(store, job))
         linked = False
-        if node.id in reads:
+        if pair in view.inputs:
             edges.add((node.id, job.id))
             linked = True
-        if node.id in writes:
+        if pair in view.outputs:
             edges.add((job.id, node.id))
             linked = True
         if linked:

@@ -139,6 +139,18 @@ def job_runs(store: StoreDep, namespace: str, job: str, limit: Limit = marquez.D
     return answer(lambda: marquez.job_runs(store, namespace, job, limit, offset))
 
 
+@router.get("/namespaces/{namespace}/jobs/{job}/versions", dependencies=read, summary="Marquez: versions of a job, newest first")
+def job_versions(store: StoreDep, namespace: str, job: str, limit: Limit = marquez.DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    namespace, job = unslash(namespace), unslash(job)
+    return answer(lambda: marquez.job_versions(store, namespace, job, limit, offset))
+
+
+@router.get("/namespaces/{namespace}/jobs/{job}/versions/{version}", dependencies=read, summary="Marquez: one job version")
+def job_version(store: StoreDep, namespace: str, job: str, version: str) -> Response:
+    namespace, job = unslash(namespace), unslash(job)
+    return answer(lambda: marquez.job_version(store, namespace, job, version))
+
+
 @router.get("/jobs/runs/{run_id}", dependencies=read, summary="Marquez: one run")
 def run(store: StoreDep, run_id: str) -> Response:
     return answer(lambda: marquez.run(store, run_id))
