@@ -306,7 +306,8 @@ def _seen(store: Store, node_id: str) -> tuple[str | None, str | None]:
     """The first and the last eventTime of the log entries about a node (Marquez's createdAt
     and updatedAt of a dataset or job)."""
     entries = store.events_about([node_id], 10_000).get(node_id) or []
-    times = [e.event_time for e in entries]
+    # Annotations (tags) are ours: Marquez's times come from OpenLineage events alone.
+    times = [e.event_time for e in entries if e.kind != "annotation"]
     return (min(times), max(times)) if times else (None, None)
 
 
@@ -330,7 +331,7 @@ def dataset_body(store: Store, node: Node, *, versions: list[MarquezVersion] | N
         "namespace": props["namespace"],
         "sourceName": source.get("name") or DEFAULT_NAMESPACE,
         "fields": _fields(facets, field_tags),
-        "tags": tag_names,
+        "tags": tag_names if full else [],  # Marquez's lineage view leaves tags out
         "lastModifiedAt": None,
         "lastLifecycleState": _lifecycle(facets),
         "description": documentation.get("description"),
@@ -603,12 +604,19 @@ def _job_view(store: Store, job: Node) -> _JobView:
     return _JobView(job, runs, marquez_job_name(job.props["name"], parent), parent, inputs, outputs, declared_at)
 
 
-def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView | None = None) -> dict[str, Any]:
+def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView | None = None, listed: bool = False) -> dict[str, Any]:
+    """A job in Marquez's shape: `with_runs` adds what /lineage leaves out; `listed` is the
+    form of a job listing, where Marquez shows a job that never ran without its job event's
+    facets and lineage."""
     v = view or _job_view(store, job)
     p = job.props
     latest = v.runs[0] if v.runs else None
-    # A job's facets come with its runs: one that never ran shows none.
-    facets = _job_facets_of(store, latest, job) if latest else {}
+    if latest:
+        facets = _job_facets_of(store, latest, job)
+    else:
+        facets = {} if listed else dict(p.get("facets") or {})
+        if listed:
+            v = _JobView(v.job, v.runs, v.name, v.parent, [], [], v.declared_at)
     job_type = facets.get("jobType") or {}
     created, updated = _seen(store, job.id)
     tag_names, _ = _tag_state(job)
@@ -630,6 +638,10 @@ def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView 
         "description": documentation.get("description"),
         "latestRun": run_body(store, latest, job, name=v.name) if latest else None,
     }
+    if not with_runs and body["latestRun"] is not None:
+        # Marquez's lineage view carries a summary of the latest run: no args or facets, and
+        # none at all for a child job.
+        body["latestRun"] = None if v.parent else body["latestRun"] | {"args": {}, "facets": {}}
     if with_runs:
         body |= {
             "facets": facets,
@@ -662,7 +674,7 @@ def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: S
     nodes: list[Node] = []
     for ns in names:
         nodes += store.in_namespace(JOB, ns, 10_000, 0)[1]
-    bodies = [job_body(store, n) for n in nodes]
+    bodies = [job_body(store, n, listed=True) for n in nodes]
     bodies.sort(key=lambda b: (b["updatedAt"] or "", b["name"]), reverse=True)
     total = len(bodies)  # Marquez counts before the state filter (its bug 15)
     if states:
@@ -701,7 +713,12 @@ def _job_versions(store: Store, node: Node) -> list[dict[str, Any]]:
             "inputs": [v["datasetVersionId"] | {} for v in body["inputDatasetVersions"]],
             "outputs": [v["datasetVersionId"] | {} for v in body["outputDatasetVersions"]],
         })
-        entry["latestRun"] = body
+        # Marquez shows a version's latest run with the job's facets in place of the run's.
+        entry["latestRun"] = body | {
+            "facets": _job_facets_of(store, run, node),
+            "inputDatasetVersions": [v | {"facets": {}} for v in body["inputDatasetVersions"]],
+            "outputDatasetVersions": [v | {"facets": {}} for v in body["outputDatasetVersions"]],
+        }
         entry["_at"] = run.props.get("started_at") or run.props.get("first_event_time") or ""
     for entry in found.values():
         entry["inputs"] = _named((d["namespace"], d["name"]) for d in entry["inputs"])
