@@ -900,27 +900,37 @@ def search(store: Store, q: str, kind: str | None, limit: int, namespace: str | 
                 continue
             body = dataset_body(store, n, full=False) if k == DATASET else job_body(store, n, with_runs=False)
             updated = body["updatedAt"] or ""
+            name = body["name"]
             if (after and updated < instant(after)) or (before and updated > instant(before)):  # type: ignore[operator]
                 continue
-            results.append({"type": "DATASET" if k == DATASET else "JOB", "name": n.props["name"], "updatedAt": updated,
-                            "namespace": n.props["namespace"], "nodeId": _marquez_node_id(n)})
-    results.sort(key=lambda r: r["updatedAt"], reverse=True)
+            kind_name = "DATASET" if k == DATASET else "JOB"
+            results.append({"type": kind_name, "name": name, "updatedAt": updated, "namespace": n.props["namespace"],
+                            "nodeId": node_id(kind_name.lower(), n.props["namespace"], name)})
+    # Marquez's answers come datasets first, each kind by name (its `sort` has no effect).
+    results.sort(key=lambda r: r["namespace"], reverse=True)
+    results.sort(key=lambda r: (r["type"] != "DATASET", r["name"]))
     results = results[:limit]
     return {"results": results, "totalCount": len(results)}
 
 
 @snapshotted
 def events(store: Store, before: str | None, after: str | None, descending: bool, limit: int, offset: int) -> dict[str, Any]:
+    """The OpenLineage run events with after <= eventTime < before, by eventTime. As Marquez
+    does, `totalCount` counts job and dataset events too, though only run events are listed
+    (its bug 5, kept so that clients paging by it page alike). Sorting by eventTime reads
+    the window whole: its cost follows the window, not the page."""
     flt = EventFilter(since=after, until=before)
-    total = store.count_events(flt)
-    entries = []
-    cursor = 0
+    entries, total, cursor = [], 0, 0
     while True:
         page = store.events(flt, cursor, 1000)
         if not page:
             break
-        entries += [e for e in page if e.kind == "run"]
+        for e in page:
+            if e.kind == "annotation" or (before is not None and e.event_time >= before):
+                continue  # annotations are ours, not OpenLineage's
+            total += 1
+            if e.kind == "run":
+                entries.append(e)
         cursor = page[-1].seq
     entries.sort(key=lambda e: (e.event_time, e.seq), reverse=descending)
     return {"totalCount": total, "events": [orjson.loads(e.payload) for e in entries[offset : offset + limit]]}
-

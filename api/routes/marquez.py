@@ -188,10 +188,10 @@ def search(
     before: str | None = None,
     after: str | None = None,
 ) -> Response:
-    if q is None:
-        return json_response({"errors": ["query param q must not be null"]}, status_code=400)
+    if not q or not q.strip():
+        return json_response({"errors": ["query param q must not be blank"]}, status_code=400)
     if filter is not None and filter.upper() not in SEARCH_FILTERS:
-        return json_response({"code": 400, "message": f"Unknown search filter {filter!r}: use DATASET or JOB"}, status_code=400)
+        return json_response({"code": 400, "message": "query param filter must be one of [DATASET, JOB]"}, status_code=400)
 
     def work() -> Any:
         since, until = marquez.parse_bound(after, "after"), marquez.parse_bound(before, "before")

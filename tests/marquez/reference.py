@@ -117,7 +117,19 @@ def compare(name: str, status: int, body: Any) -> list[str]:
         expected = {"code": 500, "message": expected["message"].split(" It has been logged")[0]}
         if isinstance(body, dict) and isinstance(body.get("message"), str):
             body = body | {"message": body["message"].split(" It has been logged")[0]}
+    if name.startswith("events_lineage"):
+        # Marquez re-serialises each event, adding every facet property it knows as null (its
+        # bug 6); we answer the events as they came. Nulls are set aside on both sides.
+        expected, body = _without_nulls(expected), _without_nulls(body)
     return out + differences(normalise(_mask_paths(expected), recorded=True), normalise(_mask_paths(body), recorded=False))
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _mask_paths(body: Any) -> Any:
