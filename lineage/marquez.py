@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from lineage.graph import ANNOTATION, AT_COMMIT, DATASET, JOB, READ, RUN, RUN_OF, VERSION_OF, WROTE, Node
+from lineage.graph import ANNOTATION, AT_COMMIT, DATASET, JOB, READ, RUN, RUN_OF, VERSION, VERSION_OF, WROTE, Node
 from lineage.ids import dataset_id, job_id, run_id
 from lineage.store.base import EventFilter, Store, snapshotted
 
@@ -302,6 +302,20 @@ def _current_facets(store: Store, dataset: Node, current: MarquezVersion | None)
     return facets
 
 
+def _first_sight_facets(store: Store, dataset: Node) -> dict[str, Any]:
+    """The dataset's facets in the first event that named it: the version Marquez creates for
+    a dataset it has only seen read keeps them."""
+    entries = [e for e in store.events_about([dataset.id], 16).get(dataset.id) or [] if e.kind != "annotation"]
+    if not entries:
+        return {}
+    payload = orjson.loads(min(entries, key=lambda e: (e.event_time, e.seq)).payload)
+    ns, name = dataset.props.get("namespace"), dataset.props.get("name")
+    for entry in (payload.get("inputs") or []) + (payload.get("outputs") or []) + [payload.get("dataset") or {}]:
+        if isinstance(entry, dict) and entry.get("namespace") == ns and entry.get("name") == name:
+            return dict(entry.get("facets") or {}) | dict(entry.get("inputFacets") or {})
+    return {}
+
+
 def _seen(store: Store, node_id: str) -> tuple[str | None, str | None]:
     """The first and the last eventTime of the log entries about a node (Marquez's createdAt
     and updatedAt of a dataset or job)."""
@@ -316,7 +330,10 @@ def dataset_body(store: Store, node: Node, *, versions: list[MarquezVersion] | N
     props = node.props
     found = versions if versions is not None else _versions_of(store, node)
     current = found[0] if found else None
-    facets = _current_facets(store, node, current)
+    if not full and current is not None and current.run is None and current.node.kind == VERSION:
+        facets = _first_sight_facets(store, node)  # /lineage shows the version's own fields
+    else:
+        facets = _current_facets(store, node, current)
     tag_names, field_tags = _tag_state(node)
     source = facets.get("dataSource") or (props.get("facets") or {}).get("dataSource") or {}
     created, updated = _seen(store, node.id)
@@ -363,7 +380,7 @@ def _version_body(store: Store, dataset: Node, version: MarquezVersion, *, liste
     """One dataset version; Marquez leaves the run's output facets out of its version lists."""
     props = dataset.props
     if version.run is None:
-        facets = _current_facets(store, dataset, version)
+        facets = _first_sight_facets(store, dataset) if version.node.kind == VERSION else _current_facets(store, dataset, version)
         at = version.at or _seen(store, dataset.id)[0]
     else:
         facets = dict(version.node.props.get("facets") or {}) | ({} if listed else version.facets)
@@ -641,7 +658,8 @@ def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView 
     if not with_runs and body["latestRun"] is not None:
         # Marquez's lineage view carries a summary of the latest run: no args or facets, and
         # none at all for a child job.
-        body["latestRun"] = None if v.parent else body["latestRun"] | {"args": {}, "facets": {}}
+        body["latestRun"] = None if v.parent else body["latestRun"] | {
+            "args": {}, "facets": {}, "inputDatasetVersions": [], "outputDatasetVersions": []}
     if with_runs:
         body |= {
             "facets": facets,
@@ -814,17 +832,41 @@ def lineage(store: Store, node_id_value: str, depth: int) -> dict[str, Any]:
     nodes: dict[str, Node] = {start.id: start}
     edges: set[tuple[str, str]] = set()  # (origin, destination) as our node ids
     views: dict[str, _JobView] = {}
-    frontier = [start.id]
-    # Breadth first over alternating job and dataset levels; `depth` counts both.
-    for _ in range(depth * 2 + 1):
-        reached: list[str] = []
-        for current in frontier:
-            reached += _neighbours(store, nodes[current], edges, views)
-        fresh = [i for i in dict.fromkeys(reached) if i not in nodes]
-        nodes |= {n.id: n for n in store.nodes(fresh)}
-        frontier = [i for i in fresh if i in nodes]
+    # As Marquez does: from one job (the dataset's writer, else a reader), jobs that share a
+    # dataset with a job already reached, up to `depth` such steps; then their datasets.
+    if start.kind == JOB:
+        jobs = [start.id]
+    else:
+        adjacent = _neighbours(store, start, set(), views)
+        writers = [j for j in adjacent if (start.props.get("namespace"), start.props.get("name")) in
+                   [tuple(p) for p in views[j].outputs]]
+        jobs = (writers or adjacent)[:1]
+    reached = dict.fromkeys(jobs)
+    frontier = list(jobs)
+    for _ in range(depth):
+        found: list[str] = []
+        for j in frontier:
+            job_node = nodes.get(j) or store.node(j)
+            if job_node is None:
+                continue
+            nodes[j] = job_node
+            for ds in _neighbours(store, job_node, set(), views):
+                ds_node = nodes.get(ds) or store.node(ds)
+                if ds_node is None:
+                    continue
+                nodes[ds] = ds_node
+                found += [k for k in _neighbours(store, ds_node, set(), views) if k not in reached]
+        frontier = list(dict.fromkeys(found))
+        reached |= dict.fromkeys(frontier)
         if not frontier:
             break
+    for j in reached:
+        job_node = nodes.get(j) or store.node(j)
+        if job_node is None:
+            continue
+        nodes[j] = job_node
+        fresh = [ds for ds in _neighbours(store, job_node, edges, views) if ds not in nodes]
+        nodes |= {n.id: n for n in store.nodes(fresh)}
     for i, n in nodes.items():
         if n.kind == JOB:
             views.setdefault(i, _job_view(store, n))
