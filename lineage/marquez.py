@@ -190,6 +190,42 @@ def tag_known(store: Store, name: str) -> bool:
     return name in SEED_TAGS or bool(store.find("target", TAG_TARGET_PREFIX + name, kind=ANNOTATION, limit=1))
 
 
+# --- sources ---------------------------------------------------------------------------------
+
+
+def _sources(store: Store) -> dict[str, dict[str, Any]]:
+    """Sources as Marquez keeps them: one per `dataSource` facet name, `default` for datasets
+    that name none. There is no node of ours for a source, so this reads every dataset: its
+    cost follows the number of datasets."""
+    found: dict[str, dict[str, Any]] = {}
+    for ns in store.namespaces():
+        for node in store.in_namespace(DATASET, ns, 10_000, 0)[1]:
+            source = (node.props.get("facets") or {}).get("dataSource") or {}
+            name = str(source.get("name") or DEFAULT_NAMESPACE)
+            first, last = _seen(store, node.id)
+            entry = found.setdefault(name, {"type": "POSTGRESQL", "name": name, "createdAt": first, "updatedAt": last,
+                                            "connectionUrl": source.get("uri"), "description": None})
+            entry["createdAt"] = min(filter(None, [entry["createdAt"], first]), default=None)
+            entry["updatedAt"] = max(filter(None, [entry["updatedAt"], last]), default=None)
+    for entry in found.values():
+        entry["createdAt"], entry["updatedAt"] = instant(entry["createdAt"]), instant(entry["updatedAt"])
+    return found
+
+
+@snapshotted
+def sources(store: Store, limit: int, offset: int) -> dict[str, Any]:
+    found = _sources(store)
+    return {"sources": [found[n] for n in sorted(found)][offset : offset + limit]}
+
+
+@snapshotted
+def source(store: Store, name: str) -> dict[str, Any]:
+    found = _sources(store).get(name)
+    if found is None:
+        raise not_found("Source", name)
+    return found
+
+
 # --- datasets --------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from lineage.service import annotation_body, now
 router = APIRouter(prefix="/api/v1", tags=["marquez"])
 # Stands for a `/` that came percent-encoded inside one path segment (see EncodedSlashes).
 SLASH = "\ue000"
-MARQUEZ_PATHS = (b"/api/v1/namespaces/",)
+MARQUEZ_PATHS = (b"/api/v1/namespaces/", b"/api/v1/sources/")
 read = [require("read")]
 write = [require("ingest")]
 
@@ -79,6 +79,17 @@ def namespaces(store: StoreDep, limit: Limit = marquez.DEFAULT_LIMIT, offset: Of
 def namespace(store: StoreDep, namespace: str) -> Response:
     namespace = unslash(namespace)
     return answer(lambda: marquez.namespace(store, namespace))
+
+
+@router.get("/sources", dependencies=read, summary="Marquez: sources (the dataSource facets datasets name)")
+def sources(store: StoreDep, limit: Limit = marquez.DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    return answer(lambda: marquez.sources(store, limit, offset))
+
+
+@router.get("/sources/{source}", dependencies=read, summary="Marquez: one source")
+def source(store: StoreDep, source: str) -> Response:
+    source = unslash(source)
+    return answer(lambda: marquez.source(store, source))
 
 
 @router.get("/namespaces/{namespace}/datasets", dependencies=read, summary="Marquez: datasets of a namespace")
