@@ -416,10 +416,14 @@ def _version_body(store: Store, dataset: Node, version: MarquezVersion, *, liste
     """One dataset version; Marquez leaves the run's output facets out of its version lists."""
     props = dataset.props
     if version.run is None:
-        facets = _first_sight_facets(store, dataset) if version.node.kind == VERSION else _current_facets(store, dataset, version)
+        # A version Marquez made on first seeing the dataset read: its fields as they were
+        # then, its facets as the dataset's are now (so Marquez answers).
+        facets = _current_facets(store, dataset, version)
+        shape = _first_sight_facets(store, dataset) if version.node.kind == VERSION else facets
         at = version.at or _seen(store, dataset.id)[0]
     else:
         facets = dict(version.node.props.get("facets") or {}) | ({} if listed else version.facets)
+        shape = facets
         at = version.at
     source = facets.get("dataSource") or dataset.props.get("facets", {}).get("dataSource") or {}
     tag_names, field_tags = _tag_state(dataset)
@@ -432,11 +436,11 @@ def _version_body(store: Store, dataset: Node, version: MarquezVersion, *, liste
         "version": version.uuid,
         "namespace": props["namespace"],
         "sourceName": source.get("name") or DEFAULT_NAMESPACE,
-        "fields": _fields(facets, field_tags),
+        "fields": _fields(shape, field_tags),
         "tags": tag_names,
         "lifecycleState": _lifecycle(facets),
         "description": (facets.get("documentation") or {}).get("description"),
-        "currentSchemaVersion": _schema_version(facets),
+        "currentSchemaVersion": _schema_version(shape),
         "createdByRun": run_body(store, version.run) if version.run else None,
         "facets": facets,
     }
