@@ -341,8 +341,8 @@ NAMESPACES: LiteralString = (
 )
 IN_NAMESPACE: LiteralString = (
     "MATCH (n:Node) WHERE n.namespace = $p.namespace AND n.kind = $p.kind"
-    " WITH n ORDER BY n.name, n.id WITH collect(n) AS all"
-    " RETURN [size(all), [n IN all[$p.offset..$p.offset + $p.limit] | [n.id, n.kind, n.labels, n.props]]]"
+    " WITH n ORDER BY n.name, n.id WITH collect(n) AS found"
+    " RETURN [size(found), [n IN found[$p.offset..$p.offset + $p.limit] | [n.id, n.kind, n.labels, n.props]]]"
 )
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
