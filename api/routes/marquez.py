@@ -296,5 +296,5 @@ async def tag_job(ingest: IngestDep, store: StoreDep, namespace: str, job: str, 
     if error is not None:
         return json_response(error.body(), status_code=error.status)
     await _annotate(ingest, node, marquez.node_id("job", namespace, job), tag, marquez.TAG_ADD)
-    return await asyncio.to_thread(answer, lambda: marquez.job(store, namespace, job))
+    return await asyncio.to_thread(answer, lambda: marquez.job(store, namespace, job, declared_io=False))
 

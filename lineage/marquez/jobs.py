@@ -67,18 +67,20 @@ def _job_view(store: Store, job: Node) -> _JobView:
     return _JobView(job, runs, marquez_job_name(job.props["name"], parent), parent, inputs, outputs, declared_at)
 
 
-def job_body(store: Store, job: Node, *, with_runs: bool = True, view: _JobView | None = None, listed: bool = False) -> dict[str, Any]:
-    """A job in Marquez's shape: `with_runs` adds what /lineage leaves out; `listed` is the
-    form of a job listing, where Marquez shows a job that never ran without its job event's
-    facets and lineage."""
+def job_body(
+    store: Store, job: Node, *, with_runs: bool = True, view: _JobView | None = None, facets_unrun: bool = True, declared_io: bool = True
+) -> dict[str, Any]:
+    """A job in Marquez's shape: `with_runs` adds what /lineage leaves out. For a job that never
+    ran, Marquez shows its job event's facets (`facets_unrun`) and lineage (`declared_io`) in
+    some answers only: a listing has neither, the answer to a tag write facets alone."""
     v = view or _job_view(store, job)
     p = job.props
     latest = v.runs[0] if v.runs else None
     if latest:
         facets = _job_facets_of(store, latest, job)
     else:
-        facets = {} if listed else dict(p.get("facets") or {})
-        if listed:
+        facets = dict(p.get("facets") or {}) if facets_unrun else {}
+        if not declared_io:
             v = _JobView(v.job, v.runs, v.name, v.parent, [], [], v.declared_at)
     job_type = facets.get("jobType") or {}
     created, updated = _seen(store, job.id)
@@ -134,7 +136,7 @@ def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: S
     nodes: list[Node] = []
     for ns in names:
         nodes += store.in_namespace(JOB, ns, 10_000, 0)[1]
-    bodies = [job_body(store, n, listed=True) for n in nodes]
+    bodies = [job_body(store, n, facets_unrun=False, declared_io=False) for n in nodes]
     bodies.sort(key=lambda b: (b["updatedAt"] or "", b["name"]), reverse=True)
     total = len(bodies)  # Marquez counts before the state filter (its bug 15)
     if states:
@@ -143,8 +145,9 @@ def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: S
 
 
 @snapshotted
-def job(store: Store, namespace: str, name: str) -> dict[str, Any]:
-    return job_body(store, _job_node(store, namespace, name))
+def job(store: Store, namespace: str, name: str, *, declared_io: bool = True) -> dict[str, Any]:
+    """One job; without `declared_io` as Marquez answers a job tag write."""
+    return job_body(store, _job_node(store, namespace, name), declared_io=declared_io)
 
 
 @snapshotted

@@ -58,9 +58,11 @@ def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         sent = httpx.post(f"{url}/api/v1/lineage/batch", json=reference.EVENTS, timeout=60)
         assert sent.status_code == 200 and sent.json()["rejected"] == 0
         marquez = MarquezClient(url)
-        marquez.create_tag("GOLD", "Curated, production-grade asset")
-        marquez.tag_dataset("shop_us", "customers", "PII")
-        marquez.tag_dataset_field("shop_us", "customers", "email", "PII")
+        # Each write answers what Marquez answered to it.
+        assert reference.compare("setup_tag_put_gold", 200, marquez.create_tag("GOLD", "Curated, production-grade asset")) == []
+        assert reference.compare("setup_tag_dataset_pii", 200, marquez.tag_dataset("shop_us", "customers", "PII")) == []
+        tagged = marquez.tag_dataset_field("shop_us", "customers", "email", "PII")
+        assert reference.compare("setup_tag_field_pii", 200, tagged) == []
         # marquez-python has no untag nor job tag: these go as Marquez's API has them.
         assert httpx.post(f"{url}/api/v1/namespaces/shop_us/datasets/customers/tags/SENSITIVE").status_code == 200
         assert httpx.delete(f"{url}/api/v1/namespaces/shop_us/datasets/customers/tags/SENSITIVE").status_code == 200

@@ -90,8 +90,8 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         for name in reference.SETUP:
             sent = reference.REQUESTS[name]
             got = client.request(sent["method"], sent["path"], json=sent.get("body"))
-            recorded = reference.response(name)
-            assert got.status_code == recorded["status"], (name, got.text)
+            # A tag write answers the tag, or the dataset or job as it is after the write.
+            assert reference.compare(name, got.status_code, got.json()) == [], name
         yield client
     if request.param == "sqlite":
         store.close()
