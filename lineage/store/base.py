@@ -245,6 +245,15 @@ class Store(Protocol):
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
 
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        """One page of the log entries of `kinds` with since <= eventTime < until, by eventTime
+        (ties by seq), read along the eventTime index (Marquez's /events/lineage, issue 30)."""
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        """How many log entries of `kinds` have since <= eventTime < until."""
+
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         """`events(EventFilter(subject=s), 0, limit)` for each subject, in one round trip."""
 

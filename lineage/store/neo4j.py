@@ -148,6 +148,17 @@ EVENTS: dict[str, LiteralString] = {
     "run": "MATCH (e:Event {run_uuid: $p.run})" + EVENT_FILTER,
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
+# events_by_time() and count_by_time(): a half-open window along the event_time index (an open
+# end is sent as the lowest or highest string, so the range always reaches the index).
+_BY_TIME_WHERE: LiteralString = (
+    "MATCH (e:Event) WHERE e.event_time >= $p.since AND e.event_time < $p.until AND e.kind IN $p.kinds"
+)
+_NO_END = "\U0010ffff"
+EVENTS_BY_TIME: dict[bool, LiteralString] = {
+    False: _BY_TIME_WHERE + EVENT_FIELDS + " ORDER BY e.event_time, e.seq SKIP $p.offset LIMIT $p.limit",
+    True: _BY_TIME_WHERE + EVENT_FIELDS + " ORDER BY e.event_time DESC, e.seq DESC SKIP $p.offset LIMIT $p.limit",
+}
+COUNT_BY_TIME: LiteralString = _BY_TIME_WHERE + " RETURN count(e)"
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
 EVENTS_ABOUT: LiteralString = (
     "UNWIND $p.subjects AS subject MATCH (s:Subject {id: subject})"
@@ -1165,6 +1176,16 @@ class Neo4jStore:
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
         return self._read(lambda view: [_stored(r) for r in _run(view.tx, query, params)])
+
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        params = {"since": since or "", "until": until or _NO_END, "kinds": list(kinds), "limit": limit, "offset": offset}
+        return self._read(lambda view: [_stored(r) for r in _run(view.tx, EVENTS_BY_TIME[descending], params)])
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        params = {"since": since or "", "until": until or _NO_END, "kinds": list(kinds)}
+        return self._read(lambda view: int(_run(view.tx, COUNT_BY_TIME, params).single(strict=True)[0]))
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         def read(view: _Reads) -> dict[str, list[StoredEvent]]:

@@ -257,6 +257,18 @@ _COUNT_EVENTS = {
 }
 
 
+# events_by_time() and count_by_time(): a half-open window along the events_time index (an open
+# end is sent as the lowest or highest string, since `? IS NULL OR ...` keeps the index out).
+# Two fixed texts for the two directions; the kinds travel as a JSON array parameter.
+_BY_TIME_WHERE = " WHERE event_time >= ? AND event_time < ? AND kind IN (SELECT value FROM json_each(?))"
+_NO_END = "\U0010ffff"
+_EVENTS_BY_TIME = {
+    False: _ENTRY_FIELDS + _BY_TIME_WHERE + " ORDER BY event_time, seq LIMIT ? OFFSET ?",
+    True: _ENTRY_FIELDS + _BY_TIME_WHERE + " ORDER BY event_time DESC, seq DESC LIMIT ? OFFSET ?",
+}
+_COUNT_BY_TIME = "SELECT count(*) FROM events" + _BY_TIME_WHERE
+
+
 def _event_query(flt: EventFilter) -> tuple[str, tuple[str | None, ...], tuple[str | None, ...]]:
     """Which text of `_EVENTS`/`_COUNT_EVENTS` serves `flt`: (key, params before the seq bound,
     params after it); a listing puts `after_seq` between them and the limit last."""
@@ -873,6 +885,18 @@ class SqliteStore:
         with _translated():
             rows = self._reader.execute(_EVENTS[key], (*lead, after_seq, *rest, limit))
             return [_stored(r) for r in rows]
+
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        params = (since or "", until or _NO_END, _dumps(list(kinds)), limit, offset)
+        with _translated():
+            return [_stored(r) for r in self._reader.execute(_EVENTS_BY_TIME[descending], params)]
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        with _translated():
+            (total,) = self._reader.execute(_COUNT_BY_TIME, (since or "", until or _NO_END, _dumps(list(kinds)))).fetchone()
+            return int(total)
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         # In-process reads cost no round trip: the indexed read per subject, in one snapshot.
