@@ -615,7 +615,13 @@ class SqliteStore:
             self._checkpointer = WalCheckpointer(path)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        if self.path == ":memory:":
+            # Every connection of this store (the writer, each thread's reader) must see one
+            # database: a plain ":memory:" would give each its own, empty one.
+            memory = f"file:lineage-memory-{id(self)}?mode=memory&cache=shared"
+            conn = sqlite3.connect(memory, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: an acknowledged event survives power loss, not only a process crash.
         conn.execute("PRAGMA synchronous = FULL")
@@ -677,6 +683,12 @@ class SqliteStore:
         each chunk's COMMIT runs on a thread while the next is projected. Other writers wait
         meanwhile, `PIPELINE_WINDOW` chunks at a time. A failed chunk rolls back alone, after
         every chunk before it has committed; none after it is written."""
+        if self.path == ":memory:":
+            # A shared in-memory database locks whole tables: the pipeline's reader would meet
+            # the writer's open transaction. Chunk after chunk, then, for tests and scripts.
+            for events, received_at in chunks:
+                yield self.ingest(events, received_at)
+            return
         self._writer_cache(BULK_CACHE_KIB)
         pipeline = IngestPipeline(self)
         try:
