@@ -41,9 +41,10 @@ LOOKUP_PROPS = (
     "sha",  # Commit
     "target",  # Annotation: the node it is about
     "alt_ref",  # ModelVersion / FeatureViewVersion: model@version as a disagreeing ml_* facet named it
+    "namespace",  # Job, Dataset, DatasetVersion: Marquez's API lists by namespace (issue 30)
 )
 # What a search matches (substring, case-insensitive): the human-facing ones.
-SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref"})
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace"})
 
 
 @dataclass(frozen=True, slots=True)
