@@ -45,7 +45,7 @@ def test_a_stopped_writer_gives_503_within_the_deadline_and_loses_nothing(tmp_pa
             stuck = client.post(INGEST, json=bodies[1])
             waited = time.monotonic() - started
             assert stuck.status_code == 503 and int(stuck.headers["Retry-After"]) >= 1, stuck.text
-            assert DEADLINE - 0.2 <= waited < DEADLINE + 1.5, waited
+            assert DEADLINE - 0.2 <= waited < DEADLINE + 1.9, waited  # and below the clients' 5 s
             assert stuck.json()["error"] == "store_unavailable"
 
             # The queue's wait is past its bound now: refused at once, not after another 3 s.
