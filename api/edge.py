@@ -26,6 +26,39 @@ TOO_LARGE = (
 )
 
 
+# How long a connection refused mid-request keeps reading (and dropping) what its client still
+# sends, after the answer and a half-close: closing with unread bytes makes the kernel reset the
+# connection, and the client would see a reset instead of the 408, 431 or 503 it can act on.
+LINGER_SECONDS = 2.0
+
+
+class _Lingering:
+    """The connection's transport, whose `close()` half-closes first while the request is still
+    arriving (see LINGER_SECONDS); every other call goes to the transport itself."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: LimitedHttpTools) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.lingering = False
+
+    def close(self) -> None:
+        if self.lingering or self._transport.is_closing():
+            return
+        if not self._protocol.unread() or not self._transport.can_write_eof():
+            self._transport.close()
+            return
+        self.lingering = True
+        self._transport.write_eof()  # after what is buffered: the answer goes out whole
+        self._transport.resume_reading()
+        self._protocol.loop.call_later(LINGER_SECONDS, self._transport.close)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 @dataclass(frozen=True)
 class HeadLimits:
     """What `lineage serve` hands each connection (picklable: workers are spawned processes)."""
@@ -56,7 +89,8 @@ class LimitedHttpTools(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        self._lingering = _Lingering(transport, self)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
         # A connection that opens and never speaks is idle like a kept-alive one.
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
@@ -64,7 +98,15 @@ class LimitedHttpTools(HttpToolsProtocol):
         self._stop_head_timer()
         super().connection_lost(exc)
 
+    def unread(self) -> bool:
+        """Whether the client is still sending this request: part of a head, or a body not yet whole."""
+        if self._in_head:
+            return self._head_bytes > 0
+        return self.cycle is not None and self.cycle.more_body
+
     def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:
+            return  # refused already: what still comes is dropped
         if not self._in_head:
             super().data_received(data)
             return
