@@ -41,9 +41,21 @@ LOOKUP_PROPS = (
     "sha",  # Commit
     "target",  # Annotation: the node it is about
     "alt_ref",  # ModelVersion / FeatureViewVersion: model@version as a disagreeing ml_* facet named it
+    "run_key",  # Run: `job @ start second`, shared by the runs of one name and second
+    "run_label",  # Run: run_key, with a suffix where runs share it (issue 30)
 )
+
+
+def run_key(job_name: str | None, when: str | None) -> str | None:
+    """A run's label before any suffix: `job @ 2026-09-02T08:30:12Z`, its start (or first
+    eventTime) to the second. Runs of one job name within one second share it."""
+    if not job_name or not when:
+        return None
+    return f"{job_name} @ {when[:19]}Z"
+
+
 # What a search matches (substring, case-insensitive): the human-facing ones.
-SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref"})
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "run_key", "run_label"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from lineage.graph import (
     GraphView,
     Mutation,
     Node,
+    run_key,
 )
 from lineage.overlay import Overlay
 
@@ -115,6 +116,7 @@ class _Projector:
         self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
         self.annotated: set[str] = set()  # nodes whose annotation summary must be recomputed
         self.deployments: dict[str, set[str]] = {}  # endpoint -> its deployments written here
+        self.run_keys: set[str] = set()  # run labels whose runs must be told apart anew
 
     # --- generic upserts -----------------------------------------------------------------
     def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
@@ -147,7 +149,18 @@ class _Projector:
         props["job_type"] = (merged.get("jobType") or {}).get("jobType")
         props["owners"] = sorted({o.get("name", "") for o in (merged.get("ownership") or {}).get("owners", [])})
         self._put(node_id, JOB, labels, props)
+        self._twins(node_id, ids.dataset_id(namespace, name))
         return node_id
+
+    def _twins(self, node_id: str, twin_id: str) -> None:
+        """A job and a dataset of one namespace and name both answer to `namespace:name`: each
+        is marked, so that its label names its kind (`job:ns:name`, `dataset:ns:name`)."""
+        twin = self.g.node(twin_id)
+        if twin is None:
+            return
+        for node in (self.g.node(node_id), twin):
+            if node is not None and not node.props.get("twin"):
+                self._put(node.id, node.kind, set(node.labels), dict(node.props) | {"twin": True})
 
     def run_stub(self, run_uuid: str, job: str, namespace: str, name: str) -> str:
         """A run known only as another run's parent, until its own events arrive."""
@@ -174,6 +187,7 @@ class _Projector:
                 labels.add(label)
                 props[prop] = merged[facet].get("name")
         self._put(node_id, DATASET, labels, props)
+        self._twins(node_id, ids.job_id(ref.namespace, ref.name))
         return node_id
 
     def version(
@@ -355,6 +369,10 @@ class _Projector:
         merged = props.get("facets") or {}
         props["error_message"] = (merged.get("errorMessage") or {}).get("message")
         props["nominal_time"] = (merged.get("nominalTime") or {}).get("nominalStartTime")
+        old_key = props.get("run_key")
+        props["run_key"] = run_key(props.get("job_name"), props.get("started_at") or props.get("first_event_time"))
+        if props["run_key"] != old_key or not props.get("run_label"):
+            self.run_keys.update(k for k in (old_key, props["run_key"]) if k)
         self._put(node_id, RUN, labels, props)
         self._edge(node_id, RUN_OF, job)
         return node_id
@@ -622,6 +640,21 @@ class _Projector:
         props["unresolved_versions"] = sorted(set(pending))
         self._put(alias, ALIAS, set(node.labels), props)
 
+    # --- run labels (issue 30) -----------------------------------------------------------
+    def refresh_run_labels(self, key: str) -> None:
+        """The labels of the runs sharing `key`: the key alone for a run that has it to itself,
+        else the key and the shortest tail of each run's UUID that tells them apart (a UUIDv7's
+        head is its time, alike for every run of a second)."""
+        group = self.g.nodes_with(RUN, "run_key", key)
+        tails = {n.id: str(n.props.get("run_id", n.id)).replace("-", "") for n in group}
+        size = 4
+        while size < 32 and len({t[-size:] for t in tails.values()}) < len(tails):
+            size += 2
+        for node in group:
+            label = key if len(group) == 1 else f"{key} ~{tails[node.id][-size:]}"
+            if node.props.get("run_label") != label:
+                self._put(node.id, RUN, set(node.labels), dict(node.props) | {"run_label": label})
+
     # --- annotations ---------------------------------------------------------------------
     def annotation_event(self) -> None:
         """An annotation is a node of its own, ANNOTATES its target once that exists."""
@@ -686,6 +719,8 @@ class _Projector:
             self.refresh_endpoint(endpoint, endpoints[endpoint])
         for alias in sorted(self.aliases_to_refresh):
             self.refresh_alias(alias)
+        for key in sorted(self.run_keys):
+            self.refresh_run_labels(key)
         for target in sorted(self.annotated):
             self.refresh_annotations(target)
         if self.e.warnings:
@@ -780,8 +815,11 @@ def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str
     its parent's job. A store fetches these for a whole batch at once; anything else is read
     when asked."""
     out = set(subjects(event) if its_subjects is None else its_subjects)
-    for ref in (*event.inputs, *event.outputs):
+    for ref in (*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])):
         out.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), ""))
+        out.add(ids.job_id(ref.namespace, ref.name))  # a twin (see _Projector._twins)
+    if event.job_namespace and event.job_name:
+        out.add(ids.dataset_id(event.job_namespace, event.job_name))
     parent = event.run_facets.get("parent")
     if parent:
         out.add(ids.job_id(parent["job"]["namespace"], parent["job"]["name"]))
@@ -810,6 +848,10 @@ def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     # A run's later events move its alias too (its state decides whether the move counts).
     runs = [run for e in events if e.run_uuid and (run := view.node(ids.run_id(e.run_uuid))) is not None]
     stored_moves = [a for run in runs if (a := (run.props.get("facets") or {}).get("ml_alias"))]
+    # Run labels: the runs sharing the label a run event may give its run, or take from it.
+    keys = [run_key(e.job_name, e.event_time) for e in events if e.run_uuid]
+    keys += [run.props.get("run_key") for run in runs]
+    view.preload_matching(RUN, "run_key", sorted({k for k in keys if k}))
     aliases = sorted({ids.alias_id(a["model"], a["alias"]) for a in (*moving, *stored_moves)})
     view.preload(aliases, out_types=(POINTS_TO,))
     found = [node for a in aliases if (node := view.node(a)) is not None]

@@ -150,7 +150,7 @@ def kind_of(node: dict[str, Any]) -> str:
 
 def ref_of(node: dict[str, Any]) -> str:
     """What the CLI prints for a node: its ref, which `lineage impact <ref>` resolves back to it
-    (the display label, such as customers@data-v1.8.2, is not a ref)."""
+    (labels are refs too, docs/refs.md; the id stands in for a node that has neither)."""
     return str(node.get("ref") or node["id"])
 
 

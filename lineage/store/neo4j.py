@@ -87,6 +87,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_sha IF NOT EXISTS FOR (n:Node) ON (n.sha)",
     "CREATE INDEX node_target IF NOT EXISTS FOR (n:Node) ON (n.target)",
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
+    "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
+    "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
@@ -288,6 +290,8 @@ FIND: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _EQ,
     "target": "MATCH (n:Node) WHERE n.target" + _EQ,
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _EQ,
+    "run_key": "MATCH (n:Node) WHERE n.run_key" + _EQ,
+    "run_label": "MATCH (n:Node) WHERE n.run_label" + _EQ,
 }
 # lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
 # own index, and the property names come from graph.LOOKUP_PROPS, never from a request.
@@ -313,6 +317,8 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _PREFIX,
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _PREFIX,
+    "run_key": "MATCH (n:Node) WHERE n.run_key" + _PREFIX,
+    "run_label": "MATCH (n:Node) WHERE n.run_label" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
 _EQ_MANY: LiteralString = " = value AND n.kind = $p.kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
@@ -330,6 +336,8 @@ FIND_MANY: dict[str, LiteralString] = {
     "sha": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
     "target": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
     "alt_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.alt_ref" + _EQ_MANY,
+    "run_key": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_key" + _EQ_MANY,
+    "run_label": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_label" + _EQ_MANY,
 }
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.

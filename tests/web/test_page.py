@@ -70,7 +70,7 @@ def test_incident_walkthrough(browser: Any, served: str) -> None:
         pick_suggestion(page, "data-v1.8.2", "data-v1.8.2")
         page.wait_for_selector(READY + '[data-mode="graph"]')
         page.wait_for_selector('#detail[data-state="ready"]')
-        assert page.locator("#detail h2").inner_text() == "customers@data-v1.8.2"
+        assert page.locator("#detail h2").inner_text() == "s3://lake/customers@data-v1.8.2"
         shot(page, "1-search")
 
         page.click("#impact-mode")
@@ -105,7 +105,7 @@ def test_incident_walkthrough(browser: Any, served: str) -> None:
         saved = ARTIFACTS / download.suggested_filename
         download.save_as(saved)
         report = saved.read_text()
-        assert "Audit report: customers@data-v1.8.2" in report and "Deployment timeline" in report and "churn-prod" in report
+        assert "Audit report: s3://lake/customers@data-v1.8.2" in report and "Deployment timeline" in report and "churn-prod" in report
         page.wait_for_selector("#audit-status:has-text('saved')")
 
         # An endpoint that used to serve the model: its deployment timeline, rollback included.
