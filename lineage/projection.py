@@ -24,6 +24,8 @@ from lineage.graph import (
     CHILD_OF,
     COMMIT,
     DATASET,
+    DECLARED_READ,
+    DECLARED_WRITE,
     DEPLOYMENT,
     ENDPOINT,
     FEATURE_VIEW,
@@ -141,15 +143,20 @@ class _Projector:
     def _edge(self, src: str, edge_type: str, dst: str, key: str = "", props: dict[str, Any] | None = None) -> None:
         self.g.put_edge(Edge(src, edge_type, dst, key, props or {}))
 
-    def job(self, namespace: str, name: str, facets: Facets) -> str:
+    def job(self, namespace: str, name: str, facets: Facets, ran_at: str | None = None) -> str:
+        """Upsert a job; `ran_at` is the eventTime of an event of one of its own runs."""
         node_id = ids.job_id(namespace, name)
         _, props, labels = self._upsert(node_id, JOB, {"namespace": namespace, "name": name})
+        if ran_at is not None:
+            props["last_run_at"] = max(props.get("last_run_at") or ran_at, ran_at)
         _merge_facets(props, facets, self.order)
         merged = props.get("facets") or {}
         props["job_type"] = (merged.get("jobType") or {}).get("jobType")
         props["owners"] = sorted({o.get("name", "") for o in (merged.get("ownership") or {}).get("owners", [])})
         self._put(node_id, JOB, labels, props)
         self._twins(node_id, ids.dataset_id(namespace, name))
+        if ran_at is not None and props.get("_declared"):
+            self.refresh_declared(node_id)
         return node_id
 
     def _twins(self, node_id: str, twin_id: str) -> None:
@@ -313,7 +320,7 @@ class _Projector:
     def run_event(self) -> None:
         e = self.e
         assert e.run_uuid and e.job_namespace and e.job_name
-        job = self.job(e.job_namespace, e.job_name, e.job_facets)
+        job = self.job(e.job_namespace, e.job_name, e.job_facets, ran_at=e.event_time)
         run = self.run_node(job)
         self.commit(run, e.job_facets.get("sourceCodeLocation"))
         parent = e.run_facets.get("parent")
@@ -407,13 +414,44 @@ class _Projector:
             self.version(dataset, ref, label, written_rank(self.e), writer=True)
 
     def job_event(self) -> None:
+        """Static lineage: the job's newest JobEvent (by eventTime, then hash) declares its
+        inputs and outputs whole; drawn as declared edges until a later run supersedes them."""
         e = self.e
         assert e.job_namespace and e.job_name
-        self.job(e.job_namespace, e.job_name, e.job_facets)
-        for ref in e.inputs:
-            self.dataset(ref, writer=False)
-        for ref in e.outputs:
-            self.dataset(ref, writer=True)
+        job = self.job(e.job_namespace, e.job_name, e.job_facets)
+        inputs = sorted({self.dataset(ref, writer=False) for ref in e.inputs})
+        outputs = sorted({self.dataset(ref, writer=True) for ref in e.outputs})
+        node = self.g.node(job)
+        assert node is not None
+        declared = node.props.get("_declared")
+        if declared is None or declared["order"] < self.order:
+            props = dict(node.props) | {"_declared": {"order": self.order, "inputs": inputs, "outputs": outputs}}
+            self._put(job, JOB, set(node.labels), props)
+        self.refresh_declared(job)
+
+    def refresh_declared(self, job: str) -> None:
+        """The job's declared edges: those of its newest JobEvent, unless a run of the job has
+        a later eventTime (then what runs observed stands instead, and the declaration is kept on
+        the job, marked superseded)."""
+        node = self.g.node(job)
+        if node is None or not node.props.get("_declared"):
+            return
+        declared = node.props["_declared"]
+        at = declared["order"][0]
+        superseded = (node.props.get("last_run_at") or "") > at
+        want = {} if superseded else {
+            **{(DECLARED_READ, d): {"declared": True, "declared_at": at} for d in declared["inputs"]},
+            **{(DECLARED_WRITE, d): {"declared": True, "declared_at": at} for d in declared["outputs"]},
+        }
+        for edge_type in (DECLARED_READ, DECLARED_WRITE):
+            for edge in self.g.out_edges(job, edge_type):
+                if (edge_type, edge.dst) not in want:
+                    self.g.delete_edge(edge)
+        for (edge_type, dataset), props in sorted(want.items()):
+            self._edge(job, edge_type, dataset, "", props)
+        facts = {"declared_at": at, "declared_superseded": superseded}
+        if any(node.props.get(k) != v for k, v in facts.items()):
+            self._put(job, JOB, set(node.labels), dict(node.props) | facts)
 
     # --- deployments (ml_endpoint) -------------------------------------------------------
     def _model_version_appeared(self, version: str, model: str) -> None:

@@ -16,6 +16,8 @@ from lineage.graph import (
     ALIAS,
     ANNOTATES,
     DATASET,
+    DECLARED_READ,
+    DECLARED_WRITE,
     DEPLOYMENT,
     EDGE_TYPES,
     ENDPOINT,
@@ -101,10 +103,11 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
 def start_nodes(store: Store, node: Node, direction: Direction) -> list[str]:
     """Where a traversal begins: a dataset (or endpoint) means all its versions (or
     deployments), a job all its runs, an alias the versions it has pointed to."""
+    # The dataset or job itself too: its declared (job-level) edges start there (issue 30).
     if node.kind == DATASET:
-        return [e.src for e in store.in_edges(node.id, VERSION_OF)] or [node.id]
+        return [*(e.src for e in store.in_edges(node.id, VERSION_OF)), node.id]
     if node.kind == JOB:
-        return [e.src for e in store.in_edges(node.id, RUN_OF)] or [node.id]
+        return [*(e.src for e in store.in_edges(node.id, RUN_OF)), node.id]
     if node.kind == ALIAS:
         return [e.dst for e in store.out_edges(node.id, POINTS_TO)] or [node.id]
     return [node.id]
@@ -117,12 +120,18 @@ def walk(store: Store, ref: str, direction: Direction, depth: int) -> tuple[Node
 
 def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {
-        "commits": [], "dataset_versions": [], "feature_view_versions": [], "runs": [], "model_versions": [], "deployments": []
+        "commits": [], "dataset_versions": [], "feature_view_versions": [], "runs": [], "model_versions": [], "deployments": [],
+        "jobs": [], "datasets": [],
     }
+    # Jobs and datasets joined by what a JobEvent declared rather than by what a run did.
+    declared = {i for e in sub.edges if e.type in (DECLARED_READ, DECLARED_WRITE) for i in (e.src, e.dst)}
     for node_id, node in sub.nodes.items():
         if node_id in skip:
             continue
-        groups.setdefault(bucket(node), []).append(item(node, sub.depth.get(node_id)))
+        entry = item(node, sub.depth.get(node_id))
+        if node_id in declared:
+            entry["declared"] = True
+        groups.setdefault(bucket(node), []).append(entry)
     for items in groups.values():
         items.sort(key=lambda i: (i.get("depth", 0), i["label"], i["id"]))
     return groups

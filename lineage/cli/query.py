@@ -201,6 +201,16 @@ def _version_rows(items: list[dict[str, Any]], last: str) -> list[list[Any]]:
     return [[ref_of(i), i.get("name"), i.get("depth"), _short(i.get("written_at")) if last == "written" else i["id"]] for i in items]
 
 
+def _job_level_table(a: dict[str, Any]) -> Table | None:
+    """Jobs and datasets reached at job level: declared by a JobEvent, or another name of a
+    dataset (symlinks)."""
+    items = [*a.get("jobs", ()), *a.get("datasets", ())]
+    if not items:
+        return None
+    rows = [[ref_of(i), kind_of(i), i.get("namespace"), i.get("depth"), "declared" if i.get("declared") else "symlink"] for i in items]
+    return _table("Jobs and datasets (job level)", ["ref", "kind", "namespace", "hops", "via"], rows)
+
+
 def _beyond_start(a: dict[str, Any]) -> bool:
     """Whether an impact or upstream answer reaches past where its walk began (a dataset, job or
     alias ref begins at its versions, runs or model versions, at 0 hops)."""
@@ -235,6 +245,8 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
     for key in ("model_versions", "feature_view_versions", "dataset_versions"):
         if a[key]:
             console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "id"], _version_rows(a[key], "id")))
+    if (job_level := _job_level_table(a)) is not None:
+        console.print(job_level)
     if a["runs"]:
         console.print(f"runs: {len(a['runs'])}  (jobs: {', '.join(sorted({r['job'] for r in a['runs'] if r.get('job')}))})")
 
@@ -250,9 +262,11 @@ def render_upstream(console: Console, a: dict[str, Any]) -> None:
     for key in ("dataset_versions", "feature_view_versions", "model_versions"):
         if a[key]:
             console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "written"], _version_rows(a[key], "written")))
+    if (job_level := _job_level_table(a)) is not None:
+        console.print(job_level)
     if a["runs"]:
-        runs = [[r["job"], r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
-        console.print(_table("Runs", ["job", "run", "state", "ended", "params"], runs))
+        runs = [[ref_of(r), r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
+        console.print(_table("Runs", ["run", "run id", "state", "ended", "params"], runs))
 
 
 def render_diff(console: Console, a: dict[str, Any]) -> None:

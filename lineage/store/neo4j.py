@@ -229,6 +229,9 @@ OUT_EDGES: dict[str, LiteralString] = {
     "SERVES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SERVES]->(b:Node)" + _OUT,
     "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:POINTS_TO]->(b:Node)" + _OUT,
     "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:ANNOTATES]->(b:Node)" + _OUT,
+    "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_READ]->(b:Node)" + _OUT,
+    "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_WRITE]->(b:Node)" + _OUT,
+    "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SYMLINK]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
@@ -240,6 +243,9 @@ IN_EDGES: dict[str, LiteralString] = {
     "SERVES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SERVES]->(b:Node {id: id})" + _IN,
     "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: id})" + _IN,
     "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: id})" + _IN,
+    "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_READ]->(b:Node {id: id})" + _IN,
+    "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_WRITE]->(b:Node {id: id})" + _IN,
+    "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SYMLINK]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
@@ -365,13 +371,13 @@ SUGGEST: LiteralString = (
 FLOW_LEVELS = 8
 _FLOW_NEIGHBOURS: dict[str, LiteralString] = {
     "down": """
-        MATCH (a)-[:WROTE]->(b:Node) RETURN b
+        MATCH (a)-[:WROTE|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN b
         UNION
-        MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF]-(b:Node) RETURN b""",
+        MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|SYMLINK]-(b:Node) RETURN b""",
     "up": """
-        MATCH (a)<-[:WROTE]-(b:Node) RETURN b
+        MATCH (a)<-[:WROTE|DECLARED_WRITE|SYMLINK]-(b:Node) RETURN b
         UNION
-        MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN b""",
+        MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|SYMLINK]->(b:Node) RETURN b""",
 }
 
 
@@ -406,7 +412,7 @@ CALL (done, ids) {
     UNWIND CASE WHEN done THEN ids ELSE [] END AS id
     MATCH (a:Node {id: id})
     CALL (a) {
-        MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+        MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN r, b
     }
     WITH a, r, b WHERE b.id IN ids
     RETURN collect([a.id, type(r), b.id, r.key, r.props]) AS edges
@@ -460,7 +466,7 @@ FLOW_EDGES: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Node {id: id})
 CALL (a) {
-    MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+    MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN r, b
 }
 WITH a, r, b WHERE b.id IN $p.ids
 """ + EDGE_FIELDS

@@ -164,34 +164,36 @@ _SUGGEST = (
     + " OR ".join(f"instr(fold(json_extract(props, '$.{p}')), ?) > 0" for p in SUGGEST_PROPS)
     + ") ORDER BY kind, id LIMIT ?"
 )
-# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD), breadth-first with a depth bound as a
+# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH), breadth-first with a depth bound as a
 # parameter: UNION drops repeated (node, depth) pairs, the bound ends cycles.
 _FLOW = {
     "down": """
 WITH RECURSIVE walk(id, depth) AS (
     SELECT value, 0 FROM json_each(?)
     UNION
-    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id AND e.type = 'WROTE' WHERE w.depth < ?
+    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id
+        AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK') WHERE w.depth < ?
     UNION
     SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id
-        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF') WHERE w.depth < ?
+        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK') WHERE w.depth < ?
 )
 SELECT id, min(depth) FROM walk GROUP BY id""",
     "up": """
 WITH RECURSIVE walk(id, depth) AS (
     SELECT value, 0 FROM json_each(?)
     UNION
-    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id AND e.type = 'WROTE' WHERE w.depth < ?
+    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id
+        AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK') WHERE w.depth < ?
     UNION
     SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id
-        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF') WHERE w.depth < ?
+        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK') WHERE w.depth < ?
 )
 SELECT id, min(depth) FROM walk GROUP BY id""",
 }
 _FLOW_EDGES = """
 SELECT src, type, dst, key, props FROM edges
 WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json_each(?))
-    AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')
+    AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'DECLARED_WRITE', 'SYMLINK')
 ORDER BY src, type, dst, key"""
 _NODES_BY_ID = f"{_NODE} WHERE id IN (SELECT value FROM json_each(?))"
 _ANNOTATIONS_OF = (
