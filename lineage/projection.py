@@ -38,6 +38,7 @@ from lineage.graph import (
     RUN,
     RUN_OF,
     SERVES,
+    SYMLINK,
     VERSION,
     VERSION_OF,
     WROTE,
@@ -195,7 +196,32 @@ class _Projector:
                 props[prop] = merged[facet].get("name")
         self._put(node_id, DATASET, labels, props)
         self._twins(node_id, ids.job_id(ref.namespace, ref.name))
+        for namespace, name in symlinks(ref):
+            self._symlink(node_id, self.dataset(DatasetRef(namespace=namespace, name=name), writer=False))
         return node_id
+
+    def _symlink(self, src: str, dst: str) -> None:
+        """Join two names of one dataset (the `symlinks` facet): each is marked, so that reading
+        either one looks at the versions of both; reads already bound look again."""
+        if src == dst or any(e.dst == dst for e in self.g.out_edges(src, SYMLINK)):
+            return
+        self._edge(src, SYMLINK, dst)
+        for dataset in (src, dst):
+            node = self.g.node(dataset)
+            if node is not None and not node.props.get("symlinked"):
+                self._put(dataset, DATASET, set(node.labels), dict(node.props) | {"symlinked": True})
+            self.rebinds[dataset] = ""  # every inferred read of either name
+
+    def names_of(self, dataset: str) -> list[str]:
+        """The dataset and every name symlinks join it to (transitively, a bounded few)."""
+        found = [dataset]
+        for current in found:
+            node = self.g.node(current)
+            if node is None or not node.props.get("symlinked") or len(found) >= MAX_NAMES:
+                continue
+            linked = [e.dst for e in self.g.out_edges(current, SYMLINK)] + [e.src for e in self.g.in_edges(current, SYMLINK)]
+            found += [d for d in sorted(linked) if d not in found]
+        return found[:MAX_NAMES]
 
     def version(
         self,
@@ -273,8 +299,12 @@ class _Projector:
     # --- version inference ---------------------------------------------------------------
     def resolve(self, dataset: str, at: str, reader: str) -> Node | None:
         """The newest version written at or before `at`, not counting the reader's own output
-        (a run that updates a dataset in place reads the version before its own)."""
-        for candidate in self.g.versions_at(dataset, at, 4):
+        (a run that updates a dataset in place reads the version before its own), of the
+        dataset under any of its names (symlinks)."""
+        names = self.names_of(dataset)
+        found = [v for name in names for v in self.g.versions_at(name, at, 4)]
+        found.sort(key=_timeline_key, reverse=True)
+        for candidate in found:
             if not any(e.src == reader for e in self.g.in_edges(candidate.id, WROTE)):
                 return candidate
         return None
@@ -309,9 +339,10 @@ class _Projector:
             if want == edge.dst or (want is None and target is not None and target.props.get("placeholder")):
                 continue
             if want is None:
-                ref = DatasetRef(namespace=target.props["namespace"], name=target.props["name"]) if target else None
-                assert ref is not None
-                want = self.version(dataset, ref, None, None)
+                # The placeholder of the dataset read (the version it left may be another name's).
+                read = self.g.node(dataset)
+                assert read is not None
+                want = self.version(dataset, DatasetRef(namespace=read.props["namespace"], name=read.props["name"]), None, None)
             self._drop_read(edge)
             self._edge(edge.src, READ, want, INFERRED_KEY, edge.props)
             self.runs_to_refresh.add(edge.src)
@@ -747,7 +778,12 @@ class _Projector:
             self.annotation_event()
         else:
             self.job_event()
+        # A version of one name of a dataset may be what reads of its other names bind to.
+        rebinds: dict[str, str] = {}
         for dataset, since in sorted(self.rebinds.items()):
+            for name in self.names_of(dataset):
+                rebinds[name] = min(rebinds.get(name, since), since)
+        for dataset, since in sorted(rebinds.items()):
             self.rebind_inferred(dataset, since)
         endpoints = self.deployments  # a dataset event may write a deployment too
         for run in sorted(self.runs_to_refresh):
@@ -764,6 +800,23 @@ class _Projector:
         if self.e.warnings:
             self.flag_problems()
         return self.g.mutations()
+
+
+# How many names symlinks may join into one dataset, as far as reads are concerned.
+MAX_NAMES = 16
+
+
+def symlinks(ref: DatasetRef) -> list[tuple[str, str]]:
+    """(namespace, name) of each other name the ref's `symlinks` facet gives its dataset."""
+    identifiers = (ref.facets.get("symlinks") or {}).get("identifiers")
+    if not isinstance(identifiers, list):
+        return []
+    out = []
+    for entry in identifiers:
+        if isinstance(entry, dict) and isinstance(entry.get("namespace"), str) and isinstance(entry.get("name"), str):
+            if entry["namespace"] and entry["name"] and (entry["namespace"], entry["name"]) != (ref.namespace, ref.name):
+                out.append((entry["namespace"], entry["name"]))
+    return sorted(set(out))
 
 
 # A node keeps the earliest problems of the events that touch it, this many at most; the log
@@ -833,6 +886,8 @@ def subjects(event: Event) -> list[str]:
         commit = commit_of(event.job_facets.get("sourceCodeLocation"))
         if commit:
             out.add(ids.commit_id(*commit))
+    for ref in (*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])):
+        out.update(ids.dataset_id(ns, name) for ns, name in symlinks(ref))  # its other names
     for ref in event.inputs:
         dataset = ids.dataset_id(ref.namespace, ref.name)
         out.add(dataset)

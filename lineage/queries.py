@@ -28,6 +28,7 @@ from lineage.graph import (
     RUN,
     RUN_OF,
     SERVES,
+    SYMLINK,
     WROTE,
     VERSION,
     VERSION_OF,
@@ -105,7 +106,12 @@ def start_nodes(store: Store, node: Node, direction: Direction) -> list[str]:
     deployments), a job all its runs, an alias the versions it has pointed to."""
     # The dataset or job itself too: its declared (job-level) edges start there (issue 30).
     if node.kind == DATASET:
-        return [*(e.src for e in store.in_edges(node.id, VERSION_OF)), node.id]
+        # Under each of its names (symlinks): a table's readers are downstream of its path too.
+        names = [node.id]
+        if node.props.get("symlinked"):
+            names += [e.dst for e in store.out_edges(node.id, SYMLINK)] + [e.src for e in store.in_edges(node.id, SYMLINK)]
+        names = list(dict.fromkeys(names))
+        return [*(e.src for e in store.edges_to(names, VERSION_OF)), *names]
     if node.kind == JOB:
         return [*(e.src for e in store.in_edges(node.id, RUN_OF)), node.id]
     if node.kind == ALIAS:

@@ -73,3 +73,60 @@ def test_a_later_run_supersedes_the_declaration_and_an_earlier_one_does_not_in_a
     store.reset()
     one_by_one(store, [newer_declaration, later, declare, earlier])
     assert store.dump() == dump
+
+
+PATH_NS, PATH, TABLE_NS, TABLE = "s3://bucket", "warehouse/db/orders", "hive://metastore:9083", "db.orders"
+
+
+def symlink_story() -> list[dict[str, Any]]:
+    """Spark writes a Hive table by its path (the table name in the symlinks facet); another
+    engine reads it by the table name alone, then writes a report."""
+    table = {"symlinks": s.facet(identifiers=[{"namespace": TABLE_NS, "name": TABLE, "type": "TABLE"}])}
+    write = s.event(
+        "spark#1", "COMPLETE", s.ts(1), job="spark_orders", outputs=[s.dataset(PATH, namespace=PATH_NS, facets=table)]
+    )
+    read = s.event(
+        "trino#1", "COMPLETE", s.ts(2), job="orders_report",
+        inputs=[s.dataset(TABLE, namespace=TABLE_NS)], outputs=[s.dataset("report", namespace="s3://reports")],
+    )
+    return [write, read]
+
+
+def test_lineage_crosses_from_a_path_to_its_table_name_and_back_in_any_order(store: Store) -> None:
+    path_version = ids.version_id(ids.dataset_id(PATH_NS, PATH), s.run_uuid("spark#1"))
+    dumps = []
+    for order in (symlink_story(), symlink_story()[::-1]):
+        store.reset()
+        one_by_one(store, order)
+        dumps.append(store.dump())
+        down = impact(store, f"{PATH_NS}/{PATH}@{s.run_uuid('spark#1')}")
+        assert down["node"]["id"] == path_version
+        assert {r["job"] for r in down["runs"]} == {"orders_report"}
+        assert {v["name"] for v in down["dataset_versions"]} == {"report"}
+        up = upstream(store, "s3://reports/report")
+        assert {r["job"] for r in up["runs"]} == {"spark_orders", "orders_report"}
+        assert path_version in {v["id"] for v in up["dataset_versions"]}
+        # Either name of the dataset answers for both.
+        assert {r["job"] for r in impact(store, f"{TABLE_NS}/{TABLE}")["runs"]} == {"orders_report"}
+        assert {r["job"] for r in upstream(store, f"{TABLE_NS}/{TABLE}")["runs"]} == {"spark_orders"}
+        assert {r["job"] for r in impact(store, f"{PATH_NS}/{PATH}")["runs"]} >= {"orders_report"}
+    assert dumps[0] == dumps[1]
+
+
+def test_a_symlink_learned_after_both_runs_joins_them(store: Store) -> None:
+    write, read = symlink_story()
+    write["outputs"][0]["facets"] = {}  # the writer did not say the table name ...
+    link = {  # ... a DatasetEvent says it afterwards
+        "eventTime": s.ts(3),
+        "producer": s.PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+        "dataset": s.dataset(PATH, namespace=PATH_NS, facets={"symlinks": s.facet(identifiers=[{"namespace": TABLE_NS, "name": TABLE, "type": "TABLE"}])}),
+    }
+    one_by_one(store, [write, read])
+    assert {r["job"] for r in upstream(store, "s3://reports/report")["runs"]} == {"orders_report"}  # not joined yet
+    one_by_one(store, [link])
+    assert {r["job"] for r in upstream(store, "s3://reports/report")["runs"]} == {"spark_orders", "orders_report"}
+    joined = store.dump()
+    store.reset()
+    one_by_one(store, [link, read, write])
+    assert store.dump() == joined

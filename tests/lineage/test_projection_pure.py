@@ -14,6 +14,7 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ML_STORY
+from tests.conformance.test_static_lineage import job_event, symlink_story
 
 POOL = [parse_event(b) for b in ML_STORY] + [
     parse_event(b)
@@ -23,6 +24,14 @@ POOL = [parse_event(b) for b in ML_STORY] + [
         s.event("snap#3", "START", s.ts(7, 45), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("snap#3", "COMPLETE", s.ts(12), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("late#1", "COMPLETE", s.ts(12, 30), inputs=[s.dataset("customers")]),
+        # Issue 30: two runs of one job in one second (their labels), static lineage that a
+        # later run supersedes, and a dataset read by another name (symlinks).
+        s.event("same#1", "START", s.ts(13), job="same", namespace="dbt"),
+        s.event("same#2", "START", s.ts(13), job="same", namespace="dbt"),
+        s.event("same#2", "COMPLETE", s.ts(13, 1), job="same", namespace="dbt"),
+        job_event("2026-03-01T13:30:00Z", "same", ["customers"], ["ledger"]),
+        s.event("same#3", "RUNNING", s.ts(14), job="same", namespace="dbt"),
+        *symlink_story(),
     )
 ]
 
@@ -66,3 +75,12 @@ def test_projection_does_not_touch_the_view_it_reads() -> None:
 def test_same_event_and_state_give_the_same_mutations() -> None:
     graph = build(POOL[:6])
     assert project(POOL[6], graph) == project(POOL[6], graph)
+
+
+def test_the_pool_holds_what_issue_30_needs_order_independence_for() -> None:
+    graph = build(POOL)
+    labels = sorted(str(n.props.get("run_label")) for n in graph.nodes.values() if n.props.get("job_name") == "same")
+    assert len(labels) == 3 and sum(" ~" in label for label in labels) == 2  # two share a second
+    job = next(n for n in graph.nodes.values() if n.kind == "Job" and n.props.get("name") == "same")
+    assert job.props["declared_superseded"] is True  # same#3 ran after the declaration
+    assert any(e.type == "SYMLINK" for e in graph.edges.values())
