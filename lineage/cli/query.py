@@ -32,6 +32,7 @@ UrlOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts")]
 DepthOpt = Annotated[int, typer.Option(min=1, max=queries.MAX_DEPTH, help="How many hops to follow")]
+AllRunsOpt = Annotated[bool, typer.Option("--all-runs", help="List child runs that touch no dataset (counted under their parent otherwise)")]
 
 
 class Failed(Exception):
@@ -211,6 +212,14 @@ def _job_level_table(a: dict[str, Any]) -> Table | None:
     return _table("Jobs and datasets (job level)", ["ref", "kind", "namespace", "hops", "via"], rows)
 
 
+def print_folded(console: Console, a: dict[str, Any]) -> None:
+    """How many child runs that touch no dataset were folded under their parents."""
+    folded = a.get("folded_runs") or {}
+    if folded.get("count") and not folded.get("listed"):
+        parents = ", ".join(f"{ref_of(p)} ({p['child_runs']})" for p in folded["parents"])
+        console.print(f"{folded['count']} child runs that touch no dataset folded under their parents: {escape(parents)} (--all-runs lists them)")
+
+
 def _beyond_start(a: dict[str, Any]) -> bool:
     """Whether an impact or upstream answer reaches past where its walk began (a dataset, job or
     alias ref begins at its versions, runs or model versions, at 0 hops)."""
@@ -249,6 +258,7 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
         console.print(job_level)
     if a["runs"]:
         console.print(f"runs: {len(a['runs'])}  (jobs: {', '.join(sorted({r['job'] for r in a['runs'] if r.get('job')}))})")
+    print_folded(console, a)
 
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
@@ -267,6 +277,7 @@ def render_upstream(console: Console, a: dict[str, Any]) -> None:
     if a["runs"]:
         runs = [[ref_of(r), r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
         console.print(_table("Runs", ["run", "run id", "state", "ended", "params"], runs))
+    print_folded(console, a)
 
 
 def render_diff(console: Console, a: dict[str, Any]) -> None:
@@ -328,14 +339,16 @@ def render_search(console: Console, a: dict[str, Any], where: str = "") -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", {"ref": ref, "depth": depth}, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours())), render_impact)
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_impact)
 
     @app.command()
-    def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", {"ref": ref, "depth": depth}, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours())), render_upstream)
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_upstream)
 
     @app.command()
     def diff(a: str, b: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:

@@ -139,3 +139,13 @@ def test_versions_of_a_dataset_newest_first(client: TestClient) -> None:
     run = client.get("/api/v1/versions", params={"ref": incident.s.run_uuid("clean#1")})
     assert run.status_code == 400 and run.json()["field"] == "ref"
     assert client.get("/api/v1/versions", params={"ref": "nothing-like-this"}).status_code == 404
+
+
+def test_child_runs_are_folded_unless_all_runs(client: TestClient) -> None:
+    from tests.conformance.test_static_lineage import dbt_story
+
+    assert client.post("/api/v1/lineage/batch", json=dbt_story()).json()["rejected"] == 0
+    folded = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders"}).json()
+    assert len(folded["runs"]) == 1 and folded["folded_runs"]["count"] == 3
+    listed = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders", "all_runs": "true"}).json()
+    assert len(listed["runs"]) == 4 and listed["folded_runs"]["listed"] is True

@@ -250,3 +250,13 @@ def test_piped_token_list_prints_long_names_whole(loaded: Store) -> None:
     assert runner.invoke(app, ["token", "create", name, "--scope", "read", "--scope", "ingest"]).exit_code == 0
     ((listed, scopes, *_),) = rows(piped("token", "list"), "name")
     assert (listed, sorted(scopes.split(", "))) == (name, ["ingest", "read"])
+
+
+def test_child_runs_are_counted_unless_all_runs(loaded: Store) -> None:
+    from tests.conformance.test_static_lineage import dbt_story
+
+    ingest(loaded, *dbt_story())
+    folded = run("impact", "duckdb://jaffle/raw.orders")
+    assert "3 child runs that touch no dataset folded under their parents" in folded and "sql.2" not in folded
+    listed = json.loads(run("impact", "duckdb://jaffle/raw.orders", "--all-runs", "--json"))
+    assert len(listed["runs"]) == 4

@@ -130,3 +130,37 @@ def test_a_symlink_learned_after_both_runs_joins_them(store: Store) -> None:
     store.reset()
     one_by_one(store, [link, read, write])
     assert store.dump() == joined
+
+
+def dbt_story() -> list[dict[str, Any]]:
+    """A dbt model run (a child of the dbt invocation) reads a source and writes a model; its
+    SQL statements are child runs of it that touch no dataset."""
+    def parent(run: str, job: str) -> dict[str, Any]:
+        return {"parent": s.facet(run={"runId": s.run_uuid(run)}, job={"namespace": "dbt", "name": job})}
+
+    model = s.event(
+        "model#1", "COMPLETE", s.ts(1), job="jaffle.orders", namespace="dbt", run_facets=parent("invocation#1", "dbt-run"),
+        inputs=[s.dataset("raw.orders", namespace="duckdb://jaffle")], outputs=[s.dataset("main.orders", namespace="duckdb://jaffle")],
+    )
+    statements = [
+        s.event(f"stmt#{i}", "COMPLETE", s.ts(1, i), job=f"jaffle.orders.sql.{i}", namespace="dbt", run_facets=parent("model#1", "jaffle.orders"))
+        for i in (1, 2, 3)
+    ]
+    return [model, *statements]
+
+
+def test_child_runs_that_touch_no_dataset_are_folded_under_their_parent(store: Store) -> None:
+    one_by_one(store, dbt_story())
+    model_run = ids.run_id(s.run_uuid("model#1"))
+    down = impact(store, "duckdb://jaffle/raw.orders")
+    assert [r["id"] for r in down["runs"]] == [model_run]
+    assert down["runs"][0]["child_runs_folded"] == 3
+    assert down["folded_runs"]["count"] == 3 and [(p["id"], p["child_runs"]) for p in down["folded_runs"]["parents"]] == [(model_run, 3)]
+    everything = impact(store, "duckdb://jaffle/raw.orders", all_runs=True)
+    assert sorted(r["job"] for r in everything["runs"]) == ["jaffle.orders", "jaffle.orders.sql.1", "jaffle.orders.sql.2", "jaffle.orders.sql.3"]
+    assert {r.get("parent_run") for r in everything["runs"] if r["job"] != "jaffle.orders"} == {model_run}
+    # Upstream, the dbt invocation is a parent with no dataset of its own, and no child: listed.
+    up = upstream(store, "duckdb://jaffle/main.orders")
+    assert sorted(r["job"] for r in up["runs"]) == ["dbt-run", "jaffle.orders"] and up["folded_runs"]["count"] == 0
+    up_statement = upstream(store, ids.run_id(s.run_uuid("stmt#2")))  # a ref to a folded run still answers
+    assert up_statement["node"]["job"] == "jaffle.orders.sql.2"
