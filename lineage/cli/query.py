@@ -45,9 +45,10 @@ class Failed(Exception):
 
 def hints(suggestions: list[Any], candidates: list[Any]) -> list[str]:
     """The lines under a refused query: refs it may have meant (node summaries, or plain refs
-    such as a model's versions), and the ids of the nodes an ambiguous ref matched."""
+    such as a model's versions), and for an ambiguous ref the candidates, each by a ref that names
+    only it, with its kind and namespace."""
     lines = [f"did you mean {s['ref']} ({kind_of(s)})" if isinstance(s, dict) else f"did you mean {s}" for s in suggestions]
-    return lines + [f"{c['id']}  {kind_of(c)}  {c['label']}" for c in candidates]
+    return lines + [f"{c.get('ref') or c['id']}  {kind_of(c)}  {c.get('namespace') or ''}".rstrip() for c in candidates]
 
 
 def failed(exc: LineageError) -> Failed:

@@ -260,3 +260,14 @@ def test_child_runs_are_counted_unless_all_runs(loaded: Store) -> None:
     assert "3 child runs that touch no dataset folded under their parents" in folded and "sql.2" not in folded
     listed = json.loads(run("impact", "duckdb://jaffle/raw.orders", "--all-runs", "--json"))
     assert len(listed["runs"]) == 4
+
+
+def test_an_ambiguous_ref_lists_candidates_by_refs_that_name_only_them(loaded: Store) -> None:
+    ingest(loaded, s.event("w#1", "COMPLETE", s.ts(1), outputs=[s.dataset("customers", "data-v1.8.2", namespace="warehouse")]))
+    result = runner.invoke(app, ["impact", "customers@data-v1.8.2"])
+    assert result.exit_code == 1 and "matches 2 nodes" in result.stderr
+    lines = [line.split() for line in result.stderr.splitlines()[1:]]
+    assert sorted(line[2] for line in lines) == ["s3://lake", "warehouse"]
+    for ref, kind, _ in lines:
+        assert kind == "DatasetVersion" and resolve_ref(loaded, ref).props["version"] == "data-v1.8.2"
+    assert len({resolve_ref(loaded, line[0]).id for line in lines}) == 2
