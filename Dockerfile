@@ -5,6 +5,8 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY lineage ./lineage
 COPY api ./api
+# The CLI's `emit` command imports the emitters SDK, so `lineage serve` needs it too.
+COPY emitters ./emitters
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 lineage && mkdir -p /data && chown lineage /data
 USER lineage
 

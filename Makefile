@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start the API on the embedded SQLite store (data/lineage.db) at http://127.0.0.1:5000.
-## SIGTERM or Ctrl-C stops it cleanly with exit code 0 (after Ctrl-C, GNU make itself still
-## prints "Interrupt": the terminal's signal reaches make too, whatever the service returns)
+## Ctrl-C or SIGTERM stops it cleanly with exit code 0: the service takes the terminal's
+## foreground (LINEAGE_OWN_TERMINAL, lineage/cli/terminal.py), so Ctrl-C is its alone, not make's
 run: $(STAMP)
-	LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
+	LINEAGE_OWN_TERMINAL=1 LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
 
 ## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set),
 ## and the explorer page in Debian's headless Chromium

@@ -45,20 +45,34 @@ def check_exposure(settings: Settings, auth: Authenticator) -> None:
     )
 
 
+def open_checked(settings: Settings, store: Store | None = None) -> tuple[Store, Authenticator]:
+    """The start-up every API process makes, and `lineage serve --workers` once before them:
+    the store opened from settings (unless given) and set up, and the exposure check. A store
+    that is down does not stop it (/readyz and ingest answer 503 until it is back); a refused
+    exposure raises RuntimeError, after closing a store opened here."""
+    own = store is None
+    opened = open_store(settings) if store is None else store
+    try:
+        try:
+            opened.setup()
+        except StoreUnavailable as exc:
+            log.warning("store unavailable at start-up", extra={"error": str(exc)})
+        auth = Authenticator(opened, settings.auth)
+        check_exposure(settings, auth)
+    except BaseException:
+        if own:
+            opened.close()
+        raise
+    return opened, auth
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """An app over `store` (opened from settings when not given; closed on shutdown if opened here)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
-        app.state.store = open_store(settings) if own else store
-        try:
-            app.state.store.setup()
-        except StoreUnavailable as exc:
-            # Start anyway: /readyz answers 503 and ingest 503 until the store is back.
-            log.warning("store unavailable at start-up", extra={"error": str(exc)})
-        app.state.auth = Authenticator(app.state.store, settings.auth)
-        check_exposure(settings, app.state.auth)
+        app.state.store, app.state.auth = open_checked(settings, store)
         # A store handed to create_app is the caller's: its own ingest runs.
         writer = writer_process(settings, app.state.store) if own else None
         committer = GroupCommitter(

@@ -244,8 +244,9 @@ class PromotionRun(StepRun):
     """A promotion: moves `alias` of a model to a version, gated by checks and a decision.
 
     The decision is the one given, else `approved` when every check passed and `rejected` when
-    one failed (`pending` with no check). A rejected promotion still records its facts; the
-    service just does not move the alias for it."""
+    one failed (`pending` with no check). A rejected or pending promotion still records its
+    facts; the service holds its alias move (listed as held, not made) until an approval
+    (docs/releases.md)."""
 
     def __init__(
         self,

@@ -122,14 +122,20 @@ def untrained_model_versions(facts: Facts) -> Iterator[Warning]:
 def event_problems(facts: Facts) -> Iterator[Warning]:
     """Nodes that events with problems touched (issue 29): what those events said may be partial."""
     for node in facts.of(lambda n: bool(n.props.get("problems"))):
-        problems = node.props["problems"]
-        kinds = sorted({p["problem"] for p in problems})
-        more = " or more" if node.props.get("problems_truncated") else ""
-        yield warning(
-            "event_problems", node,
-            f"{len(problems)}{more} problems ({', '.join(kinds)}) in events about {display(node)}, "
-            f"e.g. {problems[0]['field']}: {problems[0]['detail']}",
-        )
+        problems = node.props["problems"]  # the earliest 20 at most (projection.MAX_NODE_PROBLEMS)
+        more = " (the earliest; there are more)" if node.props.get("problems_truncated") else ""
+        listed = "; ".join(f"{p['field']} ({p['problem']}): {p['detail']}" for p in problems)
+        yield warning("event_problems", node, f"{len(problems)} problems in events about {display(node)}{more}: {listed}")
+
+
+def _named(node: Node, subject: str) -> str:
+    """What a refused event names, in words: the node, the dataset of a version, the job of a run."""
+    p = node.props
+    if subject == p.get("dataset"):
+        return f"dataset {p.get('namespace')}/{p.get('name')} (of {display(node)})"
+    if subject == p.get("job"):
+        return f"job {p.get('job_namespace')}/{p.get('job_name')} (of {display(node)})"
+    return display(node)
 
 
 def rejected_events(facts: Facts) -> Iterator[Warning]:
@@ -143,7 +149,7 @@ def rejected_events(facts: Facts) -> Iterator[Warning]:
         for subject, count in named:
             yield warning(
                 "rejected_events", node,
-                f"{count} refused events name {subject}; their lineage is missing until replayed "
+                f"{count} refused events name {_named(node, subject)}; their lineage is missing until replayed "
                 "(GET /api/v1/rejections, lineage rejections list)",
             )
 

@@ -51,6 +51,8 @@ from lineage.graph import (
 from lineage.overlay import Overlay
 
 FAILED_STATES = frozenset({"FAIL", "ABORT"})
+# Why an alias move is held rather than made: its approval's decision, or its run failed.
+HELD_DECISIONS = frozenset({"pending", "rejected", "failed"})
 _STATE_RANK = {"OTHER": 0, "START": 1, "RUNNING": 1, "COMPLETE": 2, "FAIL": 2, "ABORT": 2}
 INFERRED_KEY = "inferred"
 # Later than any event time (times are normalised to this fixed-width form).
@@ -60,14 +62,24 @@ END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 def written_rank(event: Event) -> list[Any] | None:
     """How strongly an event says a version exists: COMPLETE (0) beats START/RUNNING (1).
 
-    The smallest (rank, eventTime) over all observations is the version's `written_at`, so a
-    version counts from its completion when that is known. FAIL/ABORT write nothing.
+    The smallest (rank, eventTime) over the observations that count is the version's
+    `written_at`, so a version counts from its completion when that is known. FAIL/ABORT write
+    nothing, and neither does the START of a run whose terminal state is FAIL or ABORT: each
+    observation is kept per writing run (`_written_by`) and counts only while that run has not
+    failed (docs/releases.md, "Outputs of failed runs").
     """
     if event.kind == "dataset" or event.event_type == "COMPLETE":
         return [0, event.event_time]
     if event.event_type in FAILED_STATES:
         return None
     return [1, event.event_time]
+
+
+def output_label(ref: DatasetRef, event: Event) -> str | None:
+    """The version an event writes of `ref` (a run's output, or a dataset event's dataset): the
+    one it declares, else, for a run, one derived from the run (DESIGN.md section 3). The one
+    statement of this rule: the projection, `subjects` and the stores' prefetch all ask here."""
+    return declared_version(ref) or event.run_uuid
 
 
 def _merge_facets(props: dict[str, Any], facets: Facets, order: list[Any]) -> bool:
@@ -99,6 +111,14 @@ def preload_deployments(view: GraphView, deployments: Sequence[str]) -> None:
     runs that wrote them, then those runs; two round trips however many there are."""
     view.preload(deployments, out_types=(SERVES,), in_types=(WROTE,))
     view.preload([w.src for d in deployments for w in view.in_edges(d, WROTE)])
+
+
+def _written_by(props: dict[str, Any]) -> dict[str, list[Any]]:
+    """A version's write observations by writing run uuid ("" for dataset events); a version
+    stored before they were kept per run has its one merged observation under ""."""
+    if props.get("_written_by") is not None:
+        return dict(props["_written_by"])
+    return {"": props["_written"]} if props.get("_written") else {}
 
 
 def _min_pair(current: list[Any] | None, new: list[Any] | None) -> list[Any] | None:
@@ -231,10 +251,12 @@ class _Projector:
         written: list[Any] | None,
         declared: bool = True,
         writer: bool = False,
+        by: str | None = None,
     ) -> str:
         """Upsert a version of `dataset`; `label` None is the unversioned placeholder.
 
-        `declared` says the event named the version (a facet), rather than it being derived."""
+        `declared` says the event named the version (a facet), rather than it being derived;
+        `by` is the uuid of the run whose output it is (None: a dataset event or an input)."""
         node_id = ids.version_id(dataset, label or "")
         _, props, labels = self._upsert(
             node_id,
@@ -246,8 +268,12 @@ class _Projector:
         old_written = props.get("written_at")
         if label is not None:
             _merge_facets(props, ref.facets, self.writer_order if writer else self.reader_order)
-            props["_written"] = _min_pair(props.get("_written"), written)
-            props["written_at"] = props["_written"][1] if props.get("_written") else None
+            if written is not None or by is not None:  # an input changes no write observation
+                observed = _written_by(props)
+                if written is not None:
+                    observed[by or ""] = _min_pair(observed.get(by or ""), written)
+                props["_written_by"] = observed
+                self._settle_written(props, by is not None)
             self._artifact(props, ref.facets.get("ml_artifact"))
         merged = props.get("facets") or {}
         newly_model = False
@@ -276,11 +302,49 @@ class _Projector:
         self._edge(node_id, VERSION_OF, dataset)
         if newly_model:
             self._model_version_appeared(node_id, props["model_name"])
-        if props.get("written_at") != old_written:
-            # Rebinding waits until the event's WROTE edges exist (see `resolve`).
-            since = min(x for x in (old_written, props.get("written_at")) if x is not None)
-            self.rebinds[dataset] = min(self.rebinds.get(dataset, since), since)
+        self._written_moved(dataset, old_written, props.get("written_at"))
         return node_id
+
+    def _written_moved(self, dataset: str, old: str | None, new: str | None) -> None:
+        if new != old:
+            # Rebinding waits until the event's WROTE edges exist (see `resolve`).
+            since = min(x for x in (old, new) if x is not None)
+            self.rebinds[dataset] = min(self.rebinds.get(dataset, since), since)
+
+    def _run_failed(self, run_uuid: str) -> bool:
+        run = self.g.node(ids.run_id(run_uuid))
+        return run is not None and run.props.get("state") in FAILED_STATES
+
+    def _settle_written(self, props: dict[str, Any], run_wrote: bool) -> None:
+        """`written_at` from the observations of writers that have not failed; `write_failed`
+        when every run that wrote the version failed and no dataset event declared it (it stays
+        in the graph, visible, but nothing binds to it). `run_wrote`: a run is known to have
+        written it (a run whose only events are FAIL or ABORT leaves no observation)."""
+        observed = props.get("_written_by") or {}
+        runs = [k for k in observed if k]
+        if len(runs) > 1:
+            self.g.preload([ids.run_id(k) for k in runs])
+        failed = {k for k in runs if self._run_failed(k)}
+        counted = [w for key, w in observed.items() if key not in failed]
+        props["_written"] = min(counted) if counted else None
+        props["written_at"] = props["_written"][1] if props["_written"] else None
+        props["write_failed"] = (run_wrote or bool(observed)) and not counted
+
+    def settle_outputs(self, run: str) -> None:
+        """The run turned failed or back: each version it wrote counts (or not) again."""
+        wrote = self.g.out_edges(run, WROTE)
+        self.g.preload([e.dst for e in wrote])
+        for edge in wrote:
+            node = self.g.node(edge.dst)
+            if node is None or node.props.get("placeholder"):
+                continue
+            props = dict(node.props)
+            props["_written_by"] = _written_by(props)
+            old = props.get("written_at")
+            self._settle_written(props, True)
+            if props != node.props:
+                self._put(node.id, VERSION, set(node.labels), props)
+                self._written_moved(props["dataset"], old, props.get("written_at"))
 
     def _artifact(self, props: dict[str, Any], facet: dict[str, Any] | None) -> None:
         """First content hash (by eventTime, hash) is the version's; any other is a violation."""
@@ -352,7 +416,10 @@ class _Projector:
         e = self.e
         assert e.run_uuid and e.job_namespace and e.job_name
         job = self.job(e.job_namespace, e.job_name, e.job_facets, ran_at=e.event_time)
+        failed_before = self._run_failed(e.run_uuid)
         run = self.run_node(job)
+        if self._run_failed(e.run_uuid) != failed_before:
+            self.settle_outputs(run)
         self.commit(run, e.job_facets.get("sourceCodeLocation"))
         parent = e.run_facets.get("parent")
         if parent:
@@ -373,8 +440,10 @@ class _Projector:
         written = written_rank(e)
         for ref in e.outputs:
             dataset = self.dataset(ref, writer=True)
-            label = declared_version(ref)
-            version = self.version(dataset, ref, label or e.run_uuid, written, declared=label is not None, writer=True)
+            version = self.version(
+                dataset, ref, output_label(ref, e), written, declared=declared_version(ref) is not None, writer=True,
+                by=e.run_uuid,
+            )
             self._io_edge(run, WROTE, version, ref)
         alias = e.run_facets.get("ml_alias")
         if alias:
@@ -440,7 +509,7 @@ class _Projector:
         ref = self.e.dataset
         assert ref is not None
         dataset = self.dataset(ref, writer=True)
-        label = declared_version(ref)
+        label = output_label(ref, self.e)  # a dataset event has no run: only a declared version
         if label is not None:
             self.version(dataset, ref, label, written_rank(self.e), writer=True)
 
@@ -669,7 +738,12 @@ class _Projector:
         self.aliases_to_refresh.add(node_id)
 
     def refresh_alias(self, alias: str) -> None:
-        """Recompute POINTS_TO history: each effective move holds until the next one."""
+        """Recompute POINTS_TO history: each effective move holds until the next one.
+
+        A move counts once its run has not failed and its approval, when it carries one, says
+        `approved`; a move whose approval is `pending` or `rejected`, or whose run failed, is
+        kept in `held_moves` with the reason and moves nothing (docs/releases.md). An approved
+        move takes effect at the later of its own time and its approval's time."""
         node = self.g.node(alias)
         if node is None:
             return
@@ -679,14 +753,22 @@ class _Projector:
         self.g.preload([ids.run_id(u) for u in moves])
         self.g.preload_matching(VERSION, "model_ref", [f"{model}@{m['version']}" for m in moves.values()])
         effective = []
+        held = []
         for run_uuid, move in moves.items():
             run = self.g.node(ids.run_id(run_uuid))
             facets = (run.props.get("facets") or {}) if run else {}
-            rejected = (facets.get("ml_approval") or {}).get("decision") == "rejected"
-            if run is not None and (run.props.get("state") in FAILED_STATES or rejected):
+            decision = (facets.get("ml_approval") or {}).get("decision")
+            reason = "failed" if run is not None and run.props.get("state") in FAILED_STATES else decision
+            if reason in HELD_DECISIONS:
+                held.append({"version": move["version"], "at": move["at"][1], "run": run_uuid, "reason": reason})
                 continue
-            effective.append((move["at"][1], run_uuid, move["version"]))
+            since = move["at"][1]
+            if decision is not None and run is not None:
+                # Approved after the move was asked for: it takes effect from the approval.
+                since = max(since, run.props["_facet_src"]["ml_approval"][0])
+            effective.append((since, run_uuid, move["version"]))
         effective.sort()
+        held.sort(key=lambda m: (m["at"], m["run"]))
         desired: dict[tuple[str, str], dict[str, Any]] = {}
         pending = []
         history = []
@@ -707,6 +789,7 @@ class _Projector:
         props["history"] = history
         props["current_version"] = history[-1]["version"] if history and history[-1]["until"] is None else None
         props["unresolved_versions"] = sorted(set(pending))
+        props["held_moves"] = held
         self._put(alias, ALIAS, set(node.labels), props)
 
     # --- run labels (issue 30) -----------------------------------------------------------
@@ -870,7 +953,7 @@ def subjects(event: Event) -> list[str]:
     if event.dataset is not None:
         dataset = ids.dataset_id(event.dataset.namespace, event.dataset.name)
         out.add(dataset)
-        label = declared_version(event.dataset)
+        label = output_label(event.dataset, event)
         if label:
             out.add(ids.version_id(dataset, label))
     if event.job_namespace and event.job_name:
@@ -897,8 +980,9 @@ def subjects(event: Event) -> list[str]:
     for ref in event.outputs:
         dataset = ids.dataset_id(ref.namespace, ref.name)
         out.add(dataset)
-        if event.run_uuid:
-            out.add(ids.version_id(dataset, declared_version(ref) or event.run_uuid))
+        label = output_label(ref, event)
+        if event.run_uuid and label:  # a job event's outputs are datasets, not versions
+            out.add(ids.version_id(dataset, label))
     return sorted(out)
 
 

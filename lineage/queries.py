@@ -81,6 +81,8 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
             out |= {k: p.get(k) for k in ("endpoint", "since", "until", "status", "traffic_percent", "canary", "rollback")}
         if p.get("immutability_violations"):
             out["immutability_violations"] = p["immutability_violations"]
+        if p.get("write_failed"):  # only failed runs wrote it: shown, never bound to (docs/releases.md)
+            out["write_failed"] = True
     elif node.kind == RUN:
         facets = p.get("facets") or {}
         training = facets.get("ml_training") or {}
@@ -343,6 +345,13 @@ def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> di
 
 
 @snapshotted
+def rejected_naming(store: Store, node: Node) -> int:
+    """How many refused events, kept in the dead-letter store, name a node, its dataset (for a
+    version) or its job (for a run): what they would have said of it is missing."""
+    named = [i for i in dict.fromkeys([node.id, node.props.get("dataset"), node.props.get("job")]) if isinstance(i, str)]
+    return sum(store.rejections_about(named).values())
+
+
 def node_detail(store: Store, node_id: str) -> dict[str, Any]:
     node = store.node(node_id)
     if node is None:
@@ -364,7 +373,7 @@ def node_detail(store: Store, node_id: str) -> dict[str, Any]:
         # What events that touch it got wrong, and refused events that name it (issue 29).
         "problems": node.props.get("problems") or [],
         "problems_truncated": bool(node.props.get("problems_truncated")),
-        "rejected_events": store.rejections_about([node_id]).get(node_id, 0),
+        "rejected_events": rejected_naming(store, node),
     }
 
 

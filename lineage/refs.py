@@ -165,7 +165,9 @@ def display(node: Node) -> str:
 
 
 def handle(node: Node) -> str:
-    """A ref a person can type that resolves to this node: its label."""
+    """A ref a person can type that resolves to this node: its label (a commit's whole sha)."""
+    if node.kind == COMMIT and node.props.get("sha"):
+        return str(node.props["sha"])
     return display(node)
 
 

@@ -275,7 +275,12 @@ def model_versions(
     model_name = model.props.get("model_name") or name
     alias_nodes = store.find("model", model_name, kind=ALIAS, limit=100)
     aliases = [
-        {"alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"), "history": a.props.get("history", [])}
+        {
+            "alias": a.props["alias"], "id": a.id, "current_version": a.props.get("current_version"),
+            "history": a.props.get("history", []),
+            # Moves asked for but not made: approval pending or rejected, or the run failed.
+            "held_moves": a.props.get("held_moves", []),
+        }
         for a in alias_nodes
     ]
     rows = []

@@ -69,14 +69,19 @@ def register(app: typer.Typer) -> None:
         else:
             for err in summary["errors"]:
                 console.print(f"[yellow]rejected[/] {err['file']} #{err['index']}: {err['error']}")
+            kept = " (kept: see `lineage rejections list`)" if summary["rejected"] else ""
+            flawed = f", {summary['with_warnings']} with warnings" if summary["with_warnings"] else ""
             console.print(
-                f"{summary['created']} created, {summary['duplicate']} duplicate, {summary['rejected']} rejected"
-                f" (kept: `lineage rejections list`), {summary['with_warnings']} with warnings, from {summary['files']} files"
+                f"{summary['created']} created, {summary['duplicate']} duplicate, {summary['rejected']} rejected{kept}"
+                f"{flawed} from {summary['files']} files"
             )
 
     @app.command()
     def rebuild() -> None:
-        """Drop the graph and replay the whole event log into it."""
+        """Replay the whole event log into a new graph that replaces the current one.
+
+        On Neo4j ingest and /readyz answer 503 while it runs, and a failed rebuild keeps the
+        graph as it was (docs/stores.md)."""
         console = Console(stderr=True)
         store = open_store(Settings())
         try:

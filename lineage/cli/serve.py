@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from lineage import logs
+from lineage.cli.terminal import own_foreground
 from lineage.settings import Settings
 
 
@@ -24,22 +25,12 @@ def redact(url: str) -> str:
 
 
 def check_before_workers(settings: Settings) -> None:
-    """The exposure check, once in the parent: a worker refusing to start would only end the
-    supervisor with a worker's traceback, while here it is one clear error."""
-    from api.app import check_exposure
-    from lineage.auth import Authenticator
-    from lineage.errors import StoreUnavailable
-    from lineage.store import open_store
+    """The workers' start-up checks, once in the parent: a worker refusing to start would only
+    end the supervisor with a worker's traceback, while here it is one clear error."""
+    from api.app import open_checked
 
-    store = open_store(settings)
-    try:
-        try:
-            store.setup()
-        except StoreUnavailable:
-            pass  # the workers start anyway and fail closed (see check_exposure)
-        check_exposure(settings, Authenticator(store, settings.auth))
-    finally:
-        store.close()
+    store, _ = open_checked(settings)
+    store.close()
 
 
 class Stopped(Exception):
@@ -96,7 +87,7 @@ def register(app: typer.Typer) -> None:
         if settings.workers == 1:
             from api.app import create_app
 
-            with stopped_cleanly():
+            with own_foreground(), stopped_cleanly():
                 uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
             return
         try:
@@ -112,7 +103,7 @@ def register(app: typer.Typer) -> None:
                 "LINEAGE_WORKERS": str(settings.workers),
                 "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
             })
-            with stopped_cleanly():
+            with own_foreground(), stopped_cleanly():
                 uvicorn.run(
                     "api.app:app_from_environment", factory=True, workers=settings.workers,
                     host=settings.host, port=settings.port, log_config=None,

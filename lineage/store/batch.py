@@ -37,7 +37,7 @@ from lineage.graph import (
     PutEdge,
     PutNode,
 )
-from lineage.projection import END_OF_TIME, preload_histories, project, subjects, touched
+from lineage.projection import END_OF_TIME, output_label, preload_histories, project, subjects, touched
 from lineage.store.base import Around, IngestOutcome
 
 EdgeIdent = tuple[str, str, str, str]
@@ -103,13 +103,15 @@ def log_and_project(
     head: tuple[int, str],
     known: dict[str, int],
     about: Mapping[str, Sequence[str]] | None = None,
+    nodes_seeded: bool = False,
 ) -> tuple[list[IngestOutcome], list[Entry], tuple[int, str]]:
     """An ingest's work before its writes, on either store: number and chain the events not in
     `known` (event id -> seq; events in it are reported as already stored) after `head` (seq,
     hash), and project them into `batch`. `about` holds their `projection.subjects` where
-    already computed. Returns the outcomes, the new entries and the new head."""
+    already computed; `nodes_seeded` says the caller already seeded `batch` with every node
+    the events touch (see Batch.prefetch). Returns the outcomes, the new entries and the new head."""
     about = {e.id: about[e.id] if about else subjects(e) for e in events if e.id not in known}
-    batch.prefetch([e for e in events if e.id in about], about)
+    batch.prefetch([e for e in events if e.id in about], about, nodes_seeded)
     seq, prev = head
     outcomes, entries = [], []
     for event in events:
@@ -161,14 +163,19 @@ class Batch:
         self._by_prop: defaultdict[tuple[str, Any], set[str]] = defaultdict(set)
 
     # --- store reads, once each -------------------------------------------------------------
-    def prefetch(self, events: Sequence[Event], subjects: Mapping[str, Sequence[str]] | None = None) -> None:
+    def prefetch(
+        self, events: Sequence[Event], subjects: Mapping[str, Sequence[str]] | None = None, nodes_seeded: bool = False
+    ) -> None:
         """Fetch, in a few round trips, what projecting `events` will ask the store first: the
         nodes they touch, the annotations waiting for those nodes, the versions current when
         their unversioned inputs were read (and the newest of each endpoint they deploy to),
         and the inferred reads their outputs may rebind.
-        `subjects` are the events' `projection.subjects` by event id, where already known."""
+        `subjects` are the events' `projection.subjects` by event id, where already known;
+        `nodes_seeded`: `seed` was given every node they touch (`projection.touched`), so
+        those need not be worked out again."""
         known = subjects or {}
-        self._prefetch_nodes(node_id for e in events for node_id in touched(e, known.get(e.id)))
+        if not nodes_seeded:
+            self._prefetch_nodes(node_id for e in events for node_id in touched(e, known.get(e.id)))
         versions: dict[str, str] = {}
         rebinds: dict[str, str] = {}
         for e in events:
@@ -180,7 +187,7 @@ class Batch:
                 d = ids.dataset_id(ref.namespace, ref.name)
                 # A version that moves in time rebinds the reads from the earlier of its two
                 # times on: a run's COMPLETE moves what its START wrote from the START's time.
-                label = declared_version(ref) or e.run_uuid  # as projection.subjects names it
+                label = output_label(ref, e)
                 written = self._written_at(ids.version_id(d, label)) if label else None
                 since = min(e.event_time, written) if written else e.event_time
                 rebinds[d] = min(rebinds.get(d, since), since)

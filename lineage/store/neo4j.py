@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any, LiteralString, TypeVar
 
 import orjson
@@ -40,7 +43,7 @@ from lineage.graph import (
     PutNode,
 )
 from lineage.ingest.parse import parse_event
-from lineage.projection import project, subjects, touched
+from lineage.projection import subjects, touched
 from lineage.store.base import (
     Around,
     Direction,
@@ -92,6 +95,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
+    # The graph a rebuild stages beside the live one (see `rebuild`): its edges find their ends by id.
+    "CREATE INDEX staged_node_id IF NOT EXISTS FOR (n:StagedNode) ON (n.id)",
     "CALL db.awaitIndexes(300)",
 )
 
@@ -126,7 +131,7 @@ LOCK_AND_READ_HEAD: LiteralString = (
     + READ_HEAD.rstrip()
     + ", COLLECT { UNWIND $p.nodes AS id"
     + _NODE_AND_NOTES
-    + " RETURN [node, notes] } AS nodes"
+    + " RETURN [node, notes] } AS nodes, h.rebuilding AS rebuilding"
 )
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
@@ -204,7 +209,6 @@ COUNT_EVENTS: dict[str, LiteralString] = {
     "all": "MATCH (e:Event)" + _COUNT_FILTER,
 }
 REPLAY_CHUNK: LiteralString = "MATCH (e:Event) WHERE e.seq > $p.after RETURN e.seq, e.payload ORDER BY e.seq LIMIT $p.limit"
-REPLAY_EVENTS = 500  # per write transaction of `rebuild`, to bound its memory
 
 # --- the graph -------------------------------------------------------------------------------
 # Reads answer in one row of lists: the driver spends tens of microseconds on each record it
@@ -538,10 +542,41 @@ RETURN created, merged
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR "
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR n:StagedNode OR "
     + dead_letters.LABELS
     + " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 )
+
+# --- rebuild ------------------------------------------------------------------------------------
+# A rebuild projects the log into a scratch SQLite store (the same pure projection), copies that
+# graph in beside the live one as (:StagedNode) with its edges, and only then swaps: the live
+# :Node graph is dropped and the staged nodes take their labels. Until the swap the live graph is
+# untouched, so a rebuild that fails before it leaves the graph as it was. The marker on the log
+# head (`rebuilding`, set under the head's lock, which every ingest takes first) refuses ingest
+# and readiness from the moment the log is read until the swap is done; a failure during the swap
+# itself leaves the marker, so the service stays unready until `lineage rebuild` runs again.
+MARK_REBUILD: LiteralString = (
+    "MERGE (h:LogHead {name: 'head'}) SET h.locked = true, h.rebuilding = $p.at, h.rebuild_phase = 'staging'"
+)
+MARK_SWAP: LiteralString = "MATCH (h:LogHead {name: 'head'}) SET h.rebuild_phase = 'swapping'"
+CLEAR_REBUILD: LiteralString = "MATCH (h:LogHead {name: 'head'}) REMOVE h.rebuilding, h.rebuild_phase"
+REBUILD_STATE: LiteralString = "OPTIONAL MATCH (h:LogHead {name: 'head'}) RETURN h.rebuilding, h.rebuild_phase"
+DROP_STAGED: LiteralString = "MATCH (n:StagedNode) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+STAGE_NODES: LiteralString = "UNWIND $p.rows AS row CREATE (n:StagedNode) SET n = row.fields, n.staged_labels = row.keep"
+STAGE_EDGES: LiteralString = """
+UNWIND $p.rows AS row
+MATCH (a:StagedNode {id: row.src})
+MATCH (b:StagedNode {id: row.dst})
+CREATE (a)-[r:$(row.type)]->(b)
+SET r.key = row.key, r.props = row.props, r.inferred_dataset = row.inferred_dataset, r.read_at = row.read_at
+RETURN count(r)
+"""
+PROMOTE_STAGED: LiteralString = (
+    "MATCH (n:StagedNode) CALL (n) { SET n:$(n.staged_labels) REMOVE n:StagedNode, n.staged_labels }"
+    " IN TRANSACTIONS OF 1000 ROWS"
+)
+STAGE_PAGE = 2000  # nodes or edges per write of the staged copy
+REPLAY_READ = 1000  # log entries per read, and per ingest into the scratch store
 
 # API tokens live beside the graph (:Token, never :Node), hashed; see lineage/auth.py.
 TOKEN_FIELDS: LiteralString = " RETURN t.name, t.hash, t.scopes, t.created_at, t.revoked_at"
@@ -859,11 +894,14 @@ def _ingest(
     about_all = {e.id: subjects(e) for e in events}
     touching = sorted({i for e in events for i in touched(e, about_all[e.id])})
     head = _run(tx, LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
+    if head[4] is not None:
+        raise StoreUnavailable(f"neo4j: the graph is being rebuilt (since {head[4]}); retry when it is done")
     start = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
     batch = Batch(_Reads(tx))
     batch.seed(touching, *_nodes_and_annotations(head[3]))
-    outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all)
+    # `touching` covers every event of the call, logged before or not: prefetch need not redo it.
+    outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all, nodes_seeded=True)
     rows = [
         {
             "event": {
@@ -884,19 +922,19 @@ def _ingest(
     return outcomes
 
 
-def _replay(tx: ManagedTransaction, after: int) -> tuple[int, int]:
-    """One chunk of `rebuild`: project the next events after seq `after`; (count, last seq)."""
-    _run(tx, LOCK_HEAD).consume()  # keep ingesters out of a chunk being replayed
-    rows = list(_run(tx, REPLAY_CHUNK, after=after, limit=REPLAY_EVENTS))
-    if not rows:
-        return 0, after
-    batch = Batch(_Reads(tx))
-    events = [parse_event(orjson.loads(r[1])) for r in rows]
-    batch.prefetch(events)
-    for event in events:
-        batch.apply(project(event, batch))
-    _apply(tx, batch.mutations(), batch.surely_new)
-    return len(rows), rows[-1][0]
+def _replay_chunk(tx: ManagedTransaction, after: int) -> list[Any]:
+    """The next log entries after seq `after`, as (seq, payload) rows."""
+    return [tuple(r) for r in _run(tx, REPLAY_CHUNK, after=after, limit=REPLAY_READ)]
+
+
+def _stage(tx: ManagedTransaction, nodes: list[Node], edges: list[Edge]) -> None:
+    """One page of the staged graph; an edge whose end was not staged is an error."""
+    if nodes:
+        _run(tx, STAGE_NODES, rows=[_node_row(n) for n in nodes]).consume()
+    if edges:
+        created = _run(tx, STAGE_EDGES, rows=[_edge_row(e) for e in edges]).single(strict=True)[0]
+        if created != len(edges):
+            raise StoreError(f"neo4j: {len(edges) - created} staged edge(s) whose end node does not exist")
 
 
 def _backfill_first_seqs(tx: ManagedTransaction, after: str) -> str | None:
@@ -1009,17 +1047,45 @@ class Neo4jStore:
             yield self.ingest(events, received_at)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Not atomic like SQLite's: stop ingest while it runs (the CLI's `lineage rebuild`)."""
+        """Replay the log into a new graph staged beside the live one, then swap (see
+        MARK_REBUILD): ingest and `ping` refuse with StoreUnavailable meanwhile, and a failure
+        before the swap (`progress` raising included) leaves the live graph as it was."""
+        self._ensure_schema()
+        # The scratch projection is SQLite's, so the rebuild needs no graph held in memory.
+        from lineage.store.sqlite import SqliteStore
+
+        started = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         with _translated(), self._session() as session:
+            # Under the head's lock: ingests in flight commit first, and every later one sees it.
+            session.execute_write(lambda tx: _run(tx, MARK_REBUILD, at=started).consume())
+            try:
+                _run(session, DROP_STAGED).consume()  # what a rebuild that died left behind
+                with tempfile.TemporaryDirectory(prefix="lineage-rebuild-") as scratch_dir:
+                    scratch = SqliteStore(str(Path(scratch_dir) / "graph.db"))
+                    try:
+                        done, last = 0, 0
+                        while rows := session.execute_read(_replay_chunk, last):
+                            scratch.ingest([parse_event(orjson.loads(r[1])) for r in rows], started)
+                            done, last = done + len(rows), rows[-1][0]
+                            if progress:
+                                progress(len(rows))
+                        for nodes, edges in scratch.graph_pages(STAGE_PAGE):
+                            session.execute_write(_stage, nodes, edges)
+                    finally:
+                        scratch.close()
+            except BaseException:
+                try:
+                    _run(session, DROP_STAGED).consume()
+                    session.execute_write(lambda tx: _run(tx, CLEAR_REBUILD).consume())
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass  # the marker stays: unready until a rebuild runs again, never half a graph
+                raise
+            # The staged graph is complete: from here on a failure leaves the marker set.
+            session.execute_write(lambda tx: _run(tx, MARK_SWAP).consume())
             _run(session, DROP_GRAPH).consume()
-            done, last = 0, 0
-            while True:
-                count, last = session.execute_write(_replay, last)
-                if not count:
-                    return done
-                done += count
-                if progress:
-                    progress(count)
+            _run(session, PROMOTE_STAGED).consume()
+            session.execute_write(lambda tx: _run(tx, CLEAR_REBUILD).consume())
+        return done
 
     def reset(self) -> None:
         with _translated(), self._session() as session:
@@ -1169,7 +1235,9 @@ class Neo4jStore:
 
     def ping(self) -> None:
         with _translated(), self._session() as session:
-            _run(session, "RETURN 1").consume()
+            since, phase = _run(session, REBUILD_STATE).single(strict=True)
+        if since is not None:
+            raise StoreUnavailable(f"neo4j: the graph is being rebuilt ({phase} since {since})")
 
     def close(self) -> None:
         self._driver.close()

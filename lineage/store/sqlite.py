@@ -164,31 +164,21 @@ _SUGGEST = (
     + " OR ".join(f"instr(fold(json_extract(props, '$.{p}')), ?) > 0" for p in SUGGEST_PROPS)
     + ") ORDER BY kind, id LIMIT ?"
 )
-# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH), breadth-first with a depth bound as a
-# parameter: UNION drops repeated (node, depth) pairs, the bound ends cycles.
-_FLOW = {
+# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH) for flow(): breadth first, one
+# level per statement, each reached node expanded once. A recursive CTE keeps (id, depth) rows, so on a cycle, or where paths of several lengths meet, it visited a
+# node once per depth that reaches it (a 4-node cycle walked 200,000 levels deep: 200,000 rows);
+# the frontier below carries only nodes not reached before, so the work follows the answer.
+_FLOW_STEP = {
     "down": """
-WITH RECURSIVE walk(id, depth) AS (
-    SELECT value, 0 FROM json_each(?)
-    UNION
-    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id
-        AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK') WHERE w.depth < ?
-    UNION
-    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id
-        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK') WHERE w.depth < ?
-)
-SELECT id, min(depth) FROM walk GROUP BY id""",
+SELECT e.dst FROM edges e WHERE e.src IN (SELECT value FROM json_each(?)) AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK')
+UNION
+SELECT e.src FROM edges e WHERE e.dst IN (SELECT value FROM json_each(?))
+    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK')""",
     "up": """
-WITH RECURSIVE walk(id, depth) AS (
-    SELECT value, 0 FROM json_each(?)
-    UNION
-    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id
-        AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK') WHERE w.depth < ?
-    UNION
-    SELECT e.dst, w.depth + 1 FROM walk w JOIN edges e ON e.src = w.id
-        AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK') WHERE w.depth < ?
-)
-SELECT id, min(depth) FROM walk GROUP BY id""",
+SELECT e.src FROM edges e WHERE e.dst IN (SELECT value FROM json_each(?)) AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK')
+UNION
+SELECT e.dst FROM edges e WHERE e.src IN (SELECT value FROM json_each(?))
+    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK')""",
 }
 _FLOW_EDGES = """
 SELECT src, type, dst, key, props FROM edges
@@ -199,6 +189,20 @@ _NODES_BY_ID = f"{_NODE} WHERE id IN (SELECT value FROM json_each(?))"
 _ANNOTATIONS_OF = (
     f"{_NODE} WHERE json_extract(props, '$.target') IN (SELECT value FROM json_each(?)) AND kind = 'Annotation'"
 )
+
+
+def _walk(conn: sqlite3.Connection, direction: Direction, start: Sequence[str], depth: int) -> dict[str, int]:
+    """Each node within `depth` flow steps of `start`, at its smallest depth; one statement per
+    level, over the nodes first reached at the level before."""
+    reached = dict.fromkeys(start, 0)
+    frontier = list(reached)
+    level = 0
+    while frontier and level < depth:
+        level += 1
+        ids = _dumps(frontier)
+        frontier = [r[0] for r in conn.execute(_FLOW_STEP[direction], (ids, ids)) if r[0] not in reached]
+        reached.update(dict.fromkeys(frontier, level))
+    return reached
 
 
 def _dumps(value: Any) -> str:
@@ -587,7 +591,13 @@ class SqliteStore:
             self._checkpointer = WalCheckpointer(path)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        if self.path == ":memory:":
+            # Every connection of this store (the writer, each thread's reader) must see one
+            # database: a plain ":memory:" would give each its own, empty one.
+            memory = f"file:lineage-memory-{id(self)}?mode=memory&cache=shared"
+            conn = sqlite3.connect(memory, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: an acknowledged event survives power loss, not only a process crash.
         conn.execute("PRAGMA synchronous = FULL")
@@ -649,6 +659,12 @@ class SqliteStore:
         each chunk's COMMIT runs on a thread while the next is projected. Other writers wait
         meanwhile, `PIPELINE_WINDOW` chunks at a time. A failed chunk rolls back alone, after
         every chunk before it has committed; none after it is written."""
+        if self.path == ":memory:":
+            # A shared in-memory database locks whole tables: the pipeline's reader would meet
+            # the writer's open transaction. Chunk after chunk, then, for tests and scripts.
+            for events, received_at in chunks:
+                yield self.ingest(events, received_at)
+            return
         self._writer_cache(BULK_CACHE_KIB)
         pipeline = IngestPipeline(self)
         try:
@@ -796,7 +812,7 @@ class SqliteStore:
     def _flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         with _translated():
             conn = self._reader
-            reached = dict(conn.execute(_FLOW[direction], (_dumps(list(start)), depth, depth)).fetchall())
+            reached = _walk(conn, direction, start, depth)
             ids = _dumps(list(reached))
             nodes = {n.id: n for n in (_node(r) for r in conn.execute(_NODES_BY_ID, (ids,)))}
             edges = [_edge(r) for r in conn.execute(_FLOW_EDGES, (ids, ids))]
@@ -818,6 +834,19 @@ class SqliteStore:
             nodes = [_node(r) for r in conn.execute("SELECT id, kind, labels, props FROM nodes")]
             edges = [_edge(r) for r in conn.execute("SELECT src, type, dst, key, props FROM edges")]
         return sort_dump(nodes, edges)
+
+    def graph_pages(self, size: int) -> Iterator[tuple[list[Node], list[Edge]]]:
+        """The whole graph a page at a time, every node before any edge (a copy into another
+        backend: Neo4j's `rebuild` projects the log here, then copies the result). Nothing may
+        write meanwhile: the pages come from two statements."""
+        with _translated():
+            conn = self._reader
+            nodes = conn.execute("SELECT id, kind, labels, props FROM nodes ORDER BY id")
+            while rows := nodes.fetchmany(size):
+                yield [_node(r) for r in rows], []
+            edges = conn.execute("SELECT src, type, dst, key, props FROM edges ORDER BY src, type, dst, key")
+            while rows := edges.fetchmany(size):
+                yield [], [_edge(r) for r in rows]
 
     def event_count(self) -> int:
         with _translated():

@@ -67,7 +67,7 @@ def test_tables_answer_the_incident_questions(loaded: Store) -> None:
     impact = run("impact", "data-v1.8.2")
     endpoints = table_rows(impact, "endpoint")
     # Each endpoint's own row says whether it still serves the affected model.
-    assert {name: row["still serving it"] for name, row in endpoints.items()} == {"churn-eu": "YES", "churn-us": "YES", "churn-prod": "no"}
+    assert {name: row["serving it now"] for name, row in endpoints.items()} == {"churn-eu": "YES", "churn-us": "YES", "churn-prod": "no"}
     assert "churn-batch" not in impact
     assert "data-v1.8.2" in run("upstream", "churn@2.3.1")
     diff = run("diff", "churn@2.2.0", "churn@2.3.1")

@@ -71,8 +71,7 @@ def child_of(pid: int) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_exits_0_when_the_service_is_stopped(tmp_path: Path, sig: int) -> None:
     """A supervisor or `kill` stopping the service that `make run` started: make ends with 0.
-    (Ctrl-C at a terminal also reaches make itself, and GNU make then ends by that signal
-    whatever its recipe returns; the service still stops cleanly.)"""
+    (Ctrl-C typed at a terminal: the next test.)"""
     port = free_port()
     env = os.environ | {"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}", "LINEAGE_PORT": str(port), "LINEAGE_LOG_LEVEL": "warning"}
     make = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
@@ -88,3 +87,45 @@ def test_make_run_exits_0_when_the_service_is_stopped(tmp_path: Path, sig: int) 
             os.killpg(make.pid, signal.SIGTERM)
             make.wait(30)
     assert code == 0, make.stderr.read().decode()[-2000:] if make.stderr else code
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_at_a_terminal_exits_0_on_ctrl_c(tmp_path: Path) -> None:
+    """Ctrl-C typed at the terminal `make run` runs in: the service alone receives it, stops
+    cleanly, and make ends with 0 (lineage/cli/terminal.py). The terminal is a real
+    pseudo-terminal whose session make leads, as a login shell's job would."""
+    import fcntl
+    import pty
+    import termios
+
+    port = free_port()
+    env = os.environ | {"LINEAGE_STORE": f"sqlite:///{tmp_path / 'lineage.db'}", "LINEAGE_PORT": str(port), "LINEAGE_LOG_LEVEL": "warning"}
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    make = subprocess.Popen(
+        ["make", "-s", "run"], cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling_terminal
+    )
+    os.close(slave)
+    output = bytearray()
+    try:
+        wait_ready(make, port)
+        os.write(master, b"\x03")  # Ctrl-C, as typed: the line discipline sends SIGINT to the foreground group
+        code = make.wait(30)
+    finally:
+        if make.poll() is None:
+            os.killpg(make.pid, signal.SIGKILL)
+            make.wait(30)
+        try:
+            while chunk := os.read(master, 65536):
+                output += chunk
+        except OSError:
+            pass
+        os.close(master)
+    assert code == 0, output.decode(errors="replace")[-2000:]
+    assert b"Interrupt" not in output
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

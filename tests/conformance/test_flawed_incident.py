@@ -101,5 +101,19 @@ def test_answers_that_traverse_flawed_events_or_refused_ones_say_so(store: Store
     run = store.node(train)
     assert run is not None and run.props["job"] == job
     rejected = [w for w in queries.upstream(store, "churn@2.3.1")["warnings"] if w["kind"] == "rejected_events"]
-    assert [(w["node"], "1 refused events name " + job in w["detail"]) for w in rejected] == [(train, True)]
+    assert [(w["node"], "1 refused events name job ml-pipelines/train-churn" in w["detail"]) for w in rejected] == [(train, True)]
     assert not [w for w in queries.upstream(store, "data-v1.8.2")["warnings"] if w["kind"] == "rejected_events"]
+
+
+def test_the_audit_report_of_a_model_trained_by_a_flawed_run_says_its_chain_is_incomplete(store: Store) -> None:
+    from lineage.reports.audit import build_report
+    from lineage.reports.render import renderer
+
+    ingest(store, *flawed_story())
+    report = build_report(store, "churn@2.3.1", generated_at="2026-03-05T00:00:00.000000Z")
+    flagged = [w for w in report["warnings"] if w["kind"] == "event_problems"]
+    assert ids.run_id(TRAIN) in {w["node"] for w in flagged}
+    markdown = renderer("md").render(report).decode()
+    head = markdown.split("## ")[1]  # the first section after the title block
+    assert "ncomplete chain" in markdown[: markdown.index("## ") + len(head) + 3]
+    assert "run.facets.ml_training.hardware" in markdown

@@ -9,9 +9,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lineage.graph import MemoryGraph, PutNode
+from lineage.graph import VERSION, MemoryGraph, PutNode
 from lineage.ingest.parse import parse_event
-from lineage.projection import project
+from lineage.projection import project, subjects
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ML_STORY
 from tests.conformance.test_static_lineage import job_event, symlink_story
@@ -24,6 +24,17 @@ POOL = [parse_event(b) for b in ML_STORY] + [
         s.event("snap#3", "START", s.ts(7, 45), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("snap#3", "COMPLETE", s.ts(12), outputs=[s.dataset("customers", "data-v1.9.0")]),
         s.event("late#1", "COMPLETE", s.ts(12, 30), inputs=[s.dataset("customers")]),
+        # A writer that STARTs, is read from meanwhile, then FAILs: its output never counts.
+        s.event("snap#4", "START", s.ts(7, 20), outputs=[s.dataset("customers")]),
+        s.event("mid#1", "COMPLETE", s.ts(7, 30), inputs=[s.dataset("customers")]),
+        s.event("snap#4", "FAIL", s.ts(7, 40)),  # a FAIL need not repeat the outputs
+        # An alias move held by a pending approval, approved by a later event of its run.
+        s.promote("prom#8", s.ts(13), "churn", "Production", "2.3.1", decision="pending"),
+        s.event(
+            "prom#8", "OTHER", s.ts(14), job="promote-churn",
+            run_facets={"ml_approval": s.facet(reviewer="bob", decision="approved", checks={})},
+        ),
+        s.promote("prom#9", s.ts(15), "churn", "Staging", "2.3.1", decision="rejected"),
         # Issue 30: two runs of one job in one second (their labels), static lineage that a
         # later run supersedes, and a dataset read by another name (symlinks).
         s.event("same#1", "START", s.ts(13), job="same", namespace="dbt"),
@@ -75,6 +86,23 @@ def test_projection_does_not_touch_the_view_it_reads() -> None:
 def test_same_event_and_state_give_the_same_mutations() -> None:
     graph = build(POOL[:6])
     assert project(POOL[6], graph) == project(POOL[6], graph)
+
+
+def test_the_versions_an_event_writes_are_among_its_subjects() -> None:
+    # One label rule (`projection.output_label`): the log indexes an event under the version
+    # ids the projection writes, declared or derived from the run, never under another id.
+    seen = 0
+    for event in POOL:
+        graph = MemoryGraph()
+        written = {
+            m.node.id
+            for m in project(event, graph)
+            if isinstance(m, PutNode) and m.node.kind == VERSION and m.node.props.get("version") is not None
+            and m.node.props.get("_written_by")
+        }
+        assert written <= set(subjects(event)), event.id
+        seen += len(written)
+    assert seen >= 10  # declared and derived outputs, and dataset events, were all looked at
 
 
 def test_the_pool_holds_what_issue_30_needs_order_independence_for() -> None:

@@ -15,16 +15,10 @@ from lineage.auth import new_token
 from lineage.store.sqlite import SqliteStore
 from tests import scenario as s
 from tests.server import running
-from tests.web.browser import ARTIFACTS, launched, load_ndjson, page_on, shot
+from tests.web.browser import ARTIFACTS, load_ndjson, page_on, shot
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "incident.ndjson"
 READY = '#graph[data-state="ready"]'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -12,18 +12,12 @@ import pytest
 from lineage import ids
 from tests import gaps
 from tests.server import running
-from tests.web.browser import launched, page_on, shot
+from tests.web.browser import page_on, shot
 
 READY = '#graph[data-state="ready"]'
 BANNER = "#warnings-banner"
 SHADOW = ids.dataset_id("k8s://serving", "endpoints/churn-shadow")
 EU = ids.dataset_id("k8s://serving", "endpoints/churn-eu")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with launched() as chromium:
-        yield chromium
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ function later(title, name, promise, render, options) {
 function problems(detail) {
   const list = detail.problems || [];
   const parts = [];
-  if (detail.rejected_events) parts.push(h("p.warning", {}, `${detail.rejected_events} refused events name this node: see the dead-letter store (lineage rejections list).`));
+  if (detail.rejected_events) parts.push(h("p.warning", {}, `${detail.rejected_events} refused events name this node, its dataset or its job: see the dead-letter store (lineage rejections list).`));
   if (!list.length && !parts.length) return h("p.muted", {}, "No problems.");
   parts.push(
     table(
@@ -121,7 +121,7 @@ export async function showDetail(container, node, { onSelect, onFocus }) {
   }
   if (mine !== shown) return;
   const kind = KINDS[kindOf(detail)];
-  const props = Object.entries(detail.props).filter(([key]) => !["facets", "annotations"].includes(key));
+  const props = Object.entries(detail.props).filter(([key]) => !["facets", "annotations", "problems", "problems_truncated"].includes(key));
   const facets = Object.entries(detail.props.facets || {});
   fill(
     container,
