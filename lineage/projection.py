@@ -994,12 +994,15 @@ def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str
     out = set(subjects(event) if its_subjects is None else its_subjects)
     for ref in (*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])):
         out.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), ""))
-        out.add(ids.job_id(ref.namespace, ref.name))  # a twin (see _Projector._twins)
+        # Twins (see _Projector._twins): the job of each dataset's namespace and name, also of
+        # the names its symlinks give it, and the dataset of each job's.
+        out.update(ids.job_id(ns, name) for ns, name in [(ref.namespace, ref.name), *symlinks(ref)])
     if event.job_namespace and event.job_name:
         out.add(ids.dataset_id(event.job_namespace, event.job_name))
     parent = event.run_facets.get("parent")
     if parent:
         out.add(ids.job_id(parent["job"]["namespace"], parent["job"]["name"]))
+        out.add(ids.dataset_id(parent["job"]["namespace"], parent["job"]["name"]))
     return sorted(out)
 
 
