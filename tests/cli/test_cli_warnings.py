@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
 from lineage.cli.warnings import print_warnings
+from lineage.deadletter import rejection_of
+from lineage.errors import InvalidEvent
 from lineage.store.base import Store
 from tests import gaps
 from tests.conformance.test_projection_rules import ingest
@@ -93,3 +96,24 @@ def server(tmp_path: Path) -> Iterator[str]:
 def test_over_http_the_warnings_are_printed_too(server: str) -> None:
     out = run("endpoint", "churn-shadow", "--url", server)
     assert "untrained_model_version" in out and gaps.model_version("2.0.5") in out
+
+
+def test_flawed_and_refused_events_are_warned_of_above_the_tables(
+    store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from lineage import ids
+    from tests.conformance.test_flawed_incident import TRAIN, flawed_story
+
+    uri = f"sqlite:///{tmp_path / 'lineage.db'}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")
+    monkeypatch.setenv("LINEAGE_STORE", uri)
+    monkeypatch.delenv("LINEAGE_URL", raising=False)
+    ingest(store, *flawed_story())
+    refused = {**flawed_story()[0], "eventTime": "never", "outputs": [], "job": {"namespace": "ml-pipelines", "name": "train-churn"}}
+    store.put_rejection(rejection_of(orjson.dumps(refused), InvalidEvent("eventTime", "not a time"), "2026-03-05T00:00:00Z"), 10, 10**6)
+    out = run("upstream", "churn@2.3.1")
+    lines = out.splitlines()
+    problems = next(i for i, line in enumerate(lines) if "event_problems" in line and ids.run_id(TRAIN) in line)
+    rejected = next(i for i, line in enumerate(lines) if "rejected_events" in line and ids.run_id(TRAIN) in line)
+    first_table = next(i for i, line in enumerate(lines) if line.startswith("Commits"))
+    assert max(problems, rejected) < first_table
+    assert "run.facets.ml_training.hardware" in out and "job ml-pipelines/train-churn" in out

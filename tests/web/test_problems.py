@@ -38,6 +38,8 @@ def test_a_node_that_flawed_events_touched_is_marked_and_its_panel_lists_the_pro
         marked = page.evaluate("() => window.lineageExplorer.cy.nodes('.flawed').map(n => [n.id(), n.data('short')])")
         assert [m[0] for m in marked] == [TRAIN]
         assert marked[0][1].startswith("⚠ ")
+        banner = {(li.get_attribute("data-kind"), li.get_attribute("data-node")) for li in page.locator("#warnings-banner li").all()}
+        assert {("event_problems", TRAIN), ("rejected_events", TRAIN)} <= banner
         page.wait_for_selector(f'#detail[data-node="{TRAIN}"][data-state="ready"]')
         problems = page.locator("#detail #problems tbody tr")
         assert problems.count() == 1
