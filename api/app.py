@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors, observe
-from api.routes import audit, lineage, ops, queries, rejections, releases, web
+from api.routes import audit, lineage, marquez, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
 from lineage.deadletter import DeadLetters
@@ -107,6 +107,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     lineage.install_single_event_path(app)
     observe.install(app)
     app.include_router(queries.router)
+    marquez.install(app)
     app.include_router(releases.router)
     app.include_router(audit.router)
     app.include_router(ops.router)

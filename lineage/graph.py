@@ -52,6 +52,7 @@ LOOKUP_PROPS = (
     "alt_ref",  # ModelVersion / FeatureViewVersion: model@version as a disagreeing ml_* facet named it
     "run_key",  # Run: `job @ start second`, shared by the runs of one name and second
     "run_label",  # Run: run_key, with a suffix where runs share it (issue 30)
+    "namespace",  # Job, Dataset, DatasetVersion: Marquez's API lists by namespace (issue 30)
 )
 
 
@@ -64,7 +65,7 @@ def run_key(job_name: str | None, when: str | None) -> str | None:
 
 
 # What a search matches (substring, case-insensitive): the human-facing ones.
-SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "run_key", "run_label"})
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace", "run_key", "run_label"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ def graph(store: StoreDep, settings: SettingsDep, ref: Ref, direction: str = "bo
     return queries.graph(store, ref, direction, depth, stale_run_hours=settings.stale_run_hours)
 
 
-@router.get("/search", summary="Nodes whose name, version or handle contains q")
+# Our search moved here from /api/v1/search, which answers in Marquez's shape (issue 30).
+@router.get("/nodes/search", summary="Nodes whose name, version or handle contains q")
 def search(
     store: StoreDep, q: str, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 20
 ) -> dict[str, Any]:

@@ -384,7 +384,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Nodes whose name, version or handle contains Q."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), lambda c, a: render_search(c, a, searched(url)))
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/nodes/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), lambda c, a: render_search(c, a, searched(url)))
 
     @app.command()
     def annotate(

@@ -200,6 +200,12 @@ class Store(Protocol):
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
 
+    def namespaces(self) -> list[str]:
+        """Every namespace a job, run or dataset names, sorted (an index scan, issue 30)."""
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        """How many nodes of `kind` a namespace holds, and one page of them ordered by name."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
@@ -238,6 +244,15 @@ class Store(Protocol):
         """How many dead-letter entries name each of these node ids (those naming none left out)."""
 
     def events(self, flt: EventFilter, after_seq: int, limit: int) -> list[StoredEvent]: ...
+
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        """One page of the log entries of `kinds` with since <= eventTime < until, by eventTime
+        (ties by seq), read along the eventTime index (Marquez's /events/lineage, issue 30)."""
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        """How many log entries of `kinds` have since <= eventTime < until."""
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         """`events(EventFilter(subject=s), 0, limit)` for each subject, in one round trip."""

@@ -89,6 +89,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_run_id IF NOT EXISTS FOR (n:Node) ON (n.run_id)",
     "CREATE INDEX node_sha IF NOT EXISTS FOR (n:Node) ON (n.sha)",
     "CREATE INDEX node_target IF NOT EXISTS FOR (n:Node) ON (n.target)",
+    "CREATE INDEX node_namespace IF NOT EXISTS FOR (n:Node) ON (n.namespace)",
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
     "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
     "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
@@ -149,6 +150,17 @@ EVENTS: dict[str, LiteralString] = {
     "run": "MATCH (e:Event {run_uuid: $p.run})" + EVENT_FILTER,
     "all": "MATCH (e:Event)" + EVENT_FILTER,
 }
+# events_by_time() and count_by_time(): a half-open window along the event_time index (an open
+# end is sent as the lowest or highest string, so the range always reaches the index).
+_BY_TIME_WHERE: LiteralString = (
+    "MATCH (e:Event) WHERE e.event_time >= $p.since AND e.event_time < $p.until AND e.kind IN $p.kinds"
+)
+_NO_END = "\U0010ffff"
+EVENTS_BY_TIME: dict[bool, LiteralString] = {
+    False: _BY_TIME_WHERE + EVENT_FIELDS + " ORDER BY e.event_time, e.seq SKIP $p.offset LIMIT $p.limit",
+    True: _BY_TIME_WHERE + EVENT_FIELDS + " ORDER BY e.event_time DESC, e.seq DESC SKIP $p.offset LIMIT $p.limit",
+}
+COUNT_BY_TIME: LiteralString = _BY_TIME_WHERE + " RETURN count(e)"
 EVENT_COUNT: LiteralString = "MATCH (e:Event) RETURN count(e)"
 EVENTS_ABOUT: LiteralString = (
     "UNWIND $p.subjects AS subject MATCH (s:Subject {id: subject})"
@@ -302,6 +314,7 @@ FIND: dict[str, LiteralString] = {
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _EQ,
     "run_key": "MATCH (n:Node) WHERE n.run_key" + _EQ,
     "run_label": "MATCH (n:Node) WHERE n.run_label" + _EQ,
+    "namespace": "MATCH (n:Node) WHERE n.namespace" + _EQ,
 }
 # lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
 # own index, and the property names come from graph.LOOKUP_PROPS, never from a request.
@@ -329,6 +342,7 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _PREFIX,
     "run_key": "MATCH (n:Node) WHERE n.run_key" + _PREFIX,
     "run_label": "MATCH (n:Node) WHERE n.run_label" + _PREFIX,
+    "namespace": "MATCH (n:Node) WHERE n.namespace" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
 _EQ_MANY: LiteralString = " = value AND n.kind = $p.kind RETURN collect([value, n.id, n.kind, n.labels, n.props])"
@@ -348,7 +362,17 @@ FIND_MANY: dict[str, LiteralString] = {
     "alt_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.alt_ref" + _EQ_MANY,
     "run_key": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_key" + _EQ_MANY,
     "run_label": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_label" + _EQ_MANY,
+    "namespace": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.namespace" + _EQ_MANY,
 }
+# namespaces() and in_namespace(): Marquez's listings (issue 30), served by the namespace index.
+NAMESPACES: LiteralString = (
+    "MATCH (n:Node) WHERE n.namespace IS NOT NULL WITH DISTINCT n.namespace AS ns ORDER BY ns RETURN collect(ns)"
+)
+IN_NAMESPACE: LiteralString = (
+    "MATCH (n:Node) WHERE n.namespace = $p.namespace AND n.kind = $p.kind"
+    " WITH n ORDER BY n.name, n.id WITH collect(n) AS found"
+    " RETURN [size(found), [n IN found[$p.offset..$p.offset + $p.limit] | [n.id, n.kind, n.labels, n.props]]]"
+)
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
 SUGGEST: LiteralString = (
@@ -766,6 +790,13 @@ class _Reads:
             out[r[0]].append(_node(r[1:]))
         return out
 
+    def namespaces(self) -> list[str]:
+        return list(self._rows(NAMESPACES))
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        total, rows = self._rows(IN_NAMESPACE, kind=kind, namespace=namespace, limit=limit, offset=offset)
+        return int(total), [_node(r) for r in rows]
+
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
 
@@ -1129,6 +1160,12 @@ class Neo4jStore:
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._read(lambda view: view.suggest(text, kind, limit))
 
+    def namespaces(self) -> list[str]:
+        return self._read(lambda view: view.namespaces())
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        return self._read(lambda view: view.in_namespace(kind, namespace, limit, offset))
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         # One read transaction for the walk, its nodes and its edges (one session, not three).
         return self._read(lambda view: view.flow(start, direction, depth))
@@ -1153,6 +1190,16 @@ class Neo4jStore:
             "limit": limit if limit >= 0 else 2**62,  # SQLite reads a negative LIMIT as none
         }
         return self._read(lambda view: [_stored(r) for r in _run(view.tx, query, params)])
+
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        params = {"since": since or "", "until": until or _NO_END, "kinds": list(kinds), "limit": limit, "offset": offset}
+        return self._read(lambda view: [_stored(r) for r in _run(view.tx, EVENTS_BY_TIME[descending], params)])
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        params = {"since": since or "", "until": until or _NO_END, "kinds": list(kinds)}
+        return self._read(lambda view: int(_run(view.tx, COUNT_BY_TIME, params).single(strict=True)[0]))
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         def read(view: _Reads) -> dict[str, list[StoredEvent]]:

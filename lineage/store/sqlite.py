@@ -164,8 +164,19 @@ _SUGGEST = (
     + " OR ".join(f"instr(fold(json_extract(props, '$.{p}')), ?) > 0" for p in SUGGEST_PROPS)
     + ") ORDER BY kind, id LIMIT ?"
 )
+# Marquez's listings (issue 30), served by the namespace expression index.
+_NAMESPACES = (
+    "SELECT DISTINCT json_extract(props, '$.namespace') AS ns FROM nodes"
+    " WHERE json_extract(props, '$.namespace') IS NOT NULL ORDER BY ns"
+)
+_IN_NAMESPACE_COUNT = "SELECT count(*) FROM nodes WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+_IN_NAMESPACE = (
+    f"{_NODE} WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+    " ORDER BY json_extract(props, '$.name'), id LIMIT ? OFFSET ?"
+)
 # Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH) for flow(): breadth first, one
-# level per statement, each reached node expanded once. A recursive CTE keeps (id, depth) rows, so on a cycle, or where paths of several lengths meet, it visited a
+# level per statement, each reached node expanded once. A recursive CTE keeps (id, depth) rows,
+# so on a cycle, or where paths of several lengths meet, it visited a
 # node once per depth that reaches it (a 4-node cycle walked 200,000 levels deep: 200,000 rows);
 # the frontier below carries only nodes not reached before, so the work follows the answer.
 _FLOW_STEP = {
@@ -243,6 +254,18 @@ _COUNT_EVENTS = {
     # A subject's entries alone: the count the triggers keep (SUBJECT_COUNTS).
     "subject only": "SELECT coalesce((SELECT entries FROM subject_counts WHERE node_id = ?), 0)",
 }
+
+
+# events_by_time() and count_by_time(): a half-open window along the events_time index (an open
+# end is sent as the lowest or highest string, since `? IS NULL OR ...` keeps the index out).
+# Two fixed texts for the two directions; the kinds travel as a JSON array parameter.
+_BY_TIME_WHERE = " WHERE event_time >= ? AND event_time < ? AND kind IN (SELECT value FROM json_each(?))"
+_NO_END = "\U0010ffff"
+_EVENTS_BY_TIME = {
+    False: _ENTRY_FIELDS + _BY_TIME_WHERE + " ORDER BY event_time, seq LIMIT ? OFFSET ?",
+    True: _ENTRY_FIELDS + _BY_TIME_WHERE + " ORDER BY event_time DESC, seq DESC LIMIT ? OFFSET ?",
+}
+_COUNT_BY_TIME = "SELECT count(*) FROM events" + _BY_TIME_WHERE
 
 
 def _event_query(flt: EventFilter) -> tuple[str, tuple[str | None, ...], tuple[str | None, ...]]:
@@ -787,6 +810,19 @@ class SqliteStore:
                 out[r[0]].append(_node(r[1:]))
         return out
 
+    def namespaces(self) -> list[str]:
+        with _translated():
+            return [r[0] for r in self._reader.execute(_NAMESPACES)]
+
+    def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
+        def read() -> tuple[int, list[Node]]:
+            with _translated():
+                (total,) = self._reader.execute(_IN_NAMESPACE_COUNT, (namespace, kind)).fetchone()
+                rows = self._reader.execute(_IN_NAMESPACE, (namespace, kind, limit, offset))
+                return int(total), [_node(r) for r in rows]
+
+        return self.snapshot(read)
+
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
         with _translated():
@@ -860,6 +896,18 @@ class SqliteStore:
         with _translated():
             rows = self._reader.execute(_EVENTS[key], (*lead, after_seq, *rest, limit))
             return [_stored(r) for r in rows]
+
+    def events_by_time(
+        self, since: str | None, until: str | None, kinds: Sequence[str], descending: bool, limit: int, offset: int
+    ) -> list[StoredEvent]:
+        params = (since or "", until or _NO_END, _dumps(list(kinds)), limit, offset)
+        with _translated():
+            return [_stored(r) for r in self._reader.execute(_EVENTS_BY_TIME[descending], params)]
+
+    def count_by_time(self, since: str | None, until: str | None, kinds: Sequence[str]) -> int:
+        with _translated():
+            (total,) = self._reader.execute(_COUNT_BY_TIME, (since or "", until or _NO_END, _dumps(list(kinds)))).fetchone()
+            return int(total)
 
     def events_about(self, subjects: Sequence[str], limit: int) -> dict[str, list[StoredEvent]]:
         # In-process reads cost no round trip: the indexed read per subject, in one snapshot.

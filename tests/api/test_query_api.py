@@ -57,7 +57,7 @@ def test_hostile_refs_are_just_unknown(client: TestClient, store: Store, ref: st
 
 
 def incident_model(client: TestClient) -> str:
-    return client.get("/api/v1/search", params={"q": "churn@2.3.1"}).json()["results"][0]["id"]
+    return client.get("/api/v1/nodes/search", params={"q": "churn@2.3.1"}).json()["results"][0]["id"]
 
 
 def test_bad_parameters_are_4xx(client: TestClient) -> None:
@@ -66,7 +66,7 @@ def test_bad_parameters_are_4xx(client: TestClient) -> None:
     assert client.get("/api/v1/graph", params={"ref": "data-v1.8.2", "direction": "sideways"}).status_code == 400
     assert client.get("/api/v1/endpoints/churn-prod", params={"at": "teatime"}).json()["field"] == "at"
     assert client.get("/api/v1/events", params={"limit": 5000}).status_code == 422
-    assert client.get("/api/v1/search", params={"q": "churn", "kind": "Planet"}).json()["field"] == "kind"
+    assert client.get("/api/v1/nodes/search", params={"q": "churn", "kind": "Planet"}).json()["field"] == "kind"
 
 
 def test_upstream_diff_endpoint_and_models(client: TestClient) -> None:
@@ -112,7 +112,7 @@ def test_graph_search_nodes_events(client: TestClient) -> None:
     assert {"DatasetVersion", "Run"} <= kinds
     ids = {n["id"] for n in drawn["nodes"]}
     assert all(e["src"] in ids and e["dst"] in ids for e in drawn["edges"])
-    results = client.get("/api/v1/search", params={"q": "churn", "kind": "Dataset"}).json()["results"]
+    results = client.get("/api/v1/nodes/search", params={"q": "churn", "kind": "Dataset"}).json()["results"]
     assert {"churn-prod", "churn-eu", "churn-us", "churn-batch", "churn"} <= {r["label"] for r in results}
     assert client.get("/api/v1/nodes/ds-doesnotexist").status_code == 404
     page = client.get("/api/v1/events", params={"limit": 10}).json()

@@ -1,4 +1,4 @@
-// Search by any ref (DESIGN.md section 5) with suggestions from /search as one types. Enter on
+// Search by any ref (DESIGN.md section 5) with suggestions from /nodes/search as one types. Enter on
 // free text hands the text itself over as a ref: the graph call resolves it, and a ref that
 // matches nothing or several nodes comes back with suggestions or candidates to pick from.
 import { get } from "./api.js";
@@ -41,7 +41,7 @@ export function setupSearch(input, list, onPick) {
     timer = setTimeout(async () => {
       const mine = ++asked;
       try {
-        const answer = await get("/search", { q, limit: 12 });
+        const answer = await get("/nodes/search", { q, limit: 12 });
         if (mine === asked) show(answer.results, answer.results.length ? "" : "No match yet; Enter tries it as a ref.");
       } catch (error) {
         if (mine === asked) show([], `search failed: ${error.message}`);
