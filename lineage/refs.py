@@ -101,9 +101,13 @@ def _job_ids(text: str) -> list[str]:
     return [ids.job_id(ns, name) for ns, name in pairs]
 
 
+# Each `@` of a ref costs a lookup of the text before it: a few are plenty for real names.
+MAX_AT_SPLITS = 4
+
+
 def _at_splits(ref: str) -> list[tuple[str, str]]:
     """`dataset@version` split at each `@` (a version label or a dataset name may hold one)."""
-    cuts = [i for i, c in enumerate(ref) if c == "@"][:MAX_SPLITS]
+    cuts = [i for i, c in enumerate(ref) if c == "@"][:MAX_AT_SPLITS]
     return [(ref[:i], ref[i + 1 :]) for i in cuts if i > 0]
 
 
