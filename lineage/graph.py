@@ -18,13 +18,22 @@ EXTRA_LABELS = (FEATURE_VIEW, MODEL, ENDPOINT, FEATURE_VIEW_VERSION, MODEL_VERSI
 RUN_OF, READ, WROTE, VERSION_OF = "RUN_OF", "READ", "WROTE", "VERSION_OF"
 AT_COMMIT, CHILD_OF, SERVES, POINTS_TO = "AT_COMMIT", "CHILD_OF", "SERVES", "POINTS_TO"
 ANNOTATES = "ANNOTATES"
-EDGE_TYPES = (RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO, ANNOTATES)
+# Static lineage (issue 30): the inputs and outputs a JobEvent declares, (Job)->(Dataset), until a
+# later run of the job supersedes them; and the names of one dataset joined by its `symlinks`
+# facet, (Dataset)-[:SYMLINK]->(Dataset) from the name the facet was on to each one it lists.
+DECLARED_READ, DECLARED_WRITE, SYMLINK = "DECLARED_READ", "DECLARED_WRITE", "SYMLINK"
+EDGE_TYPES = (
+    RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO, ANNOTATES, DECLARED_READ, DECLARED_WRITE, SYMLINK
+)
 
 # Edges along which data flows, and which way: downstream of a version are the runs that read
 # it, downstream of a run the versions it wrote, downstream of a model version the deployments
-# serving it, downstream of a commit the runs built from it, downstream of a run its child runs.
-FLOW_FORWARD = (WROTE,)  # flows src -> dst
-FLOW_BACKWARD = (READ, SERVES, AT_COMMIT, CHILD_OF)  # flows dst -> src
+# serving it, downstream of a commit the runs built from it, downstream of a run its child runs;
+# at job level, downstream of a dataset the jobs declaring it an input, downstream of such a job
+# the datasets it declares as outputs. A symlink joins two names of one dataset both ways.
+FLOW_FORWARD = (WROTE, DECLARED_WRITE)  # flows src -> dst
+FLOW_BACKWARD = (READ, SERVES, AT_COMMIT, CHILD_OF, DECLARED_READ)  # flows dst -> src
+FLOW_BOTH = (SYMLINK,)  # flows either way
 
 # Scalar node properties the stores index, for resolving human refs (DESIGN.md section 5).
 LOOKUP_PROPS = (
@@ -41,10 +50,22 @@ LOOKUP_PROPS = (
     "sha",  # Commit
     "target",  # Annotation: the node it is about
     "alt_ref",  # ModelVersion / FeatureViewVersion: model@version as a disagreeing ml_* facet named it
+    "run_key",  # Run: `job @ start second`, shared by the runs of one name and second
+    "run_label",  # Run: run_key, with a suffix where runs share it (issue 30)
     "namespace",  # Job, Dataset, DatasetVersion: Marquez's API lists by namespace (issue 30)
 )
+
+
+def run_key(job_name: str | None, when: str | None) -> str | None:
+    """A run's label before any suffix: `job @ 2026-09-02T08:30:12Z`, its start (or first
+    eventTime) to the second. Runs of one job name within one second share it."""
+    if not job_name or not when:
+        return None
+    return f"{job_name} @ {when[:19]}Z"
+
+
 # What a search matches (substring, case-insensitive): the human-facing ones.
-SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace"})
+SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace", "run_key", "run_label"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from lineage.graph import (
     CHILD_OF,
     COMMIT,
     DATASET,
+    DECLARED_READ,
+    DECLARED_WRITE,
     DEPLOYMENT,
     ENDPOINT,
     FEATURE_VIEW,
@@ -36,6 +38,7 @@ from lineage.graph import (
     RUN,
     RUN_OF,
     SERVES,
+    SYMLINK,
     VERSION,
     VERSION_OF,
     WROTE,
@@ -43,6 +46,7 @@ from lineage.graph import (
     GraphView,
     Mutation,
     Node,
+    run_key,
 )
 from lineage.overlay import Overlay
 
@@ -135,6 +139,7 @@ class _Projector:
         self.rebinds: dict[str, str] = {}  # dataset -> earliest read time that may bind elsewhere
         self.annotated: set[str] = set()  # nodes whose annotation summary must be recomputed
         self.deployments: dict[str, set[str]] = {}  # endpoint -> its deployments written here
+        self.run_keys: set[str] = set()  # run labels whose runs must be told apart anew
 
     # --- generic upserts -----------------------------------------------------------------
     def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
@@ -159,15 +164,31 @@ class _Projector:
     def _edge(self, src: str, edge_type: str, dst: str, key: str = "", props: dict[str, Any] | None = None) -> None:
         self.g.put_edge(Edge(src, edge_type, dst, key, props or {}))
 
-    def job(self, namespace: str, name: str, facets: Facets) -> str:
+    def job(self, namespace: str, name: str, facets: Facets, ran_at: str | None = None) -> str:
+        """Upsert a job; `ran_at` is the eventTime of an event of one of its own runs."""
         node_id = ids.job_id(namespace, name)
         _, props, labels = self._upsert(node_id, JOB, {"namespace": namespace, "name": name})
+        if ran_at is not None:
+            props["last_run_at"] = max(props.get("last_run_at") or ran_at, ran_at)
         _merge_facets(props, facets, self.order)
         merged = props.get("facets") or {}
         props["job_type"] = (merged.get("jobType") or {}).get("jobType")
         props["owners"] = sorted({o.get("name", "") for o in (merged.get("ownership") or {}).get("owners", [])})
         self._put(node_id, JOB, labels, props)
+        self._twins(node_id, ids.dataset_id(namespace, name))
+        if ran_at is not None and props.get("_declared"):
+            self.refresh_declared(node_id)
         return node_id
+
+    def _twins(self, node_id: str, twin_id: str) -> None:
+        """A job and a dataset of one namespace and name both answer to `namespace:name`: each
+        is marked, so that its label names its kind (`job:ns:name`, `dataset:ns:name`)."""
+        twin = self.g.node(twin_id)
+        if twin is None:
+            return
+        for node in (self.g.node(node_id), twin):
+            if node is not None and not node.props.get("twin"):
+                self._put(node.id, node.kind, set(node.labels), dict(node.props) | {"twin": True})
 
     def run_stub(self, run_uuid: str, job: str, namespace: str, name: str) -> str:
         """A run known only as another run's parent, until its own events arrive."""
@@ -194,7 +215,33 @@ class _Projector:
                 labels.add(label)
                 props[prop] = merged[facet].get("name")
         self._put(node_id, DATASET, labels, props)
+        self._twins(node_id, ids.job_id(ref.namespace, ref.name))
+        for namespace, name in symlinks(ref):
+            self._symlink(node_id, self.dataset(DatasetRef(namespace=namespace, name=name), writer=False))
         return node_id
+
+    def _symlink(self, src: str, dst: str) -> None:
+        """Join two names of one dataset (the `symlinks` facet): each is marked, so that reading
+        either one looks at the versions of both; reads already bound look again."""
+        if src == dst or any(e.dst == dst for e in self.g.out_edges(src, SYMLINK)):
+            return
+        self._edge(src, SYMLINK, dst)
+        for dataset in (src, dst):
+            node = self.g.node(dataset)
+            if node is not None and not node.props.get("symlinked"):
+                self._put(dataset, DATASET, set(node.labels), dict(node.props) | {"symlinked": True})
+            self.rebinds[dataset] = ""  # every inferred read of either name
+
+    def names_of(self, dataset: str) -> list[str]:
+        """The dataset and every name symlinks join it to (transitively, a bounded few)."""
+        found = [dataset]
+        for current in found:
+            node = self.g.node(current)
+            if node is None or not node.props.get("symlinked") or len(found) >= MAX_NAMES:
+                continue
+            linked = [e.dst for e in self.g.out_edges(current, SYMLINK)] + [e.src for e in self.g.in_edges(current, SYMLINK)]
+            found += [d for d in sorted(linked) if d not in found]
+        return found[:MAX_NAMES]
 
     def version(
         self,
@@ -316,8 +363,12 @@ class _Projector:
     # --- version inference ---------------------------------------------------------------
     def resolve(self, dataset: str, at: str, reader: str) -> Node | None:
         """The newest version written at or before `at`, not counting the reader's own output
-        (a run that updates a dataset in place reads the version before its own)."""
-        for candidate in self.g.versions_at(dataset, at, 4):
+        (a run that updates a dataset in place reads the version before its own), of the
+        dataset under any of its names (symlinks)."""
+        names = self.names_of(dataset)
+        found = [v for name in names for v in self.g.versions_at(name, at, 4)]
+        found.sort(key=_timeline_key, reverse=True)
+        for candidate in found:
             if not any(e.src == reader for e in self.g.in_edges(candidate.id, WROTE)):
                 return candidate
         return None
@@ -352,9 +403,10 @@ class _Projector:
             if want == edge.dst or (want is None and target is not None and target.props.get("placeholder")):
                 continue
             if want is None:
-                ref = DatasetRef(namespace=target.props["namespace"], name=target.props["name"]) if target else None
-                assert ref is not None
-                want = self.version(dataset, ref, None, None)
+                # The placeholder of the dataset read (the version it left may be another name's).
+                read = self.g.node(dataset)
+                assert read is not None
+                want = self.version(dataset, DatasetRef(namespace=read.props["namespace"], name=read.props["name"]), None, None)
             self._drop_read(edge)
             self._edge(edge.src, READ, want, INFERRED_KEY, edge.props)
             self.runs_to_refresh.add(edge.src)
@@ -363,7 +415,7 @@ class _Projector:
     def run_event(self) -> None:
         e = self.e
         assert e.run_uuid and e.job_namespace and e.job_name
-        job = self.job(e.job_namespace, e.job_name, e.job_facets)
+        job = self.job(e.job_namespace, e.job_name, e.job_facets, ran_at=e.event_time)
         failed_before = self._run_failed(e.run_uuid)
         run = self.run_node(job)
         if self._run_failed(e.run_uuid) != failed_before:
@@ -424,6 +476,10 @@ class _Projector:
         merged = props.get("facets") or {}
         props["error_message"] = (merged.get("errorMessage") or {}).get("message")
         props["nominal_time"] = (merged.get("nominalTime") or {}).get("nominalStartTime")
+        old_key = props.get("run_key")
+        props["run_key"] = run_key(props.get("job_name"), props.get("started_at") or props.get("first_event_time"))
+        if props["run_key"] != old_key or not props.get("run_label"):
+            self.run_keys.update(k for k in (old_key, props["run_key"]) if k)
         self._put(node_id, RUN, labels, props)
         self._edge(node_id, RUN_OF, job)
         return node_id
@@ -458,13 +514,44 @@ class _Projector:
             self.version(dataset, ref, label, written_rank(self.e), writer=True)
 
     def job_event(self) -> None:
+        """Static lineage: the job's newest JobEvent (by eventTime, then hash) declares its
+        inputs and outputs whole; drawn as declared edges until a later run supersedes them."""
         e = self.e
         assert e.job_namespace and e.job_name
-        self.job(e.job_namespace, e.job_name, e.job_facets)
-        for ref in e.inputs:
-            self.dataset(ref, writer=False)
-        for ref in e.outputs:
-            self.dataset(ref, writer=True)
+        job = self.job(e.job_namespace, e.job_name, e.job_facets)
+        inputs = sorted({self.dataset(ref, writer=False) for ref in e.inputs})
+        outputs = sorted({self.dataset(ref, writer=True) for ref in e.outputs})
+        node = self.g.node(job)
+        assert node is not None
+        declared = node.props.get("_declared")
+        if declared is None or declared["order"] < self.order:
+            props = dict(node.props) | {"_declared": {"order": self.order, "inputs": inputs, "outputs": outputs}}
+            self._put(job, JOB, set(node.labels), props)
+        self.refresh_declared(job)
+
+    def refresh_declared(self, job: str) -> None:
+        """The job's declared edges: those of its newest JobEvent, unless a run of the job has
+        a later eventTime (then what runs observed stands instead, and the declaration is kept on
+        the job, marked superseded)."""
+        node = self.g.node(job)
+        if node is None or not node.props.get("_declared"):
+            return
+        declared = node.props["_declared"]
+        at = declared["order"][0]
+        superseded = (node.props.get("last_run_at") or "") > at
+        want = {} if superseded else {
+            **{(DECLARED_READ, d): {"declared": True, "declared_at": at} for d in declared["inputs"]},
+            **{(DECLARED_WRITE, d): {"declared": True, "declared_at": at} for d in declared["outputs"]},
+        }
+        for edge_type in (DECLARED_READ, DECLARED_WRITE):
+            for edge in self.g.out_edges(job, edge_type):
+                if (edge_type, edge.dst) not in want:
+                    self.g.delete_edge(edge)
+        for (edge_type, dataset), props in sorted(want.items()):
+            self._edge(job, edge_type, dataset, "", props)
+        facts = {"declared_at": at, "declared_superseded": superseded}
+        if any(node.props.get(k) != v for k, v in facts.items()):
+            self._put(job, JOB, set(node.labels), dict(node.props) | facts)
 
     # --- deployments (ml_endpoint) -------------------------------------------------------
     def _model_version_appeared(self, version: str, model: str) -> None:
@@ -705,6 +792,21 @@ class _Projector:
         props["held_moves"] = held
         self._put(alias, ALIAS, set(node.labels), props)
 
+    # --- run labels (issue 30) -----------------------------------------------------------
+    def refresh_run_labels(self, key: str) -> None:
+        """The labels of the runs sharing `key`: the key alone for a run that has it to itself,
+        else the key and the shortest tail of each run's UUID that tells them apart (a UUIDv7's
+        head is its time, alike for every run of a second)."""
+        group = self.g.nodes_with(RUN, "run_key", key)
+        tails = {n.id: str(n.props.get("run_id", n.id)).replace("-", "") for n in group}
+        size = 4
+        while size < 32 and len({t[-size:] for t in tails.values()}) < len(tails):
+            size += 2
+        for node in group:
+            label = key if len(group) == 1 else f"{key} ~{tails[node.id][-size:]}"
+            if node.props.get("run_label") != label:
+                self._put(node.id, RUN, set(node.labels), dict(node.props) | {"run_label": label})
+
     # --- annotations ---------------------------------------------------------------------
     def annotation_event(self) -> None:
         """An annotation is a node of its own, ANNOTATES its target once that exists."""
@@ -759,7 +861,12 @@ class _Projector:
             self.annotation_event()
         else:
             self.job_event()
+        # A version of one name of a dataset may be what reads of its other names bind to.
+        rebinds: dict[str, str] = {}
         for dataset, since in sorted(self.rebinds.items()):
+            for name in self.names_of(dataset):
+                rebinds[name] = min(rebinds.get(name, since), since)
+        for dataset, since in sorted(rebinds.items()):
             self.rebind_inferred(dataset, since)
         endpoints = self.deployments  # a dataset event may write a deployment too
         for run in sorted(self.runs_to_refresh):
@@ -769,11 +876,30 @@ class _Projector:
             self.refresh_endpoint(endpoint, endpoints[endpoint])
         for alias in sorted(self.aliases_to_refresh):
             self.refresh_alias(alias)
+        for key in sorted(self.run_keys):
+            self.refresh_run_labels(key)
         for target in sorted(self.annotated):
             self.refresh_annotations(target)
         if self.e.warnings:
             self.flag_problems()
         return self.g.mutations()
+
+
+# How many names symlinks may join into one dataset, as far as reads are concerned.
+MAX_NAMES = 16
+
+
+def symlinks(ref: DatasetRef) -> list[tuple[str, str]]:
+    """(namespace, name) of each other name the ref's `symlinks` facet gives its dataset."""
+    identifiers = (ref.facets.get("symlinks") or {}).get("identifiers")
+    if not isinstance(identifiers, list):
+        return []
+    out = []
+    for entry in identifiers:
+        if isinstance(entry, dict) and isinstance(entry.get("namespace"), str) and isinstance(entry.get("name"), str):
+            if entry["namespace"] and entry["name"] and (entry["namespace"], entry["name"]) != (ref.namespace, ref.name):
+                out.append((entry["namespace"], entry["name"]))
+    return sorted(set(out))
 
 
 # A node keeps the earliest problems of the events that touch it, this many at most; the log
@@ -843,6 +969,8 @@ def subjects(event: Event) -> list[str]:
         commit = commit_of(event.job_facets.get("sourceCodeLocation"))
         if commit:
             out.add(ids.commit_id(*commit))
+    for ref in (*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])):
+        out.update(ids.dataset_id(ns, name) for ns, name in symlinks(ref))  # its other names
     for ref in event.inputs:
         dataset = ids.dataset_id(ref.namespace, ref.name)
         out.add(dataset)
@@ -864,11 +992,17 @@ def touched(event: Event, its_subjects: Sequence[str] | None = None) -> list[str
     its parent's job. A store fetches these for a whole batch at once; anything else is read
     when asked."""
     out = set(subjects(event) if its_subjects is None else its_subjects)
-    for ref in (*event.inputs, *event.outputs):
+    for ref in (*event.inputs, *event.outputs, *([event.dataset] if event.dataset else [])):
         out.add(ids.version_id(ids.dataset_id(ref.namespace, ref.name), ""))
+        # Twins (see _Projector._twins): the job of each dataset's namespace and name, also of
+        # the names its symlinks give it, and the dataset of each job's.
+        out.update(ids.job_id(ns, name) for ns, name in [(ref.namespace, ref.name), *symlinks(ref)])
+    if event.job_namespace and event.job_name:
+        out.add(ids.dataset_id(event.job_namespace, event.job_name))
     parent = event.run_facets.get("parent")
     if parent:
         out.add(ids.job_id(parent["job"]["namespace"], parent["job"]["name"]))
+        out.add(ids.dataset_id(parent["job"]["namespace"], parent["job"]["name"]))
     return sorted(out)
 
 
@@ -894,6 +1028,10 @@ def preload_histories(events: Sequence[Event], view: GraphView) -> None:
     # A run's later events move its alias too (its state decides whether the move counts).
     runs = [run for e in events if e.run_uuid and (run := view.node(ids.run_id(e.run_uuid))) is not None]
     stored_moves = [a for run in runs if (a := (run.props.get("facets") or {}).get("ml_alias"))]
+    # Run labels: the runs sharing the label a run event may give its run, or take from it.
+    keys = [run_key(e.job_name, e.event_time) for e in events if e.run_uuid]
+    keys += [run.props.get("run_key") for run in runs]
+    view.preload_matching(RUN, "run_key", sorted({k for k in keys if k}))
     aliases = sorted({ids.alias_id(a["model"], a["alias"]) for a in (*moving, *stored_moves)})
     view.preload(aliases, out_types=(POINTS_TO,))
     found = [node for a in aliases if (node := view.node(a)) is not None]

@@ -15,7 +15,10 @@ from lineage.errors import InvalidEvent, NotFound
 from lineage.graph import (
     ALIAS,
     ANNOTATES,
+    CHILD_OF,
     DATASET,
+    DECLARED_READ,
+    DECLARED_WRITE,
     DEPLOYMENT,
     EDGE_TYPES,
     ENDPOINT,
@@ -23,9 +26,11 @@ from lineage.graph import (
     JOB,
     MODEL_VERSION,
     POINTS_TO,
+    READ,
     RUN,
     RUN_OF,
     SERVES,
+    SYMLINK,
     WROTE,
     VERSION,
     VERSION_OF,
@@ -103,10 +108,16 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
 def start_nodes(store: Store, node: Node, direction: Direction) -> list[str]:
     """Where a traversal begins: a dataset (or endpoint) means all its versions (or
     deployments), a job all its runs, an alias the versions it has pointed to."""
+    # The dataset or job itself too: its declared (job-level) edges start there (issue 30).
     if node.kind == DATASET:
-        return [e.src for e in store.in_edges(node.id, VERSION_OF)] or [node.id]
+        # Under each of its names (symlinks): a table's readers are downstream of its path too.
+        names = [node.id]
+        if node.props.get("symlinked"):
+            names += [e.dst for e in store.out_edges(node.id, SYMLINK)] + [e.src for e in store.in_edges(node.id, SYMLINK)]
+        names = list(dict.fromkeys(names))
+        return [*(e.src for e in store.edges_to(names, VERSION_OF)), *names]
     if node.kind == JOB:
-        return [e.src for e in store.in_edges(node.id, RUN_OF)] or [node.id]
+        return [*(e.src for e in store.in_edges(node.id, RUN_OF)), node.id]
     if node.kind == ALIAS:
         return [e.dst for e in store.out_edges(node.id, POINTS_TO)] or [node.id]
     return [node.id]
@@ -119,12 +130,18 @@ def walk(store: Store, ref: str, direction: Direction, depth: int) -> tuple[Node
 
 def grouped(sub: Subgraph, skip: set[str]) -> dict[str, list[dict[str, Any]]]:
     groups: dict[str, list[dict[str, Any]]] = {
-        "commits": [], "dataset_versions": [], "feature_view_versions": [], "runs": [], "model_versions": [], "deployments": []
+        "commits": [], "dataset_versions": [], "feature_view_versions": [], "runs": [], "model_versions": [], "deployments": [],
+        "jobs": [], "datasets": [],
     }
+    # Jobs and datasets joined by what a JobEvent declared rather than by what a run did.
+    declared = {i for e in sub.edges if e.type in (DECLARED_READ, DECLARED_WRITE) for i in (e.src, e.dst)}
     for node_id, node in sub.nodes.items():
         if node_id in skip:
             continue
-        groups.setdefault(bucket(node), []).append(item(node, sub.depth.get(node_id)))
+        entry = item(node, sub.depth.get(node_id))
+        if node_id in declared:
+            entry["declared"] = True
+        groups.setdefault(bucket(node), []).append(entry)
     for items in groups.values():
         items.sort(key=lambda i: (i.get("depth", 0), i["label"], i["id"]))
     return groups
@@ -179,13 +196,47 @@ def endpoint_statuses(store: Store, endpoints: list[str], seen: dict[str, Node] 
     return out
 
 
+def fold_child_runs(store: Store, groups: dict[str, list[dict[str, Any]]], all_runs: bool) -> dict[str, Any]:
+    """Child runs that touch no dataset (a dbt model's SQL statements, a Spark job's stages)
+    are counted under their parent instead of listed (issue 30), unless `all_runs`: they are
+    most of the runs of a busy answer and say nothing about data. One round trip."""
+    runs = groups["runs"]
+    found = store.around([r["id"] for r in runs], out_types=(READ, WROTE, CHILD_OF)) if runs else None
+    edges = found.edges if found else []
+    touches = {e.src for e in edges if e.type in (READ, WROTE)}
+    parent = {e.src: e.dst for e in edges if e.type == CHILD_OF}
+    folded = {r["id"] for r in runs if r["id"] in parent and r["id"] not in touches}
+    per_parent: dict[str, int] = {}
+    for run in folded:
+        per_parent[parent[run]] = per_parent.get(parent[run], 0) + 1
+    for run in runs:
+        if run["id"] in parent:
+            run["parent_run"] = parent[run["id"]]
+        if run["id"] in per_parent:
+            run["child_runs_folded"] = per_parent[run["id"]]
+    if not all_runs:
+        groups["runs"] = [r for r in runs if r["id"] not in folded]
+    nodes = found.nodes if found else {}
+    return {
+        "count": len(folded),
+        "listed": all_runs,
+        "parents": [
+            (summary(nodes[p]) if p in nodes else {"id": p}) | {"child_runs": n} for p, n in sorted(per_parent.items())
+        ],
+    }
+
+
 @snapshotted
-def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS) -> dict[str, Any]:
+def impact(
+    store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS, all_runs: bool = False
+) -> dict[str, Any]:
     """Everything downstream of a ref, version-exact, and the endpoints it reached, with what
-    the walk could not see (`warnings`)."""
+    the walk could not see (`warnings`); child runs that touch no dataset are folded under their
+    parent (`folded_runs`) unless `all_runs`."""
     node, sub = walk(store, ref, "down", depth)
     skip = {node.id} if node.id in sub.nodes else set()
     groups = grouped(sub, skip)
+    folded = fold_child_runs(store, groups, all_runs)
     affected: dict[str, list[dict[str, Any]]] = {}
     for dep in groups["deployments"]:
         affected.setdefault(dep["dataset"], []).append(dep)
@@ -213,18 +264,24 @@ def impact(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hour
         )
     counts = {k: len(v) for k, v in groups.items()}
     warnings = answer_warnings(store, [node, *sub.nodes.values()], stale_run_hours=stale_run_hours)
-    return {"ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups, "endpoints": endpoints}
+    return {
+        "ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups,
+        "folded_runs": folded, "endpoints": endpoints,
+    }
 
 
 @snapshotted
-def upstream(store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS) -> dict[str, Any]:
+def upstream(
+    store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS, all_runs: bool = False
+) -> dict[str, Any]:
     """Provenance of a ref: commits, dataset and feature view versions, runs with params, and
-    what the walk could not see (`warnings`)."""
+    what the walk could not see (`warnings`); child runs folded as in `impact`."""
     node, sub = walk(store, ref, "up", depth)
     groups = grouped(sub, {node.id} if node.id in sub.nodes else set())
+    folded = fold_child_runs(store, groups, all_runs)
     warnings = answer_warnings(store, [node, *sub.nodes.values()], stale_run_hours=stale_run_hours)
     counts = {k: len(v) for k, v in groups.items()}
-    return {"ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups}
+    return {"ref": ref, "node": item(node), "depth": depth, "warnings": warnings, "counts": counts, **groups, "folded_runs": folded}
 
 
 @snapshotted

@@ -11,7 +11,7 @@ from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
 from lineage.ingest.parse import parse_time
 from lineage.queries import DEFAULT_DEPTH, check_depth, endpoint_status, item, start_nodes
-from lineage.refs import check_ref, handle, near, resolve_ref, summary
+from lineage.refs import candidate, check_ref, handle, near, resolve_ref, summary
 from lineage.store.base import Store, Subgraph, snapshotted
 
 BAD_TAGS = frozenset({"deprecated", "quarantined", "investigation"})
@@ -141,7 +141,7 @@ def find_one(store: Store, prop: str, name: str, what: str) -> Node:
         close = near(store, name, DATASET, 20)
         raise NotFound(f"no {what} {name!r}", suggestions=[summary(n) for n in close if n.props.get(prop)][:5])
     if len(found) > 1:
-        raise Ambiguous(f"{what} {name!r} names several datasets; use an id", [summary(n) for n in found])
+        raise Ambiguous(f"{what} {name!r} names several datasets; use one of their refs", [candidate(n) for n in found])
     return found[0]
 
 

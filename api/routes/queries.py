@@ -11,18 +11,31 @@ from lineage import queries
 
 router = APIRouter(prefix="/api/v1", tags=["queries"], dependencies=[require("read")])
 
-Ref = Annotated[str, Query(description="Node id, version label, model@version, name, run UUID or sha prefix")]
+Ref = Annotated[
+    str,
+    Query(
+        description="A ref (docs/refs.md): node id, dataset:ns:name or job:ns:name, naming-spec URI, namespace:name, "
+        "name, dataset@version, model@version, job @ start time, run UUID or sha prefix"
+    ),
+]
 Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 
 
+AllRuns = Annotated[bool, Query(description="List child runs that touch no dataset instead of counting them under their parent")]
+
+
 @router.get("/impact", summary="Everything downstream of a ref, and the endpoints it reached")
-def impact(store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
-    return queries.impact(store, ref, depth, stale_run_hours=settings.stale_run_hours)
+def impact(
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+) -> dict[str, Any]:
+    return queries.impact(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
 
 
 @router.get("/upstream", summary="Provenance of a ref: commits, data, features, runs, models")
-def upstream(store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH) -> dict[str, Any]:
-    return queries.upstream(store, ref, depth, stale_run_hours=settings.stale_run_hours)
+def upstream(
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+) -> dict[str, Any]:
+    return queries.upstream(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
 
 
 @router.get("/graph", summary="Nodes and edges around a ref, for drawing")

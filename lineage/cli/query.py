@@ -32,6 +32,7 @@ UrlOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts")]
 DepthOpt = Annotated[int, typer.Option(min=1, max=queries.MAX_DEPTH, help="How many hops to follow")]
+AllRunsOpt = Annotated[bool, typer.Option("--all-runs", help="List child runs that touch no dataset (counted under their parent otherwise)")]
 
 
 class Failed(Exception):
@@ -44,9 +45,10 @@ class Failed(Exception):
 
 def hints(suggestions: list[Any], candidates: list[Any]) -> list[str]:
     """The lines under a refused query: refs it may have meant (node summaries, or plain refs
-    such as a model's versions), and the ids of the nodes an ambiguous ref matched."""
+    such as a model's versions), and for an ambiguous ref the candidates, each by a ref that names
+    only it, with its kind and namespace."""
     lines = [f"did you mean {s['ref']} ({kind_of(s)})" if isinstance(s, dict) else f"did you mean {s}" for s in suggestions]
-    return lines + [f"{c['id']}  {kind_of(c)}  {c['label']}" for c in candidates]
+    return lines + [f"{c.get('ref') or c['id']}  {kind_of(c)}  {c.get('namespace') or ''}".rstrip() for c in candidates]
 
 
 def failed(exc: LineageError) -> Failed:
@@ -150,7 +152,7 @@ def kind_of(node: dict[str, Any]) -> str:
 
 def ref_of(node: dict[str, Any]) -> str:
     """What the CLI prints for a node: its ref, which `lineage impact <ref>` resolves back to it
-    (the display label, such as customers@data-v1.8.2, is not a ref)."""
+    (labels are refs too, docs/refs.md; the id stands in for a node that has neither)."""
     return str(node.get("ref") or node["id"])
 
 
@@ -201,6 +203,24 @@ def _version_rows(items: list[dict[str, Any]], last: str) -> list[list[Any]]:
     return [[ref_of(i), i.get("name"), i.get("depth"), _short(i.get("written_at")) if last == "written" else i["id"]] for i in items]
 
 
+def _job_level_table(a: dict[str, Any]) -> Table | None:
+    """Jobs and datasets reached at job level: declared by a JobEvent, or another name of a
+    dataset (symlinks)."""
+    items = [*a.get("jobs", ()), *a.get("datasets", ())]
+    if not items:
+        return None
+    rows = [[ref_of(i), kind_of(i), i.get("namespace"), i.get("depth"), "declared" if i.get("declared") else "symlink"] for i in items]
+    return _table("Jobs and datasets (job level)", ["ref", "kind", "namespace", "hops", "via"], rows)
+
+
+def print_folded(console: Console, a: dict[str, Any]) -> None:
+    """How many child runs that touch no dataset were folded under their parents."""
+    folded = a.get("folded_runs") or {}
+    if folded.get("count") and not folded.get("listed"):
+        parents = ", ".join(f"{ref_of(p)} ({p['child_runs']})" for p in folded["parents"])
+        console.print(f"{folded['count']} child runs that touch no dataset folded under their parents: {escape(parents)} (--all-runs lists them)")
+
+
 def _beyond_start(a: dict[str, Any]) -> bool:
     """Whether an impact or upstream answer reaches past where its walk began (a dataset, job or
     alias ref begins at its versions, runs or model versions, at 0 hops)."""
@@ -235,8 +255,11 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
     for key in ("model_versions", "feature_view_versions", "dataset_versions"):
         if a[key]:
             console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "id"], _version_rows(a[key], "id")))
+    if (job_level := _job_level_table(a)) is not None:
+        console.print(job_level)
     if a["runs"]:
         console.print(f"runs: {len(a['runs'])}  (jobs: {', '.join(sorted({r['job'] for r in a['runs'] if r.get('job')}))})")
+    print_folded(console, a)
 
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
@@ -250,9 +273,12 @@ def render_upstream(console: Console, a: dict[str, Any]) -> None:
     for key in ("dataset_versions", "feature_view_versions", "model_versions"):
         if a[key]:
             console.print(_table(key.replace("_", " ").capitalize(), ["ref", "dataset", "hops", "written"], _version_rows(a[key], "written")))
+    if (job_level := _job_level_table(a)) is not None:
+        console.print(job_level)
     if a["runs"]:
-        runs = [[r["job"], r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
-        console.print(_table("Runs", ["job", "run", "state", "ended", "params"], runs))
+        runs = [[ref_of(r), r.get("run_id"), r["state"], _short(r.get("ended_at")), orjson.dumps(r["params"]).decode() if r["params"] else ""] for r in a["runs"]]
+        console.print(_table("Runs", ["run", "run id", "state", "ended", "params"], runs))
+    print_folded(console, a)
 
 
 def render_diff(console: Console, a: dict[str, Any]) -> None:
@@ -314,14 +340,16 @@ def render_search(console: Console, a: dict[str, Any], where: str = "") -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", {"ref": ref, "depth": depth}, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours())), render_impact)
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_impact)
 
     @app.command()
-    def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", {"ref": ref, "depth": depth}, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours())), render_upstream)
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_upstream)
 
     @app.command()
     def diff(a: str, b: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:

@@ -91,6 +91,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_target IF NOT EXISTS FOR (n:Node) ON (n.target)",
     "CREATE INDEX node_namespace IF NOT EXISTS FOR (n:Node) ON (n.namespace)",
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
+    "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
+    "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
@@ -243,6 +245,9 @@ OUT_EDGES: dict[str, LiteralString] = {
     "SERVES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SERVES]->(b:Node)" + _OUT,
     "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:POINTS_TO]->(b:Node)" + _OUT,
     "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:ANNOTATES]->(b:Node)" + _OUT,
+    "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_READ]->(b:Node)" + _OUT,
+    "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_WRITE]->(b:Node)" + _OUT,
+    "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SYMLINK]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
@@ -254,6 +259,9 @@ IN_EDGES: dict[str, LiteralString] = {
     "SERVES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SERVES]->(b:Node {id: id})" + _IN,
     "POINTS_TO": "UNWIND $p.ids AS id MATCH (a:Node)-[r:POINTS_TO]->(b:Node {id: id})" + _IN,
     "ANNOTATES": "UNWIND $p.ids AS id MATCH (a:Node)-[r:ANNOTATES]->(b:Node {id: id})" + _IN,
+    "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_READ]->(b:Node {id: id})" + _IN,
+    "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_WRITE]->(b:Node {id: id})" + _IN,
+    "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SYMLINK]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
@@ -304,6 +312,8 @@ FIND: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _EQ,
     "target": "MATCH (n:Node) WHERE n.target" + _EQ,
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _EQ,
+    "run_key": "MATCH (n:Node) WHERE n.run_key" + _EQ,
+    "run_label": "MATCH (n:Node) WHERE n.run_label" + _EQ,
     "namespace": "MATCH (n:Node) WHERE n.namespace" + _EQ,
 }
 # lookup(): the node by id and every FIND above, in one round trip; each branch is served by its
@@ -330,6 +340,8 @@ FIND_PREFIX: dict[str, LiteralString] = {
     "sha": "MATCH (n:Node) WHERE n.sha" + _PREFIX,
     "target": "MATCH (n:Node) WHERE n.target" + _PREFIX,
     "alt_ref": "MATCH (n:Node) WHERE n.alt_ref" + _PREFIX,
+    "run_key": "MATCH (n:Node) WHERE n.run_key" + _PREFIX,
+    "run_label": "MATCH (n:Node) WHERE n.run_label" + _PREFIX,
     "namespace": "MATCH (n:Node) WHERE n.namespace" + _PREFIX,
 }
 # nodes_with_many(): nodes_with() for many values of one property, in one round trip.
@@ -348,6 +360,8 @@ FIND_MANY: dict[str, LiteralString] = {
     "sha": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.sha" + _EQ_MANY,
     "target": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.target" + _EQ_MANY,
     "alt_ref": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.alt_ref" + _EQ_MANY,
+    "run_key": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_key" + _EQ_MANY,
+    "run_label": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.run_label" + _EQ_MANY,
     "namespace": "UNWIND $p.values AS value MATCH (n:Node) WHERE n.namespace" + _EQ_MANY,
 }
 # namespaces() and in_namespace(): Marquez's listings (issue 30), served by the namespace index.
@@ -385,13 +399,13 @@ SUGGEST: LiteralString = (
 FLOW_LEVELS = 8
 _FLOW_NEIGHBOURS: dict[str, LiteralString] = {
     "down": """
-        MATCH (a)-[:WROTE]->(b:Node) RETURN b
+        MATCH (a)-[:WROTE|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN b
         UNION
-        MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF]-(b:Node) RETURN b""",
+        MATCH (a)<-[:READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|SYMLINK]-(b:Node) RETURN b""",
     "up": """
-        MATCH (a)<-[:WROTE]-(b:Node) RETURN b
+        MATCH (a)<-[:WROTE|DECLARED_WRITE|SYMLINK]-(b:Node) RETURN b
         UNION
-        MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN b""",
+        MATCH (a)-[:READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|SYMLINK]->(b:Node) RETURN b""",
 }
 
 
@@ -426,7 +440,7 @@ CALL (done, ids) {
     UNWIND CASE WHEN done THEN ids ELSE [] END AS id
     MATCH (a:Node {id: id})
     CALL (a) {
-        MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+        MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN r, b
     }
     WITH a, r, b WHERE b.id IN ids
     RETURN collect([a.id, type(r), b.id, r.key, r.props]) AS edges
@@ -480,7 +494,7 @@ FLOW_EDGES: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Node {id: id})
 CALL (a) {
-    MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF]->(b:Node) RETURN r, b
+    MATCH (a)-[r:WROTE|READ|SERVES|AT_COMMIT|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]->(b:Node) RETURN r, b
 }
 WITH a, r, b WHERE b.id IN $p.ids
 """ + EDGE_FIELDS

@@ -174,28 +174,27 @@ _IN_NAMESPACE = (
     f"{_NODE} WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
     " ORDER BY json_extract(props, '$.name'), id LIMIT ? OFFSET ?"
 )
-# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD), breadth-first with a depth bound as a
-# parameter: UNION drops repeated (node, depth) pairs, the bound ends cycles.
-# flow(): breadth first, one level per statement, each reached node expanded once. A recursive
-# CTE keeps (id, depth) rows, so on a cycle, or where paths of several lengths meet, it visited a
+# Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH) for flow(): breadth first, one
+# level per statement, each reached node expanded once. A recursive CTE keeps (id, depth) rows,
+# so on a cycle, or where paths of several lengths meet, it visited a
 # node once per depth that reaches it (a 4-node cycle walked 200,000 levels deep: 200,000 rows);
 # the frontier below carries only nodes not reached before, so the work follows the answer.
 _FLOW_STEP = {
     "down": """
-SELECT e.dst FROM edges e WHERE e.src IN (SELECT value FROM json_each(?)) AND e.type = 'WROTE'
+SELECT e.dst FROM edges e WHERE e.src IN (SELECT value FROM json_each(?)) AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK')
 UNION
 SELECT e.src FROM edges e WHERE e.dst IN (SELECT value FROM json_each(?))
-    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')""",
+    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK')""",
     "up": """
-SELECT e.src FROM edges e WHERE e.dst IN (SELECT value FROM json_each(?)) AND e.type = 'WROTE'
+SELECT e.src FROM edges e WHERE e.dst IN (SELECT value FROM json_each(?)) AND e.type IN ('WROTE', 'DECLARED_WRITE', 'SYMLINK')
 UNION
 SELECT e.dst FROM edges e WHERE e.src IN (SELECT value FROM json_each(?))
-    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')""",
+    AND e.type IN ('READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'SYMLINK')""",
 }
 _FLOW_EDGES = """
 SELECT src, type, dst, key, props FROM edges
 WHERE src IN (SELECT value FROM json_each(?)) AND dst IN (SELECT value FROM json_each(?))
-    AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF')
+    AND type IN ('WROTE', 'READ', 'SERVES', 'AT_COMMIT', 'CHILD_OF', 'DECLARED_READ', 'DECLARED_WRITE', 'SYMLINK')
 ORDER BY src, type, dst, key"""
 _NODES_BY_ID = f"{_NODE} WHERE id IN (SELECT value FROM json_each(?))"
 _ANNOTATIONS_OF = (

@@ -33,12 +33,15 @@ def test_impact_answers_which_endpoints_used_the_data_and_which_still_serve_it(c
 def test_unknown_and_ambiguous_refs(client: TestClient) -> None:
     missing = client.get("/api/v1/impact", params={"ref": "data-v1.8.3"})
     assert missing.status_code == 404
-    assert "data-v1.8.2" in [s["ref"] for s in missing.json()["suggestions"]]
+    assert "s3://lake/customers@data-v1.8.2" in [s["ref"] for s in missing.json()["suggestions"]]
     client.post("/api/v1/lineage", json=incident.s.event("x#1", "COMPLETE", incident.s.ts(1), outputs=[incident.s.dataset("other", "data-v1.8.2")]))
     ambiguous = client.get("/api/v1/upstream", params={"ref": "data-v1.8.2"})
     assert ambiguous.status_code == 409 and len(ambiguous.json()["candidates"]) == 2
     chosen = ambiguous.json()["candidates"][0]["id"]
     assert client.get("/api/v1/upstream", params={"ref": chosen}).status_code == 200
+    for candidate in ambiguous.json()["candidates"]:  # each carries its namespace and a ref naming only it
+        answer = client.get("/api/v1/upstream", params={"ref": candidate["ref"]}).json()
+        assert answer["node"]["id"] == candidate["id"] and candidate["namespace"] == "s3://lake"
 
 
 @pytest.mark.parametrize(
@@ -132,10 +135,20 @@ def test_graph_search_nodes_events(client: TestClient) -> None:
 
 def test_versions_of_a_dataset_newest_first(client: TestClient) -> None:
     by_version = client.get("/api/v1/versions", params={"ref": "data-v1.8.2"}).json()
-    assert by_version["dataset"]["label"] == "customers"
+    assert by_version["dataset"]["label"] == "s3://lake/customers"
     assert [v["version"] for v in by_version["versions"]] == ["data-v1.8.2", "data-v1.7.1"] and by_version["total"] == 2
     by_name = client.get("/api/v1/versions", params={"ref": "churn_features", "limit": 1}).json()
     assert [v["label"] for v in by_name["versions"]] == ["churn_features@fv-2"] and by_name["total"] == 2
     run = client.get("/api/v1/versions", params={"ref": incident.s.run_uuid("clean#1")})
     assert run.status_code == 400 and run.json()["field"] == "ref"
     assert client.get("/api/v1/versions", params={"ref": "nothing-like-this"}).status_code == 404
+
+
+def test_child_runs_are_folded_unless_all_runs(client: TestClient) -> None:
+    from tests.conformance.test_static_lineage import dbt_story
+
+    assert client.post("/api/v1/lineage/batch", json=dbt_story()).json()["rejected"] == 0
+    folded = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders"}).json()
+    assert len(folded["runs"]) == 1 and folded["folded_runs"]["count"] == 3
+    listed = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders", "all_runs": "true"}).json()
+    assert len(listed["runs"]) == 4 and listed["folded_runs"]["listed"] is True

@@ -81,7 +81,7 @@ def test_tables_answer_the_incident_questions(loaded: Store) -> None:
 def test_unknown_ref_exits_nonzero_with_suggestions(loaded: Store) -> None:
     result = runner.invoke(app, ["impact", "data-v1.8.3"])
     assert result.exit_code == 1
-    assert "did you mean data-v1.8.2" in result.stderr
+    assert "did you mean s3://lake/customers@data-v1.8.2" in result.stderr
 
 
 @pytest.fixture
@@ -147,7 +147,8 @@ def test_piped_tables_print_every_long_name_whole(loaded: Store) -> None:
     assert (endpoint, model) == (LONG_ENDPOINT, model_ref)
     assert [r[0] for r in rows(impact, "ref")] == [model_ref]
     upstream = piped("upstream", LONG_ENDPOINT)
-    assert [r[:2] for r in rows(upstream, "ref") if r[0] == LONG_VERSION] == [[LONG_VERSION, LONG_DATA]]
+    long_ref = f"s3://lake/{LONG_DATA}@{LONG_VERSION}"
+    assert [r[:2] for r in rows(upstream, "ref") if r[0] == long_ref] == [[long_ref, LONG_DATA]]
     assert [r[0] for r in rows(piped("search", "retention"), "kind")].count("Endpoint") == 1
     assert LONG_VERSION in piped("versions", LONG_MODEL)
     assert "…" not in impact + upstream
@@ -155,17 +156,17 @@ def test_piped_tables_print_every_long_name_whole(loaded: Store) -> None:
 
 def test_impact_with_nothing_downstream_says_so(loaded: Store) -> None:
     nothing = run("impact", "billing_summary")
-    assert "Nothing downstream of billing_summary within 20 hops" in nothing
+    assert "Nothing downstream of s3://lake/billing_summary within 20 hops" in nothing
     assert "Endpoints" not in nothing and "runs:" not in nothing
     no_endpoint = run("impact", "inv-7")
-    assert "No endpoint downstream of inv-7" in no_endpoint and "billing" in no_endpoint
-    assert "Nothing upstream of inv-7" in run("upstream", "inv-7")
+    assert "No endpoint downstream of s3://lake/invoices@inv-7" in no_endpoint and "billing" in no_endpoint
+    assert "Nothing upstream of s3://lake/invoices@inv-7" in run("upstream", "inv-7")
 
 
 def test_nodes_are_named_by_their_most_specific_kind(loaded: Store) -> None:
     assert run("impact", "churn@2.3.1").splitlines()[0] == "churn@2.3.1 (ModelVersion of models/churn): downstream within 20 hops"
     assert run("upstream", "churn_features@fv-2").splitlines()[0].startswith("churn_features@fv-2 (FeatureViewVersion")
-    assert run("impact", "data-v1.8.2").splitlines()[0].startswith("data-v1.8.2 (DatasetVersion of customers)")
+    assert run("impact", "data-v1.8.2").splitlines()[0].startswith("s3://lake/customers@data-v1.8.2 (DatasetVersion of customers)")
     assert run("impact", "churn-prod").splitlines()[0].startswith("churn-prod (Endpoint)")
     kinds = {r[1]: r[0] for r in rows(run("search", "churn"), "kind")}
     assert (kinds["churn@2.3.1"], kinds["churn_features@fv-1"], kinds["churn-eu"], kinds["churn"]) == ("ModelVersion", "FeatureViewVersion", "Endpoint", "Model")
@@ -212,8 +213,10 @@ def test_every_node_the_cli_prints_is_named_by_a_ref_that_resolves_to_it(loaded:
             assert name in diff_table
             found = resolve_ref(loaded, name)
             assert (found.props["dataset"], found.props["version"]) == (d["dataset"], version)
-    derived = next(n for _, n in printed if n.get("name") == "customers_clean")  # its version label is a run UUID
-    assert derived["ref"] == derived["id"] and "customers_clean" in run("impact", derived["ref"]).splitlines()[0]
+    # A derived version (its version is the writing run's UUID) is dataset@UUID; the bare UUID is the run's.
+    derived = next(n for _, n in printed if n.get("name") == "customers_clean")
+    assert derived["ref"] == f"s3://lake/customers_clean@{derived['version']}"
+    assert run("impact", derived["ref"]).splitlines()[0].startswith(f"{derived['ref']} (DatasetVersion")
 
 
 def test_no_match_names_the_store_it_searched(loaded: Store) -> None:
@@ -247,3 +250,24 @@ def test_piped_token_list_prints_long_names_whole(loaded: Store) -> None:
     assert runner.invoke(app, ["token", "create", name, "--scope", "read", "--scope", "ingest"]).exit_code == 0
     ((listed, scopes, *_),) = rows(piped("token", "list"), "name")
     assert (listed, sorted(scopes.split(", "))) == (name, ["ingest", "read"])
+
+
+def test_child_runs_are_counted_unless_all_runs(loaded: Store) -> None:
+    from tests.conformance.test_static_lineage import dbt_story
+
+    ingest(loaded, *dbt_story())
+    folded = run("impact", "duckdb://jaffle/raw.orders")
+    assert "3 child runs that touch no dataset folded under their parents" in folded and "sql.2" not in folded
+    listed = json.loads(run("impact", "duckdb://jaffle/raw.orders", "--all-runs", "--json"))
+    assert len(listed["runs"]) == 4
+
+
+def test_an_ambiguous_ref_lists_candidates_by_refs_that_name_only_them(loaded: Store) -> None:
+    ingest(loaded, s.event("w#1", "COMPLETE", s.ts(1), outputs=[s.dataset("customers", "data-v1.8.2", namespace="warehouse")]))
+    result = runner.invoke(app, ["impact", "customers@data-v1.8.2"])
+    assert result.exit_code == 1 and "matches 2 nodes" in result.stderr
+    lines = [line.split() for line in result.stderr.splitlines()[1:]]
+    assert sorted(line[2] for line in lines) == ["s3://lake", "warehouse"]
+    for ref, kind, _ in lines:
+        assert kind == "DatasetVersion" and resolve_ref(loaded, ref).props["version"] == "data-v1.8.2"
+    assert len({resolve_ref(loaded, line[0]).id for line in lines}) == 2

@@ -47,11 +47,13 @@ def test_refs_resolve_by_every_kind_of_handle(graph: Store) -> None:
 def test_unknown_ref_suggests_and_ambiguous_ref_lists_candidates(graph: Store) -> None:
     with pytest.raises(NotFound) as missing:
         resolve_ref(graph, "data-v1.8")
-    assert "data-v1.8.2" in [x["ref"] for x in missing.value.suggestions]
+    assert "s3://lake/customers@data-v1.8.2" in [x["ref"] for x in missing.value.suggestions]
     ingest(graph, incident.s.event("other#1", "COMPLETE", incident.s.ts(5), outputs=[incident.s.dataset("orders", "data-v1.8.2")]))
     with pytest.raises(Ambiguous) as both:
         resolve_ref(graph, "data-v1.8.2")
     assert len(both.value.candidates) == 2
+    for c in both.value.candidates:  # each names exactly its node, with its namespace
+        assert resolve_ref(graph, c["ref"]).id == c["id"] and c["namespace"] == "s3://lake"
     with pytest.raises(InvalidEvent):
         resolve_ref(graph, "  ")
 
@@ -87,7 +89,7 @@ def test_upstream_of_the_bad_model_names_its_data_code_and_params(graph: Store) 
     answer = queries.upstream(graph, "churn@2.3.1")
     assert {c["sha"] for c in answer["commits"]} == {incident.COMMIT_DATA_BAD, incident.COMMIT_TRAIN_2}
     versions = labels(answer["dataset_versions"])
-    assert "customers@data-v1.8.2" in versions and "customers@data-v1.7.1" not in versions
+    assert "s3://lake/customers@data-v1.8.2" in versions and "s3://lake/customers@data-v1.7.1" not in versions
     assert labels(answer["feature_view_versions"]) == ["churn_features@fv-2"]
     train = next(r for r in answer["runs"] if r["job"] == "train-churn")
     assert train["params"] == {"lr": 0.05, "max_depth": 6}
@@ -132,7 +134,7 @@ def test_model_versions_aliases_and_last_known_good(graph: Store) -> None:
     good = answer["last_known_good"]
     assert good["version"] == "2.2.0"
     assert labels(good["training_data"]["feature_view_versions"]) == ["churn_features@fv-1"]
-    assert "customers@data-v1.7.1" in labels(good["training_data"]["dataset_versions"])
+    assert "s3://lake/customers@data-v1.7.1" in labels(good["training_data"]["dataset_versions"])
 
 
 def test_annotations_are_events_shown_on_nodes_and_honoured_by_last_known_good(graph: Store) -> None:

@@ -54,7 +54,7 @@ def test_the_churn_story_answers_the_incident_questions(tmp_path: Path, clean_en
     # 4. The last known good version and what it was trained on.
     good = answers["versions"]["last_known_good"]
     assert good["version"] == "2.2.0"
-    assert [v["label"] for v in good["training_data"]["dataset_versions"]] == ["customers@data-v1.7.1"]
+    assert [v["label"] for v in good["training_data"]["dataset_versions"]] == ["lake://demo/customers@data-v1.7.1"]
     production = next(a for a in answers["versions"]["aliases"] if a["alias"] == "Production")
     assert production["current_version"] == "2.2.0"
     champion = next(a for a in answers["versions"]["aliases"] if a["alias"] == "champion")
@@ -62,7 +62,7 @@ def test_the_churn_story_answers_the_incident_questions(tmp_path: Path, clean_en
 
     text = report(answers, outcome)
     assert "churn-eu     served churn@2.3.1; STILL SERVING it" in text
-    assert "Last known good before 2.3.1: 2.2.0, trained on customers@data-v1.7.1" in text
+    assert "Last known good before 2.3.1: 2.2.0, trained on lake://demo/customers@data-v1.7.1" in text
 
 
 def test_the_example_runs_as_a_program(tmp_path: Path, clean_env: Path, capsys: object) -> None:

@@ -14,6 +14,7 @@ from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ML_STORY
+from tests.conformance.test_static_lineage import job_event, symlink_story
 
 POOL = [parse_event(b) for b in ML_STORY] + [
     parse_event(b)
@@ -34,6 +35,14 @@ POOL = [parse_event(b) for b in ML_STORY] + [
             run_facets={"ml_approval": s.facet(reviewer="bob", decision="approved", checks={})},
         ),
         s.promote("prom#9", s.ts(15), "churn", "Staging", "2.3.1", decision="rejected"),
+        # Issue 30: two runs of one job in one second (their labels), static lineage that a
+        # later run supersedes, and a dataset read by another name (symlinks).
+        s.event("same#1", "START", s.ts(13), job="same", namespace="dbt"),
+        s.event("same#2", "START", s.ts(13), job="same", namespace="dbt"),
+        s.event("same#2", "COMPLETE", s.ts(13, 1), job="same", namespace="dbt"),
+        job_event("2026-03-01T13:30:00Z", "same", ["customers"], ["ledger"]),
+        s.event("same#3", "RUNNING", s.ts(14), job="same", namespace="dbt"),
+        *symlink_story(),
     )
 ]
 
@@ -94,3 +103,12 @@ def test_the_versions_an_event_writes_are_among_its_subjects() -> None:
         assert written <= set(subjects(event)), event.id
         seen += len(written)
     assert seen >= 10  # declared and derived outputs, and dataset events, were all looked at
+
+
+def test_the_pool_holds_what_issue_30_needs_order_independence_for() -> None:
+    graph = build(POOL)
+    labels = sorted(str(n.props.get("run_label")) for n in graph.nodes.values() if n.props.get("job_name") == "same")
+    assert len(labels) == 3 and sum(" ~" in label for label in labels) == 2  # two share a second
+    job = next(n for n in graph.nodes.values() if n.kind == "Job" and n.props.get("name") == "same")
+    assert job.props["declared_superseded"] is True  # same#3 ran after the declaration
+    assert any(e.type == "SYMLINK" for e in graph.edges.values())

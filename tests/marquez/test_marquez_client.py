@@ -76,10 +76,9 @@ def test_read_method_answers_as_marquez(client: MarquezClient, name: str) -> Non
 
 
 def test_list_namespaces(client: MarquezClient) -> None:
-    """As Marquez listed them, but for the symlink target's namespace, which the symlinks
-    facet does not yet give us (issue 30 point 3)."""
+    """As Marquez listed them, the symlink target's namespace too (issue 30 point 3)."""
     recorded = reference.response("namespaces_list")["body"]
-    expected = {"namespaces": [n for n in recorded["namespaces"] if n["name"] != "hive://metastore:9083"]}
+    expected = {"namespaces": recorded["namespaces"]}
     got = client.list_namespaces()
     assert reference.differences(reference.normalise(expected, recorded=True), reference.normalise(got, recorded=False)) == []
 

@@ -17,7 +17,10 @@ from tests.marquez import reference
 
 # Requests whose recorded answer we do not reproduce, each with why (docs/marquez.md says more).
 # A listed request that starts to match fails the test (strict xfail), so this list stays true.
-SYMLINKS = "the symlinks facet does not yet join a dataset's names (issue 30 point 3): no hive:// names"
+SYMLINKS = (
+    "a symlink's table name is a dataset of its own here, joined to its path (issue 30 point 3);"
+    " Marquez answers it as the path's dataset"
+)
 SECOND_VERSION = (
     "Marquez makes a second dataset version when one run's START and COMPLETE carry different facets"
     " of the dataset; we keep one version per run and dataset"
@@ -29,9 +32,6 @@ STREAM_CLOCK = (
 CURRENT_VERSION = "Marquez's currentVersion is a row id no version answers to (its bug 7); ours is the version's id"
 NOT_HERE = "not served here"
 DIFFERENT: dict[str, str] = {
-    "namespaces_list": SYMLINKS,
-    "namespaces_list_limit3_offset2": SYMLINKS,
-    "namespace_hive_url": SYMLINKS,
     "datasets_hive_url": SYMLINKS,
     "dataset_hive_symlink_orders_enriched": SYMLINKS,
     "dataset_hive_symlink_raw_customers": SYMLINKS,

@@ -33,7 +33,7 @@ def test_a_model_versions_report_holds_its_whole_release_chain(graph: Store) -> 
     assert [r["label"] for r in report["chain"] if r["subject"]] == ["churn@2.3.1"]
     assert rows(report, "commit") == [incident.COMMIT_DATA_BAD[:12], incident.COMMIT_TRAIN_2[:12]]
     assert {r["version"] for r in report["chain"] if r["step"] == "commit"} == {incident.COMMIT_DATA_BAD, incident.COMMIT_TRAIN_2}
-    assert "customers@data-v1.8.2" in rows(report, "dataset_version")
+    assert "s3://lake/customers@data-v1.8.2" in rows(report, "dataset_version")
     assert rows(report, "feature_view_version") == ["churn_features@fv-2"]
     assert [r["name"] for r in report["chain"] if r["step"] == "training_run"] == ["train-churn"]
     assert sorted(rows(report, "deployment")) == ["churn-eu serving churn@2.3.1", "churn-prod serving churn@2.3.1", "churn-us serving churn@2.3.1"]
@@ -77,10 +77,10 @@ def test_deployment_timelines_show_the_rollback(graph: Store) -> None:
 def test_annotations_and_immutability_violations_of_the_chain(graph: Store) -> None:
     report = build_report(graph, "churn@2.3.1", generated_at=AT)
     assert [(a["label"], a["tag"], a["author"], a["reason"]) for a in report["annotations"]] == [
-        ("customers@data-v1.8.2", "quarantined", "oncall", "biased label mapping")
+        ("s3://lake/customers@data-v1.8.2", "quarantined", "oncall", "biased label mapping")
     ]
     (violation,) = report["immutability_violations"]
-    assert (violation["label"], violation["expected"], violation["sha256"]) == ("customers@data-v1.8.2", "b" * 64, "c" * 64)
+    assert (violation["label"], violation["expected"], violation["sha256"]) == ("s3://lake/customers@data-v1.8.2", "b" * 64, "c" * 64)
 
 
 def test_evidence_lists_the_raw_events_behind_each_fact(graph: Store) -> None:
@@ -96,7 +96,7 @@ def test_evidence_lists_the_raw_events_behind_each_fact(graph: Store) -> None:
         "run_id": s.run_uuid("train#231"), "job": "ml-pipelines/train-churn",
     }
     # The quarantine annotation is evidence about the data version it tags.
-    data = next(r for r in report["chain"] if r["label"] == "customers@data-v1.8.2")
+    data = next(r for r in report["chain"] if r["label"] == "s3://lake/customers@data-v1.8.2")
     assert [e["type"] for e in facts[data["id"]]["events"]][-1] == "annotation"
     # Approval runs and aliases are facts with evidence too.
     assert {f["step"] for f in report["evidence"]} >= {"alias", "run", "training_run", "commit"}
@@ -122,7 +122,7 @@ def test_an_endpoints_report_covers_every_model_it_served(graph: Store) -> None:
     assert report["subject"]["type"] == "endpoint"
     assert rows(report, "endpoint") == ["churn-prod"]
     assert rows(report, "model_version") == ["churn@2.2.0", "churn@2.3.1"]
-    assert {"customers@data-v1.7.1", "customers@data-v1.8.2"} <= set(rows(report, "dataset_version"))
+    assert {"s3://lake/customers@data-v1.7.1", "s3://lake/customers@data-v1.8.2"} <= set(rows(report, "dataset_version"))
     assert [d["endpoint"] for d in report["deployments"]] == ["churn-prod"]
     assert all(t["in_chain"] for t in report["deployments"][0]["timeline"])
     assert {a["model_version"] for a in report["approvals"]} == {"churn@2.2.0", "churn@2.3.1"}

@@ -60,7 +60,7 @@ def test_audit_prints_to_standard_output(local: Store) -> None:
     result = invoke("audit", "data-v1.8.2", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert "customers@data-v1.8.2" in [r["label"] for r in rows]
+    assert "s3://lake/customers@data-v1.8.2" in [r["label"] for r in rows]
     report = json.loads(invoke("audit", "churn-prod").stdout)  # json by default
     assert report["subject"]["label"] == "churn-prod"
 

@@ -43,7 +43,7 @@ def test_the_json_lists_the_warnings_with_labels_and_validates(report: dict[str,
     jsonschema.Draft202012Validator(AUDIT_SCHEMA).validate(parsed)
     assert {(w["kind"], w["label"]) for w in parsed["warnings"]} == {
         ("untrained_model_version", "churn@2.0.5"),
-        ("failed_run", f"deploy-churn-shadow {gaps.s.run_uuid('dep-shadow#2')[:8]}"),
+        ("failed_run", "deploy-churn-shadow @ 2026-03-02T10:30:00Z"),  # its START, to the second
     }
 
 

@@ -31,7 +31,7 @@ def must_show(report: dict[str, Any]) -> list[str]:
     """What a reader must find in a document form of the churn@2.3.1 report."""
     return [
         "churn@2.3.1",  # the model version
-        "customers@data-v1.8.2",  # its dataset version
+        "s3://lake/customers@data-v1.8.2",  # its dataset version
         "churn_features@fv-2",  # its feature view version
         incident.COMMIT_DATA_BAD,  # the commits, in full
         incident.COMMIT_TRAIN_2,
@@ -92,7 +92,7 @@ def test_the_csv_is_the_chain_table(report: dict[str, Any]) -> None:
     by_label = {r["label"]: r for r in table}
     assert by_label["churn@2.3.1"]["step"] == "model_version" and by_label["churn@2.3.1"]["subject"] == "yes"
     assert by_label[incident.COMMIT_TRAIN_2[:12]]["version"] == incident.COMMIT_TRAIN_2
-    assert by_label["customers@data-v1.8.2"]["step"] == "dataset_version"
+    assert by_label["s3://lake/customers@data-v1.8.2"]["step"] == "dataset_version"
     chain = {c["label"]: c for c in report["chain"]}
     assert by_label["churn@2.3.1"]["evidence"].split() == chain["churn@2.3.1"]["evidence"]
 

@@ -61,10 +61,10 @@ IMPACT_STATE = """() => {
 def test_incident_walkthrough(browser: Any, served: str) -> None:
     with page_on(browser, served, "incident") as page:
         page.goto(served + "/")
-        pick_suggestion(page, "data-v1.8.2", "data-v1.8.2")
+        pick_suggestion(page, "data-v1.8.2", "s3://lake/customers@data-v1.8.2")
         page.wait_for_selector(READY + '[data-mode="graph"]')
         page.wait_for_selector('#detail[data-state="ready"]')
-        assert page.locator("#detail h2").inner_text() == "customers@data-v1.8.2"
+        assert page.locator("#detail h2").inner_text() == "s3://lake/customers@data-v1.8.2"
         shot(page, "1-search")
 
         page.click("#impact-mode")
@@ -99,7 +99,7 @@ def test_incident_walkthrough(browser: Any, served: str) -> None:
         saved = ARTIFACTS / download.suggested_filename
         download.save_as(saved)
         report = saved.read_text()
-        assert "Audit report: customers@data-v1.8.2" in report and "Deployment timeline" in report and "churn-prod" in report
+        assert "Audit report: s3://lake/customers@data-v1.8.2" in report and "Deployment timeline" in report and "churn-prod" in report
         page.wait_for_selector("#audit-status:has-text('saved')")
 
         # An endpoint that used to serve the model: its deployment timeline, rollback included.
@@ -142,7 +142,7 @@ def test_a_ref_that_matches_nothing_offers_suggestions(browser: Any, served: str
         page.fill("#search", "data-v1.8.9")
         page.press("#search", "Enter")
         page.wait_for_selector('#graph[data-state="error"]')
-        page.click('#suggestions li.suggestion[data-ref="data-v1.8.2"]')
+        page.click('#suggestions li.suggestion[data-ref="s3://lake/customers@data-v1.8.2"]')
         page.wait_for_selector(READY)
         assert "#ref=dsv-" in page.url  # the view is kept in the URL, by node id
 

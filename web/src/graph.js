@@ -47,6 +47,7 @@ function styles() {
     },
     { selector: "edge.inferred", style: { "line-style": "dashed" } },
     { selector: "edge.synthetic", style: { "line-style": "dotted", label: "" } },
+    { selector: "edge.declared", style: { "line-style": "dashed", "line-dash-pattern": [2, 4], "line-color": "#8e7cc3", "target-arrow-color": "#8e7cc3" } },
     { selector: "node.root", style: { "border-width": 4, "border-color": "#111111" } },
     { selector: "node:selected", style: { "overlay-color": "#2980b9", "overlay-opacity": 0.25, "overlay-padding": 6 } },
     { selector: "node.annotated", style: { "border-width": 3, "border-color": "#e74c3c", "border-style": "double" } },
@@ -111,7 +112,8 @@ export function elements(answer) {
   for (const edge of answer.edges) {
     if (!seen.has(edge.src) || !seen.has(edge.dst)) continue;
     const [source, target] = flow(edge);
-    const classes = edge.props && edge.props.inferred ? "inferred" : "";
+    // Inferred reads, and what a JobEvent declared rather than a run did (issue 30), look apart.
+    const classes = edge.props && edge.props.inferred ? "inferred" : edge.props && edge.props.declared ? "declared" : "";
     edges.push({ group: "edges", data: { id: `${edge.src}|${edge.type}|${edge.dst}|${edge.key}`, source, target, type: edge.type, edge }, classes });
   }
   // A dataset, job or alias ref stands for where the walk began (its versions, runs, targets):

@@ -55,6 +55,7 @@ export function renderImpact(container, impact, { onEndpoint }) {
   const still = impact.endpoints.filter((e) => e.currently_serving);
   const past = impact.endpoints.filter((e) => !e.currently_serving);
   const counts = impact.counts || {};
+  const folded = impact.folded_runs || {};
   const rows = impact.endpoints.map((endpoint) => {
     const serving = endpoint.currently_serving;
     const affected = endpoint.affected_deployments
@@ -86,6 +87,8 @@ export function renderImpact(container, impact, { onEndpoint }) {
       `Downstream: ${counts.runs || 0} runs, ${counts.dataset_versions || 0} dataset versions, `,
       `${counts.feature_view_versions || 0} feature view versions, ${counts.model_versions || 0} model versions, `,
       `${counts.deployments || 0} deployments (within ${impact.depth} hops).`,
+      counts.jobs || counts.datasets ? ` Declared or symlinked: ${counts.jobs || 0} jobs, ${counts.datasets || 0} datasets.` : "",
+      folded.count ? ` ${folded.count} child runs that touch no dataset are counted under their parents.` : "",
     ),
     rows.length ? h("ul#impact-endpoints", {}, rows) : h("p.muted#impact-endpoints", {}, "No endpoint is downstream within this depth."),
   );

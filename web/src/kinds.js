@@ -30,7 +30,7 @@ export function kindOf(node) {
 // Edges as stored point the way the relation reads (a run READ a version); drawn, they point
 // the way data flows (version -> run), so a left-to-right layout reads as the pipeline does.
 // Mirrors FLOW_BACKWARD in lineage/graph.py.
-const AGAINST_FLOW = new Set(["READ", "SERVES", "AT_COMMIT", "CHILD_OF"]);
+const AGAINST_FLOW = new Set(["READ", "SERVES", "AT_COMMIT", "CHILD_OF", "DECLARED_READ"]);
 
 /** [source, target] in data-flow order. */
 export function flow(edge) {
