@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from emitters import EmitError, Lineage, ModelVersion, ParentRef, StepRun
-from emitters.client import http_transport
+if TYPE_CHECKING:
+    # Imported where used: the SDK and openlineage-python cost a quarter of a second, which
+    # every other `lineage` command would pay at start.
+    from emitters import Lineage, ModelVersion, ParentRef, StepRun
 
 NamespaceOpt = Annotated[
     str | None, typer.Option("--namespace", envvar="OPENLINEAGE_NAMESPACE", help="Job namespace (default: ml-pipelines)")
@@ -44,6 +46,9 @@ class CommandFailed(Exception):
 
 
 def _lineage(namespace: str | None, strict: bool, to: str | None) -> Lineage:
+    from emitters import Lineage
+    from emitters.client import http_transport
+
     config: dict[str, Any] | None = None
     if to:
         # The OpenLineage variable first, then the one the query commands use.
@@ -53,6 +58,8 @@ def _lineage(namespace: str | None, strict: bool, to: str | None) -> Lineage:
 
 
 def _parent(raw: str | None) -> ParentRef | None:
+    from emitters import ParentRef
+
     if not raw:
         return None
     try:
@@ -62,6 +69,8 @@ def _parent(raw: str | None) -> ParentRef | None:
 
 
 def _model(ref: str, registry: str) -> ModelVersion:
+    from emitters import ModelVersion
+
     try:
         return ModelVersion.parse(ref, registry=registry)
     except ValueError as exc:
@@ -90,6 +99,8 @@ def _finish(lineage: Lineage, run: StepRun | None, summary: str, as_json: bool, 
 
 
 def _execute(step: Any, command: list[str] | None) -> tuple[StepRun | None, int]:
+    from emitters import EmitError
+
     """Run the step around the command (or around nothing); (run, exit code)."""
     holder: list[StepRun] = []
     try:
