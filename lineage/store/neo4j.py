@@ -996,8 +996,11 @@ class Neo4jStore:
                 auth=(user, password) if password else None,
                 max_transaction_retry_time=retry_seconds,
                 connection_timeout=max(retry_seconds, 1.0),
-                # "label/property does not exist yet" warnings are expected on an empty database.
-                notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
+                # Expected, not news: "label/property does not exist yet" on an empty database, and
+                # "index or constraint already exists" from setup() at every start.
+                notifications_disabled_classifications=[
+                    NotificationDisabledClassification.UNRECOGNIZED, NotificationDisabledClassification.SCHEMA,
+                ],
             )
         self._schema_ready = False
         self.stages: StageClock | None = None  # set by the benchmark to see where ingest time goes
