@@ -6,6 +6,13 @@ mutations to apply; no I/O, clock or randomness. Every derived value is a commut
 it depends on (an endpoint's timeline from the earliest deployment a change moves on), so the
 final graph is a function of the set of events, never of their arrival order (DESIGN.md
 section 3).
+
+Why one module of this size: every rule (runs, versions and their inference, deployments,
+aliases and their gates, annotations, symlinks, declared lineage, problems) writes through the
+one `_Projector` and its overlay, and several re-trigger each other within one event (a new
+version rebinds inferred reads, which refreshes deployments, which moves endpoint timelines).
+Order independence is a property of them together, and the property tests treat them so; the
+pieces with no such coupling already live apart (overlay, ids, events, facets).
 """
 
 from __future__ import annotations

@@ -1,4 +1,11 @@
-"""The production store: event log and graph in one Neo4j database, written in one transaction."""
+"""The production store: event log and graph in one Neo4j database, written in one transaction.
+
+Why one module of this size: it is one implementation of the store protocol, and its Cypher
+texts, the unit-of-work functions that run them and the driver's session discipline (bookmarks,
+retries, error translation) are read together when a query changes. What stands apart already
+lives apart: the shared batch and projection (batch.py), the dead-letter store
+(neo4j_rejections.py), the stage clock (stages.py).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""The embedded store: event log and graph in one SQLite file, zero set-up."""
+"""The embedded store: event log and graph in one SQLite file, zero set-up.
+
+Why one module of this size: it is one implementation of the store protocol, whose SQL texts,
+connections (one writer, a reader per thread) and transaction discipline belong together. What
+stands apart already lives apart: the shared batch and projection (batch.py), the dead-letter
+tables (sqlite_rejections.py), the WAL checkpointer (wal.py), the cross-process writer lock
+(writer_lock.py), the writer process (writer_process.py).
+"""
 
 from __future__ import annotations
 
