@@ -9,6 +9,7 @@ from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from lineage.events import Event
 from lineage.graph import Edge, Node
+from lineage.merkle import TreeReader
 from lineage.store.stages import StageClock
 
 
@@ -155,6 +156,10 @@ class Store(Protocol):
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the graph and replay the whole log into it; returns the events replayed."""
+
+    def log_tree(self, work: Callable[[TreeReader], T]) -> T:
+        """Run `work` over the log's Merkle tree (lineage/merkle.py) in one read snapshot;
+        raises TreeBehind when the tree does not cover the whole log."""
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every node and edge, sorted: a canonical form for comparing graphs."""

@@ -26,8 +26,10 @@ from lineage.errors import DiskFull, InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.graph import LOOKUP_PROPS, SUGGEST_PROPS, DeleteEdge, DeleteNode, Edge, Mutation, Node, PutEdge, PutNode
 from lineage.ingest.parse import parse_event
+from lineage.merkle import TreeBehind, TreeReader
 from lineage.projection import project
 from lineage.store import sqlite_rejections as dead_letters
+from lineage.store import sqlite_tree
 from lineage.store.base import (
     Around,
     Direction,
@@ -514,6 +516,7 @@ def _project(
 def _write(conn: sqlite3.Connection, done: _Projected, mutations: list[Mutation]) -> None:
     conn.executemany(_INSERT_EVENT, done.rows)
     conn.executemany(_INSERT_SUBJECT, done.about_rows)
+    sqlite_tree.extend(conn, done.rows)  # the Merkle tree beside the chain, in the same transaction
     _apply(conn, mutations)
 
 
@@ -672,7 +675,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA + sqlite_tree.SCHEMA)
             columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
             if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
                 self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
@@ -765,6 +768,7 @@ class SqliteStore:
         with _translated(), self._write_lock, self._transaction() as conn:
             conn.execute("DELETE FROM edges")
             conn.execute("DELETE FROM nodes")
+            sqlite_tree.rebuild(conn)
             done, last = 0, 0
             while True:
                 rows = conn.execute(
@@ -788,7 +792,7 @@ class SqliteStore:
         with _translated(), self._write_lock:
             self._writer.executescript(
                 "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM subject_counts;"
-                " DELETE FROM events; DELETE FROM tokens; " + dead_letters.RESET + " COMMIT;"
+                " DELETE FROM events; DELETE FROM tokens; " + dead_letters.RESET + sqlite_tree.RESET + " COMMIT;"
             )
 
     # --- reads ---------------------------------------------------------------------------
@@ -872,6 +876,16 @@ class SqliteStore:
         finally:
             with _translated():
                 conn.execute("COMMIT")
+
+    def log_tree(self, work: Callable[[TreeReader], T]) -> T:
+        def run() -> T:
+            with _translated():
+                tree = sqlite_tree.reader(self._reader)
+                if tree.size != self.event_count():
+                    raise TreeBehind(f"the log's tree covers {tree.size} of {self.event_count()} entries; run rebuild")
+                return work(tree)
+
+        return self.snapshot(run)
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         # One snapshot for the walk and its nodes and edges.
