@@ -50,6 +50,7 @@ from lineage.graph import (
     PutNode,
 )
 from lineage.ingest.parse import parse_event
+from lineage.merkle import TreeReader
 from lineage.projection import subjects, touched
 from lineage.store.base import (
     Around,
@@ -65,6 +66,7 @@ from lineage.store.base import (
     sort_dump,
 )
 from lineage.store import neo4j_rejections as dead_letters
+from lineage.store import neo4j_tree
 from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
 from lineage.store.stages import StageClock, timed
 
@@ -80,6 +82,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE CONSTRAINT log_head_name IF NOT EXISTS FOR (h:LogHead) REQUIRE h.name IS UNIQUE",
     "CREATE CONSTRAINT token_name IF NOT EXISTS FOR (t:Token) REQUIRE t.name IS UNIQUE",
     "CREATE CONSTRAINT token_hash IF NOT EXISTS FOR (t:Token) REQUIRE t.hash IS UNIQUE",
+    neo4j_tree.CONSTRAINT,
     "CREATE INDEX event_run IF NOT EXISTS FOR (e:Event) ON (e.run_uuid)",
     "CREATE INDEX event_time IF NOT EXISTS FOR (e:Event) ON (e.event_time)",
     "CREATE INDEX version_written IF NOT EXISTS FOR (n:DatasetVersion) ON (n.dataset, n.written_at)",
@@ -139,7 +142,7 @@ LOCK_AND_READ_HEAD: LiteralString = (
     + READ_HEAD.rstrip()
     + ", COLLECT { UNWIND $p.nodes AS id"
     + _NODE_AND_NOTES
-    + " RETURN [node, notes] } AS nodes, h.rebuilding AS rebuilding"
+    + " RETURN [node, notes] } AS nodes, h.rebuilding AS rebuilding, h.tree_size AS tree_size, h.frontier AS frontier"
 )
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
@@ -568,12 +571,13 @@ CALL () {
     CREATE (e)-[:ABOUT]->(s)
     FOREACH (_ IN CASE WHEN size(s.first_seqs) < $p.first_seqs THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + e.seq)
 }
+""" + neo4j_tree.PUT_NODES + """
 RETURN created, merged
 """
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR n:StagedNode OR "
+    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR n:StagedNode OR n:TreeNode OR "
     + dead_letters.LABELS
     + " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 )
@@ -892,6 +896,7 @@ def _apply(
     events: list[dict[str, Any]] | None = None,
     head: tuple[int, str] | None = None,
     clock: StageClock | None = None,
+    tree: dict[str, Any] | None = None,
 ) -> None:
     """`mutations`, in Batch.mutations' order, and new log entries in one WRITE_BATCH (edges
     the caller knows to be new are created rather than merged)."""
@@ -910,6 +915,7 @@ def _apply(
         "seq": head[0] if head else None,
         "hash": head[1] if head else None,
         "first_seqs": FIRST_SEQS,
+        **(tree or {"tree_nodes": [], "tree_size": None, "frontier": None}),
     }
     for m in mutations:
         if isinstance(m, PutEdge):
@@ -956,7 +962,9 @@ def _ingest(
     mutations = batch.mutations()
     if clock is not None:
         clock.add("project", time.perf_counter() - project_started)
-    _apply(tx, mutations, batch.surely_new, rows, end, clock)
+    # The Merkle tree beside the chain, from the frontier read with the head, in the same write.
+    tree = neo4j_tree.grow(head[5], head[6], entries, received_at)
+    _apply(tx, mutations, batch.surely_new, rows, end, clock, tree)
     return outcomes
 
 
@@ -1114,6 +1122,7 @@ class Neo4jStore:
                             session.execute_write(_stage, nodes, edges)
                     finally:
                         scratch.close()
+                neo4j_tree.rebuild(session)  # ingest is held off by the marker meanwhile
             except BaseException:
                 try:
                     _run(session, DROP_STAGED).consume()
@@ -1134,6 +1143,10 @@ class Neo4jStore:
             _run(session, MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
 
     # --- reads ---------------------------------------------------------------------------
+    def log_tree(self, work: Callable[[TreeReader], T]) -> T:
+        with _translated(), self._session() as session:
+            return session.execute_read(lambda tx: work(neo4j_tree.reader(tx)))
+
     def node(self, node_id: str) -> Node | None:
         return self._read(lambda view: view.node(node_id))
 
