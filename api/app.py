@@ -11,9 +11,10 @@ from fastapi import FastAPI
 from api import errors, observe
 from api.deadline import Deadline
 from api.deps import BodyBudget
-from api.routes import audit, lineage, marquez, ops, queries, rejections, releases, web
+from api.routes import audit, checkpoints, lineage, marquez, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
+from lineage.checkpoints import Signer
 from lineage.deadletter import DeadLetters
 from lineage.errors import StoreUnavailable
 from lineage.metrics import Metrics
@@ -88,6 +89,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
         app.state.dead_letters = DeadLetters(app.state.store, settings)
+        if own:  # a served store: the signing key is read, or made, at start rather than at first use
+            app.state.signer.key()
         try:
             with tuned_gc():  # the start-up heap stays out of the collections (lineage/runtime.py)
                 yield
@@ -110,6 +113,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
+    app.state.signer = Signer(settings.signing_key_path())
     app.state.metrics = Metrics()
     app.state.body_budget = BodyBudget(settings.max_pending_body_bytes)
     errors.install(app)
@@ -122,6 +126,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     marquez.install(app)
     app.include_router(releases.router)
     app.include_router(audit.router)
+    app.include_router(checkpoints.router)
     app.include_router(ops.router)
     app.include_router(rejections.router)
     web.install(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field
@@ -81,3 +82,16 @@ class Settings(BaseSettings):
     # The bytes one API process holds for bodies still arriving, all requests together; a body
     # that would pass it is refused with 503 + Retry-After.
     max_pending_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # The Ed25519 key that signs the log's checkpoints (issue 33): a file outside the store, so
+    # whoever can rewrite the database cannot sign for it; made there (0600) at first start if
+    # missing. Unset: signing-key.pem beside a SQLite database file, else data/signing-key.pem.
+    signing_key: str | None = Field(default=None, description="path of the checkpoint signing key (PEM)")
+
+    def signing_key_path(self) -> str:
+        if self.signing_key:
+            return self.signing_key
+        if self.store.startswith("sqlite://"):
+            db = self.store.removeprefix("sqlite://").removeprefix("/")
+            if db and db != ":memory:":
+                return os.path.join(os.path.dirname(db), "signing-key.pem")
+        return os.path.join("data", "signing-key.pem")

@@ -141,3 +141,50 @@ def test_a_forged_checkpoint_is_refused_before_the_log_is_read(signer: Signer, g
     forged = Checkpoint(cp.size, cp.root, cp.time, Signer(signer.path.parent / "forger.pem").sign(cp.size, bytes.fromhex(cp.root), cp.time).signature)
     answer = check_log(graph, forged, signer.public_pem())
     assert answer["ok"] is False and answer["signature_ok"] is False
+
+
+# --- the API ---------------------------------------------------------------------------------
+from collections.abc import Iterator  # noqa: E402
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from lineage import merkle  # noqa: E402
+from lineage.settings import Settings  # noqa: E402
+
+
+@pytest.fixture
+def client(graph: Store, settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(settings.model_copy(update={"signing_key": str(tmp_path / "api-key.pem")}), graph)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_a_checkpoint_from_the_api_verifies_with_its_key_and_proofs_tie_entries_to_it(client: TestClient, graph: Store) -> None:
+    pem = client.get("/api/v1/log/key").text
+    cp = Checkpoint.from_dict(client.get("/api/v1/log/checkpoint").json())
+    assert verify_signature(pem, cp) and cp.size == len(log(graph))
+    root = bytes.fromhex(cp.root)
+    for entry in log(graph):
+        proof = client.get("/api/v1/log/proof/inclusion", params={"seq": entry.seq, "size": cp.size}).json()
+        leaf = entry_leaf(entry.seq, event_hash(entry.payload), entry.received_at)
+        path = [bytes.fromhex(h) for h in proof["path"]]
+        assert merkle.verify_inclusion(entry.seq - 1, cp.size, leaf, path, root), entry.seq
+    ingest(graph, *_more())
+    later = Checkpoint.from_dict(client.get("/api/v1/log/checkpoint").json())
+    assert later.size > cp.size
+    proof = client.get("/api/v1/log/proof/consistency", params={"from": cp.size, "to": later.size}).json()
+    assert merkle.verify_consistency(cp.size, later.size, root, bytes.fromhex(later.root), [bytes.fromhex(h) for h in proof["proof"]])
+
+
+def test_proofs_outside_the_log_are_refused(client: TestClient, graph: Store) -> None:
+    size = len(log(graph))
+    assert client.get("/api/v1/log/proof/inclusion", params={"seq": size + 1}).status_code == 400
+    assert client.get("/api/v1/log/proof/consistency", params={"from": size + 1}).status_code == 400
+    assert client.get("/api/v1/log/proof/inclusion", params={"seq": 0}).status_code in (400, 422)
+
+
+def _more() -> list[dict]:
+    from tests.conformance.test_projection_rules import ML_STORY
+
+    return list(ML_STORY)
