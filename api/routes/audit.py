@@ -12,6 +12,7 @@ from api.deps import SettingsDep, StoreDep, require
 from api.responses import json_response
 from lineage.errors import InvalidEvent
 from lineage.reports.audit import SCHEMA_PATH, build_report
+from lineage.reports.bundle import render_bundle
 from lineage.reports.render import RENDERERS, renderer
 from lineage.reports.schema import audit_schema
 from lineage.reports.verify import Anchor, verify, well_formed_head
@@ -57,7 +58,11 @@ def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, fo
         "X-Lineage-Log-Entries": str(report["log"]["entries"]),
         "X-Lineage-Warnings": str(len(report["warnings"])),  # where the chain is incomplete (issue 29)
     }
-    return Response(chosen.render(report), media_type=chosen.media_type, headers=headers)
+    if chosen.name == "bundle":
+        body = render_bundle(store, request.app.state.signer, report)
+    else:
+        body = chosen.render(report)
+    return Response(body, media_type=chosen.media_type, headers=headers)
 
 
 @router.get("/api/v1/verify", dependencies=[require("read")], summary="Check the event log's hash chain; name the first bad entry")

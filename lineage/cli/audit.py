@@ -1,4 +1,5 @@
-"""`lineage audit` (a report in json, md, html, pdf or csv) and `lineage verify` (the hash chain)."""
+"""`lineage audit` (a report in json, md, html, pdf, csv or an evidence bundle), `lineage verify`
+(the hash chain) and `lineage verify-bundle` (a bundle, offline)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from rich.console import Console
 
 from lineage.cli.query import Failed, JsonOpt, UrlOpt, ask, failed, hints
 from lineage.errors import LineageError
+from lineage.checkpoints import Signer
 from lineage.reports.audit import build_report
+from lineage.reports.bundle import render_bundle
+from lineage.reports import bundle_verify
 from lineage.reports.render import RENDERERS, renderer
 from lineage.reports.verify import Anchor, verify, well_formed_head
 from lineage.settings import Settings
@@ -34,13 +38,15 @@ def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[st
     store = open_store(settings)
     try:
         report = build_report(store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours)
+        # A bundle reads the log's proofs as well, so it is made before the store closes.
+        body = render_bundle(store, Signer(settings.signing_key_path()), report) if fmt == "bundle" else renderer(fmt).render(report)
     except LineageError as exc:
         raise failed(exc) from exc
     finally:
         store.close()
     log = report["log"]
     info = {"entries": str(log["entries"]), "head": log["head"], "label": report["subject"]["ref"], "warnings": str(len(report["warnings"]))}
-    return renderer(fmt).render(report), info
+    return body, info
 
 
 def _remote_report(url: str, ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
@@ -116,6 +122,23 @@ def register(app: typer.Typer) -> None:
         Console(stderr=True, soft_wrap=True).print(
             f"wrote {output} ({fmt}, {len(body)} bytes): audit report for {info['label']}, log head {info['head']} ({info['entries']} entries)"
         )
+
+    @app.command(name="verify-bundle")
+    def verify_bundle(
+        bundle: Annotated[Path, typer.Argument(help="An evidence bundle (audit -f bundle), zipped or unpacked", exists=True)],
+    ) -> None:
+        """Check an evidence bundle offline, as its own verify.py does: events, chain hashes,
+        inclusion proofs and the checkpoint's signature; exit 1 naming each failure."""
+        try:
+            problems = bundle_verify.verify(bundle)
+        except (KeyError, ValueError, OSError) as exc:  # a missing member or a file that is no bundle
+            raise _fail(Failed(f"{bundle} is not a readable evidence bundle: {exc}", [])) from None
+        console = Console(soft_wrap=True)
+        for problem in problems:
+            console.print(f"[red]FAIL[/] {problem}")
+        if problems:
+            raise typer.Exit(1)
+        console.print("[green]ok[/]: every event, chain hash and inclusion proof holds, and the checkpoint's signature verifies")
 
     @app.command(name="verify")
     def verify_(

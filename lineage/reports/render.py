@@ -280,6 +280,15 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
+def _bundle(report: Report) -> bytes:
+    raise TypeError("a bundle needs the store and the signing key: lineage.reports.bundle.build_bundle makes it")
+
+
+# The evidence bundle (issue 33) is listed here so that `format=bundle` is a known format; it
+# holds every other format's rendering, and is built by lineage/reports/bundle.py.
+RENDERERS["bundle"] = Renderer("bundle", "application/zip", "zip", _bundle)
+
+
 def renderer(name: str) -> Renderer:
     """The renderer for a format name, or InvalidEvent (a 400) naming the formats there are."""
     found = RENDERERS.get(name.strip().lower())

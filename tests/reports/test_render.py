@@ -126,8 +126,8 @@ def test_the_formats_say_the_same(report: dict[str, Any]) -> None:
 
 
 def test_unknown_formats_are_refused_by_name() -> None:
-    assert set(RENDERERS) == {"json", "md", "html", "pdf", "csv"}
+    assert set(RENDERERS) == {"json", "md", "html", "pdf", "csv", "bundle"}
     with pytest.raises(InvalidEvent) as refused:
         renderer("docx")
-    assert refused.value.field == "format" and "json, md, html, pdf, csv" in str(refused.value)
+    assert refused.value.field == "format" and "json, md, html, pdf, csv, bundle" in str(refused.value)
     assert renderer(" PDF ").name == "pdf"
