@@ -37,7 +37,7 @@ def _current_size(tree: Any, asked: int | None) -> int:
 
 @router.get("/api/v1/log/key", dependencies=[require("read")], summary="The public key that signs checkpoints (PEM)", response_class=PlainTextResponse)
 def key(request: Request) -> PlainTextResponse:
-    return PlainTextResponse(_signer(request).public_pem(), media_type="application/x-pem-file")
+    return PlainTextResponse(_signer(request).public_pem())
 
 
 @router.get("/api/v1/log/checkpoint", dependencies=[require("read")], summary="A signed checkpoint of the log: size, Merkle root, time")

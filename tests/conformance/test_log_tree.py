@@ -106,3 +106,13 @@ def test_questions_outside_the_log_are_refused(store: Store) -> None:
         store.log_tree(lambda t: t.inclusion(10, 10))
     with pytest.raises(ValueError):
         store.log_tree(lambda t: t.consistency(20, 10))
+
+
+def test_a_pipelined_import_keeps_the_tree_as_ingest_does(store: Store) -> None:
+    bodies = [s.event(f"imp{i}#1", "COMPLETE", s.ts(2, i % 60), outputs=[s.dataset(f"i{i}", "v1")]) for i in range(90)]
+    events = [parse_event(b) for b in bodies]
+    for _ in store.ingest_chunks((events[at : at + 20], NOW) for at in range(0, len(events), 20)):
+        pass
+    entries = store.entries_at(list(range(1, 91)))
+    data = [f"{e.seq}\n{e.id}\n{e.received_at}".encode() for e in entries]
+    assert store.log_tree(lambda t: (t.size, t.root(90), t.inclusion(77, 90))) == (90, mth(data), path(77, data))
