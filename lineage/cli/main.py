@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import admin, audit, emit, query, rejections, serve, tokens
+from lineage.cli import admin, audit, checkpoints, emit, query, rejections, serve, tokens
 
 app = typer.Typer(help="OpenLineage lineage graph service for ML releases.", no_args_is_help=True)
 serve.register(app)
@@ -12,6 +12,7 @@ admin.register(app)
 query.register(app)
 tokens.register(app)
 audit.register(app)
+checkpoints.register(app)
 emit.register(app)
 rejections.register(app)
 

@@ -188,3 +188,34 @@ def _more() -> list[dict]:
     from tests.conformance.test_projection_rules import ML_STORY
 
     return list(ML_STORY)
+
+
+# --- lineage check-log -----------------------------------------------------------------------
+from typer.testing import CliRunner  # noqa: E402
+
+from lineage.cli.main import app as cli  # noqa: E402
+from lineage.reports.bundle import render_bundle  # noqa: E402
+from lineage.reports.audit import build_report  # noqa: E402
+
+
+@pytest.fixture
+def local(graph: Store, backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, signer: Signer) -> Store:
+    uri = f"sqlite:///{graph.path}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")  # type: ignore[attr-defined]
+    monkeypatch.setenv("LINEAGE_STORE", uri)
+    monkeypatch.setenv("LINEAGE_SIGNING_KEY", str(signer.path))
+    return graph
+
+
+def test_check_log_names_the_first_changed_entry_from_a_bundle(local: Store, signer: Signer, forger: Forger, tmp_path: Path) -> None:
+    bundle = tmp_path / "evidence.zip"
+    bundle.write_bytes(render_bundle(local, signer, build_report(local, "churn@2.3.1")))
+    saved = tmp_path / "checkpoint.json"
+    import json
+
+    saved.write_text(json.dumps(signer.checkpoint(local).as_dict()))
+    assert CliRunner().invoke(cli, ["check-log", str(bundle)]).exit_code == 0
+    seq = rewrite_training(local, forger)
+    result = CliRunner().invoke(cli, ["check-log", str(bundle)])
+    assert result.exit_code == 1 and f"first changed entry: seq {seq}" in result.output, result.output
+    result = CliRunner().invoke(cli, ["check-log", str(saved), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["problem"].startswith("rewritten")
