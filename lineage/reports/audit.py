@@ -254,6 +254,18 @@ def _evidence(
 
 
 @snapshotted
+def _checklists(store: Store, versions: list[Node]) -> list[dict[str, Any]]:
+    """The metadata checklist of each model version of the chain (issue 37)."""
+    from lineage.actions import checklist  # imported here: it reads release answers built on this package's peers
+
+    out = []
+    for mv in sorted(versions, key=lambda n: display(n)):
+        answer = checklist(store, str(mv.props.get("model_name")), str(mv.props.get("version")))
+        items = [{k: row[k] for k in ("item", "status", "event", "note")} for row in answer["items"]]
+        out.append({"model_version": answer["ref"], "present": answer["present"], "total": answer["total"], "items": items})
+    return out
+
+
 def build_report(
     store: Store,
     ref: str,
@@ -351,4 +363,5 @@ def build_report(
             for v in n.props.get("immutability_violations") or []
         ],
         "evidence": evidence,
+        "checklist": _checklists(store, versions),
     }

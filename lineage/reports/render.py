@@ -153,6 +153,18 @@ def document(report: Report) -> list[Section]:
             mono=frozenset({1, 2, 4}),
         ),
     ]
+    # Reports made before issue 37 have no checklist.
+    checklist = report.get("checklist") or []
+    if checklist:
+        sections.append(
+            Section(
+                "Metadata checklist",
+                ["model version", "item", "status", "event", "note"],
+                [[c["model_version"], i["item"].replace("_", " "), i["status"], _text(i["event"]), _text(i["note"])] for c in checklist for i in c["items"]],
+                [30, 40, 18, 96, 93],
+                mono=frozenset({3}),
+            )
+        )
     rows = []
     for fact in report["evidence"]:
         for e in fact["events"]:

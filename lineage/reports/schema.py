@@ -233,6 +233,24 @@ AUDIT_SCHEMA: dict[str, Any] = {
             ),
             "Evidence for every fact",
         ),
+        "checklist": _list(
+            _object(
+                "The metadata checklist of a model version of the chain (issue 37)",
+                {
+                    "model_version": _STR,
+                    "present": {"type": "integer", "minimum": 0},
+                    "total": {"type": "integer", "minimum": 0},
+                    "items": _list(
+                        _object(
+                            "One checklist item",
+                            {"item": _STR, "status": {"enum": ["present", "missing"]}, "event": _OPT_STR, "note": _STR},
+                        ),
+                        "In checklist order",
+                    ),
+                },
+            ),
+            "Which release metadata each model version has; optional: older reports lack it",
+        ),
     },
     "required": [
         "report", "subject", "log", "warnings", "chain", "training", "approvals", "aliases", "deployments", "annotations",
