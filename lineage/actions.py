@@ -212,7 +212,9 @@ def rollback_body(plan: dict[str, Any], reason: str, by: str, at: str) -> dict[s
     would carry), so the move is evidence in the log and the projection moves the alias."""
     good = plan["last_known_good"]
     run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ROLLBACK_PRODUCER}/{plan['alias_ref']}/{at}"))
-    facet = {"_producer": ROLLBACK_PRODUCER, "_schemaURL": "/schemas/rollback.json"}
+    # ml_alias is our published facet; lineage_rollback (who and why) is described in docs/releases.md
+    alias_facet = {"_producer": ROLLBACK_PRODUCER, "_schemaURL": "/schemas/facets/ml_alias.json"}
+    facet = {"_producer": ROLLBACK_PRODUCER, "_schemaURL": "urn:lineage-graph:facets:lineage_rollback"}
     return {
         "eventType": "COMPLETE",
         "eventTime": at,
@@ -221,7 +223,7 @@ def rollback_body(plan: dict[str, Any], reason: str, by: str, at: str) -> dict[s
         "run": {
             "runId": run_id,
             "facets": {
-                "ml_alias": facet | {"model": plan["model"], "alias": plan["alias"], "version": good["version"]},
+                "ml_alias": alias_facet | {"model": plan["model"], "alias": plan["alias"], "version": good["version"]},
                 "lineage_rollback": facet | {"from_version": plan["current_version"], "to_version": good["version"], "reason": reason, "by": by},
             },
         },
