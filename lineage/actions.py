@@ -52,9 +52,8 @@ def _row(name: str, present: bool, value: Any, event: str | None, note: str = ""
 
 
 def _version_node(store: Store, model: Node, version: str) -> Node:
-    for edge in store.in_edges(model.id, VERSION_OF):
-        node = store.node(edge.src)
-        if node is not None and MODEL_VERSION in node.labels and str(node.props.get("version")) == version:
+    for node in store.nodes([edge.src for edge in store.in_edges(model.id, VERSION_OF)]):  # one round trip
+        if MODEL_VERSION in node.labels and str(node.props.get("version")) == version:
             return node
     name = model.props.get("model_name")
     raise NotFound(f"model {name!r} has no version {version!r}", suggestions=[f"{name}@{r['version']}" for r in model_versions(store, str(name))["versions"][:5]])
