@@ -63,6 +63,8 @@ def test_audit_prints_to_standard_output(local: Store) -> None:
     assert "s3://lake/customers@data-v1.8.2" in [r["label"] for r in rows]
     report = json.loads(invoke("audit", "churn-prod").stdout)  # json by default
     assert report["subject"]["label"] == "churn-prod"
+    # No token is involved when the command reads the store itself: the report names the OS user.
+    assert report["report"]["requested_by"].endswith("(command line, local store)")
 
 
 def test_audit_refusals_exit_1_and_say_why(local: Store) -> None:
