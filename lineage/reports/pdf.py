@@ -128,7 +128,7 @@ def render_pdf(report: Report) -> bytes:
         warn = key == "Chain" and bool(report.get("warnings"))  # "incomplete chain" stands out
         pdf.set_font(MONO if key == "Log head" else SANS, "B" if warn else "", size=8)
         pdf.set_text_color(180, 35, 24) if warn else pdf.set_text_color(0)
-        pdf.multi_cell(0, 4.5, _p(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.5, _p(value), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
     for section in document(report):
         _section(pdf, section)
