@@ -28,9 +28,9 @@ test: $(STAMP) chromium
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads browsers)
 chromium:
-	@command -v chromium >/dev/null || { \
+	@{ command -v chromium >/dev/null && [ -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ]; } || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+		$$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-droid-fallback; }
 
 ## Rebuild the explorer page (web/ -> api/static/, committed) with the pinned npm packages
 web:

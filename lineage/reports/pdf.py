@@ -26,6 +26,10 @@ _FILES = {
     (MONO, ""): "DejaVuSansMono.ttf",
 }
 _SYSTEM_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# Chinese, Japanese and Korean, which DejaVu lacks: Debian's fonts-droid-fallback (Apache-2.0),
+# which `make test` installs; used as fpdf2's fallback face where it is there.
+CJK = "DroidFallback"
+CJK_FILE = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
 
 _MONO = FontFace(family=MONO, size_pt=6.5)
 _HEADING = FontFace(family=SANS, emphasis="B", size_pt=6.5, fill_color=(236, 239, 242))
@@ -52,11 +56,15 @@ def _covered() -> frozenset[int]:
     from fontTools.ttLib import TTFont  # fpdf2's own dependency
 
     faces = [set(TTFont(font_dir() / name, lazy=True).getBestCmap()) for name in _FILES.values()]
-    return frozenset(set.intersection(*faces))
+    covered = set.intersection(*faces)
+    if CJK_FILE.is_file():
+        covered |= set(TTFont(CJK_FILE, lazy=True).getBestCmap())
+    return frozenset(covered)
 
 
 def _p(text: str) -> str:
-    """Text as the fonts can print it: a character they lack becomes its code point, [U+674E]."""
+    """Text as the fonts can print it: a character none of them has becomes its code point,
+    [U+674E] (CJK without the fallback face, for one)."""
     covered = _covered()
     if all(ord(c) in covered or c in "\n\t" for c in text):
         return text
@@ -70,6 +78,9 @@ class _Document(FPDF):
         self.report = report
         for (family, style), name in _FILES.items():
             self.add_font(family, style, str(font_dir() / name))
+        if CJK_FILE.is_file():
+            self.add_font(CJK, "", str(CJK_FILE))
+            self.set_fallback_fonts([CJK], exact_match=False)
         self.set_margins(10, 10, 10)
         self.set_auto_page_break(auto=True, margin=12)
         self.set_title(_p(title(report)))

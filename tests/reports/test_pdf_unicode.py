@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from lineage.reports import pdf
 from lineage.reports.audit import build_report
 from lineage.reports.render import renderer
 from lineage.store.base import Store
@@ -37,12 +39,22 @@ def test_latin_greek_and_symbols_come_back_out_of_the_pdf(report: dict[str, Any]
     assert "\\u0141" not in text and "\\u2014" not in text  # no escapes any more
 
 
-def test_cjk_prints_as_its_code_points_because_the_font_has_no_cjk(report: dict[str, Any]) -> None:
-    """The stated fallback (docs/audit.md): DejaVu Sans has no CJK glyphs, so 李明 prints as
-    [U+674E][U+660E] instead of vanishing; the other formats carry the characters themselves."""
+def test_cjk_comes_back_out_of_the_pdf_through_the_fallback_face(report: dict[str, Any]) -> None:
+    """DejaVu Sans has no CJK glyphs; Debian's Droid Sans Fallback, which `make test` installs,
+    prints them (docs/audit.md). Without it they print as their code points: a missing face is a
+    failure in CI, where `make test` installed it, and a skip only locally."""
+    if not pdf.CJK_FILE.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"no CJK fallback face at {pdf.CJK_FILE}: `make test` installs fonts-droid-fallback")
+        pytest.skip("no CJK fallback face here (apt-get install fonts-droid-fallback)")
     text = text_of(renderer("pdf").render(report))
-    assert "Zoë Łukasz [U+674E][U+660E]" in text
-    assert AUTHOR in renderer("html").render(report).decode()
+    assert AUTHOR in text
+
+
+def test_without_a_face_for_it_a_character_prints_as_its_code_point() -> None:
+    """The stated fallback: a character no embedded face has is printed as its code point rather
+    than vanishing (U+10FFFD is a private-use character no font here covers)."""
+    assert pdf._p("a\U0010fffdb") == "a[U+10FFFD]b"
 
 
 def test_the_font_is_embedded_and_the_file_claims_pdf_a_2b(report: dict[str, Any]) -> None:
@@ -52,7 +64,7 @@ def test_the_font_is_embedded_and_the_file_claims_pdf_a_2b(report: dict[str, Any
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
             fonts[font["/BaseFont"]] = font
-    assert fonts and all("DejaVu" in name for name in fonts)  # no core (unembedded) fonts left
+    assert fonts and all("DejaVu" in name or "Droid" in name for name in fonts)  # no core (unembedded) fonts left
     for font in fonts.values():
         descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
         assert "/FontFile2" in descriptor  # the TrueType program is inside the file
