@@ -7,6 +7,7 @@ sign a checkpoint for the rewritten log, so a checkpoint handed out earlier keep
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class Signer:
     def public_pem(self) -> str:
         return public_pem(self.key().public_key())
 
+    def fingerprint(self) -> str:
+        return key_fingerprint(self.key().public_key())
+
     def sign(self, size: int, root: bytes, time: str | None = None) -> Checkpoint:
         unsigned = Checkpoint(size, root.hex(), time or _now())
         signature = base64.b64encode(self.key().sign(unsigned.body())).decode("ascii")
@@ -102,6 +106,12 @@ def _load_or_create(path: Path) -> Ed25519PrivateKey:
 
 def public_pem(key: Ed25519PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def key_fingerprint(key: Ed25519PublicKey) -> str:
+    """SHA-256 (hex) of the public key's DER form: a short name to compare with /api/v1/log/key."""
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
 
 
 def verify_signature(public_key_pem: str, checkpoint: Checkpoint) -> bool:

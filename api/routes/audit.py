@@ -57,6 +57,7 @@ def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, fo
         stale_run_hours=settings.stale_run_hours,
         requested_by=getattr(request.state, "token_name", None),  # set by `require` when auth is on
         base_url=base,
+        signer=request.app.state.signer,
     )
     headers = {
         "Content-Disposition": f'inline; filename="{_filename(report["subject"]["label"], chosen.extension)}"',

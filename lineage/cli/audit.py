@@ -47,9 +47,12 @@ def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[st
     settings = Settings()
     store = open_store(settings)
     try:
-        report = build_report(store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours, requested_by=_local_user())
+        signer = Signer(settings.signing_key_path())
+        report = build_report(
+            store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours, requested_by=_local_user(), signer=signer
+        )
         # A bundle reads the log's proofs as well, so it is made before the store closes.
-        body = render_bundle(store, Signer(settings.signing_key_path()), report) if fmt == "bundle" else renderer(fmt).render(report)
+        body = render_bundle(store, signer, report) if fmt == "bundle" else renderer(fmt).render(report)
     except LineageError as exc:
         raise failed(exc) from exc
     finally:

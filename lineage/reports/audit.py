@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lineage import __version__, ids
+from lineage.checkpoints import Signer
 from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import InvalidEvent
 from lineage.graph import (
@@ -289,6 +290,30 @@ def _checklists(store: Store, versions: list[Node]) -> list[dict[str, Any]]:
     return out
 
 
+CHECK_SIGNED = (
+    "The signature is Ed25519 over four lines (lineage event log, the size, the root, the time) by the key at "
+    "GET /api/v1/log/key, whose SHA-256 is the fingerprint; GET /api/v1/log/checkpoint, or lineage check-log with this "
+    "checkpoint, proves the log as it stands still extends this root."
+)
+CHECK_UNSIGNED = (
+    "No signing key was at hand, so this checkpoint is unsigned; GET /api/v1/log/checkpoint, or lineage check-log, "
+    "proves the log as it stands still extends this root at this size."
+)
+
+
+def _checkpoint(store: Store, size: int, made_at: str, signer: Signer | None) -> dict[str, Any]:
+    """The Merkle root of the log at the size the report was made from, signed when a key is at
+    hand, so the report can later be tied to the log by a consistency proof (issue 33)."""
+    at, root = store.log_tree(lambda tree: (min(size, tree.size), tree.root(min(size, tree.size))))
+    if signer is None:
+        return {"size": at, "root": root.hex(), "time": made_at, "signature": None, "key_fingerprint": None, "how_to_check": CHECK_UNSIGNED}
+    signed = signer.sign(at, root, made_at)
+    return {
+        "size": at, "root": signed.root, "time": signed.time, "signature": signed.signature,
+        "key_fingerprint": signer.fingerprint(), "how_to_check": CHECK_SIGNED,
+    }
+
+
 def build_report(
     store: Store,
     ref: str,
@@ -299,6 +324,7 @@ def build_report(
     stale_run_hours: float = STALE_RUN_HOURS,
     requested_by: str | None = None,
     base_url: str | None = None,
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
     """Everything a compliance reviewer needs about `ref`, and the log state it came from.
 
@@ -308,7 +334,8 @@ def build_report(
     one is unsound, or with `whole_chain`, the whole log is walked and its first bad entry named.
     `warnings` say where the chain is incomplete (issue 29): the renderers put them first.
     `requested_by`: the token's name (None: auth is off); `base_url`: the service's address, for
-    the link that checks the log later (None from the command line, which names the command)."""
+    the link that checks the log later (None from the command line, which names the command);
+    `signer`: signs the checkpoint the report was made at (None: the checkpoint is unsigned)."""
     subject = resolve_subject(store, ref)
     head = store.last_entry()
     last_seq = head.seq if head else 0
@@ -345,10 +372,11 @@ def build_report(
         for w in answer_warnings(store, [*nodes.values(), *approval_runs], stale_run_hours=stale_run_hours)
     ]
     verify_query = f"/api/v1/verify?entries={log['entries']}&head={log['head']}"
+    made_at = generated_at or now()
     return {
         "$schema": schema_url,
         "report": {
-            "generated_at": generated_at or now(),
+            "generated_at": made_at,
             "generator": f"lineage-graph {__version__}",
             "ref": ref,
             "requested_by": requested_by or ANONYMOUS,
@@ -378,6 +406,7 @@ def build_report(
             "checked_entries": log["entries"] if walked else checked_entries,
             "verify_url": base_url.rstrip("/") + verify_query if base_url else None,
         },
+        "checkpoint": _checkpoint(store, last_seq, made_at, signer),
         "chain_groups": _groups(store, subject, chain) if subject.kind == DATASET else [],
         "warnings": warnings,
         "chain": chain,

@@ -103,6 +103,18 @@ def check_run(log: dict[str, Any]) -> str:
     )
 
 
+def checkpoint_facts(cp: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The log checkpoint the report was made at: size, Merkle root, and the signature if any."""
+    if cp is None:
+        return []
+    facts = [("Checkpoint size", str(cp["size"])), ("Checkpoint root", cp["root"]), ("Checkpoint time", cp["time"])]
+    if cp.get("signature"):
+        facts += [("Checkpoint signature", cp["signature"]), ("Signing key", f"sha256 {cp['key_fingerprint']}")]
+    else:
+        facts.append(("Checkpoint signature", "none: no signing key was at hand when this report was made"))
+    return [*facts, ("Check checkpoint", cp["how_to_check"])]
+
+
 def identity(report: Report) -> list[tuple[str, str]]:
     """The report's header: what it is about, its scope, who asked, when it was made, from which
     log state, and what was checked."""
@@ -130,6 +142,7 @@ def identity(report: Report) -> list[tuple[str, str]]:
         ("Check run", check_run(log)),
         ("Chain verified", verified),
         ("Check later", later),
+        *checkpoint_facts(report.get("checkpoint")),
     ]
     return [(k, human(v)) for k, v in facts]
 

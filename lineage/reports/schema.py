@@ -121,6 +121,17 @@ AUDIT_SCHEMA: dict[str, Any] = {
                 "verify_url": {**_OPT_STR, "description": "The absolute URL that checks the log still holds this head (null from the command line)"},
             },
         ),
+        "checkpoint": _object(
+            "The log checkpoint the report was made at (RFC 9162 Merkle tree of the log)",
+            {
+                "size": {"type": "integer", "minimum": 0, "description": "How many log entries the root covers"},
+                "root": _HASH,
+                "time": _STR,
+                "signature": {**_OPT_STR, "description": "Base64 Ed25519 signature of the checkpoint; null when no key was at hand"},
+                "key_fingerprint": {**_OPT_STR, "description": "SHA-256 (hex) of the signing public key's DER form; null when unsigned"},
+                "how_to_check": {**_STR, "description": "How to check the checkpoint, in one sentence"},
+            },
+        ),
         "chain": _list(
             _object(
                 "One fact of the release chain (the CSV format has these rows)",
@@ -279,7 +290,7 @@ AUDIT_SCHEMA: dict[str, Any] = {
         ),
     },
     "required": [
-        "report", "scope", "subject", "log", "warnings", "chain_groups", "chain", "training", "approvals", "aliases", "deployments", "annotations",
+        "report", "scope", "subject", "log", "checkpoint", "warnings", "chain_groups", "chain", "training", "approvals", "aliases", "deployments", "annotations",
         "immutability_violations", "evidence",
     ],
     "additionalProperties": False,
