@@ -6,6 +6,7 @@
     python -m bench.run --sizes 10000,100000
     python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
     python -m bench.run --repeat 5            # each timed HTTP run 5 times: median and range
+    python -m bench.run --tree-cost           # only the Merkle tree's ingest cost (bench/tree_cost.py)
 
 Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
 stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
@@ -311,7 +312,13 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="timed HTTP runs per client count on each server; the table shows median (range)"
     )
+    parser.add_argument("--tree-cost", action="store_true", help="only the Merkle tree's ingest cost: SQLite bulk with and without it")
     args = parser.parse_args()
+    if args.tree_cost:
+        from bench import tree_cost
+
+        print(tree_cost.report(tree_cost.measure()))
+        return
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
