@@ -78,5 +78,5 @@ def report(cost: TreeCost) -> str:
     return (
         f"SQLite bulk, {len(cost.with_tree)} runs each way, taken in turns: median "
         f"{statistics.median(cost.with_tree):,.0f} events/s with the tree, {statistics.median(cost.without_tree):,.0f} without; "
-        f"ratio {cost.ratio:.3f}, {cost.us_per_event:.1f} µs per event"
+        f"ratio {cost.ratio:.3f} (the medians differ by {cost.us_per_event:.1f} µs per event)"
     )
