@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.routes import audit as audit_routes
+from lineage.checkpoints import Checkpoint, Signer, verify_signature
 from lineage.cli import audit
 from lineage.reports.render import read_csv
 from lineage.reports.verify import verify
@@ -34,11 +35,13 @@ def cli() -> typer.Typer:
 
 
 @pytest.fixture
-def local(graph: Store, backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Store:
+def local(graph: Store, backend: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     """The commands read LINEAGE_STORE: the test's store."""
     uri = f"sqlite:///{graph.path}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")  # type: ignore[attr-defined]
     monkeypatch.setenv("LINEAGE_STORE", uri)
     monkeypatch.delenv("LINEAGE_URL", raising=False)
+    # The local audit signs its checkpoint; without this a Neo4j run would make data/signing-key.pem here.
+    monkeypatch.setenv("LINEAGE_SIGNING_KEY", str(tmp_path / "signing-key.pem"))
     return graph
 
 
@@ -65,6 +68,14 @@ def test_audit_prints_to_standard_output(local: Store) -> None:
     assert report["subject"]["label"] == "churn-prod"
     # No token is involved when the command reads the store itself: the report names the OS user.
     assert report["report"]["requested_by"].endswith("(command line, local store)")
+
+
+def test_a_local_audit_signs_its_checkpoint_with_the_configured_key(local: Store, tmp_path: Path) -> None:
+    cp = json.loads(invoke("audit", "churn@2.3.1").stdout)["checkpoint"]
+    assert cp["size"] == verify(local)["entries"]
+    assert cp["root"] == local.log_tree(lambda tree: tree.root(cp["size"]).hex())
+    pem = Signer(tmp_path / "signing-key.pem").public_pem()  # the key the command made from LINEAGE_SIGNING_KEY
+    assert verify_signature(pem, Checkpoint(cp["size"], cp["root"], cp["time"], cp["signature"]))
 
 
 def test_audit_refusals_exit_1_and_say_why(local: Store) -> None:
