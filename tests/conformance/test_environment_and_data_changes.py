@@ -4,6 +4,8 @@ releases, with breaking schema changes under a minor version flagged (issue 37, 
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from lineage import queries, releases
 from lineage.reports.audit import build_report
 from lineage.store.base import Store
+from bench.corpus import CORPUS
 from tests import scenario as s
 from tests.conformance.test_projection_rules import ingest, ver
 
@@ -159,3 +162,26 @@ def test_the_previous_version_is_the_newest_earlier_by_event_time_in_any_arrival
     ingest(store, late)
     # 1.2.0 keeps 1.1.0's columns: no break, though it loses 1.0.0's.
     assert kinds(queries.impact(store, "customers@1.2.0"), "contract_break") == []
+
+
+SPARK_EVENT = CORPUS / "OpenLineage-compatibility-tests/consumer/scenarios/spark_dataproc_simple_producer_test_complete/events/13.json"
+
+
+def test_a_spark_listener_event_gives_the_columns_and_statistics_of_the_diff(store: Store) -> None:
+    """The Spark integration's own schema and outputStatistics facets, and a later run of the same
+    job that retypes `b`, adds `c` and writes more rows."""
+    first = json.loads(SPARK_EVENT.read_text())
+    second = copy.deepcopy(first)
+    second["run"]["runId"] = s.run_uuid("spark-rerun")
+    second["eventTime"] = "2024-10-17T10:18:28.643Z"
+    output = second["outputs"][0]
+    output["facets"]["schema"]["fields"] = [{"name": "a", "type": "integer"}, {"name": "b", "type": "long"}, {"name": "c", "type": "string"}]
+    output["outputFacets"]["outputStatistics"]["rowCount"] = 5
+    ingest(store, first, second)
+    name = first["outputs"][0]["name"]
+    refs = [f"{first['outputs'][0]['namespace']}{name}@{e['run']['runId']}" for e in (first, second)]
+    answer = releases.diff(store, *refs)
+    change = next(c for c in answer["data_changes"] if c["name"] == name)
+    assert change["columns"] == {"added": [{"name": "c", "type": "string"}], "removed": [], "retyped": [{"name": "b", "from": "string", "to": "long"}]}
+    assert (change["statistics"]["from"]["rowCount"], change["statistics"]["to"]["rowCount"]) == (2, 5)
+    assert change["contract_break"] is None  # run-derived version labels are not SemVer
