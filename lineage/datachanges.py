@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from lineage.graph import READ, VERSION_OF, WROTE, Node
+from lineage.graph import READ, WROTE, Node
 from lineage.refs import display, handle
 from lineage.store.base import Store
 
@@ -83,19 +83,25 @@ def contract_break(before: Node, after: Node) -> str | None:
     )
 
 
-def siblings(store: Store, datasets: list[str]) -> dict[str, list[Node]]:
-    """The versions of each of `datasets`, in one round trip."""
-    found = store.around(datasets, in_types=(VERSION_OF,)) if datasets else None
-    out: dict[str, list[Node]] = {d: [] for d in datasets}
-    for edge in found.edges if found else []:
-        if (node := found.nodes.get(edge.src)) is not None and edge.dst in out:  # type: ignore[union-attr]
-            out[edge.dst].append(node)
-    return out
+# Versions read per version to find the one before it: ties on written_at with a larger id
+# come first in `versions_at` and are skipped, so a few more than one are asked for.
+PREVIOUS_SCAN = 8
 
 
-def own_break(version: Node, versions: Sequence[Node]) -> str | None:
+def previous_of(store: Store, version: Node) -> Node | None:
+    """The newest version of the same dataset written before `version` (see `previous_version`),
+    read by index: the cost is one indexed read, however long the dataset's history is."""
+    moment = version.props.get("written_at")
+    if not moment:
+        return None
+    return previous_version(version, store.versions_at(str(version.props.get("dataset")), moment, PREVIOUS_SCAN))
+
+
+def own_break(store: Store, version: Node) -> str | None:
     """The contract break of `version` against the newest version of its dataset before it."""
-    previous = previous_version(version, versions)
+    if not columns(version):
+        return None
+    previous = previous_of(store, version)
     return contract_break(previous, version) if previous is not None else None
 
 
