@@ -58,7 +58,6 @@ class Facts:
             self._cache[key] = {e.dst for e in self.store.edges_to(ids, WROTE)} if ids else set()
         return self._cache[key]  # type: ignore[no-any-return]
 
-
     def provenance(self, deployments: list[str]) -> dict[str, tuple[Node | None, list[tuple[Node, Node | None]]]]:
         """Per deployment: the run that made it, and each model version it serves with the run
         that trained it (one round trip for all of them)."""
