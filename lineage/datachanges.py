@@ -159,3 +159,13 @@ def compare(before: Node | None, after: Node | None, io: dict[str, dict[str, Any
         "failed_assertions": {"from": _failed_assertions(before, left), "to": _failed_assertions(after, right)},
         "contract_break": contract,
     }
+
+
+def since_previous(store: Store, version: Node) -> dict[str, Any] | None:
+    """What changed in a dataset version against the newest version of its dataset written
+    before it, as in the diff's `data_changes` (None when no version came before)."""
+    previous = previous_of(store, version)
+    if previous is None:
+        return None
+    io = io_facets(store, [previous.id, version.id])
+    return compare(previous, version, io, contract_break(previous, version))

@@ -185,3 +185,14 @@ def test_a_spark_listener_event_gives_the_columns_and_statistics_of_the_diff(sto
     assert change["columns"] == {"added": [{"name": "c", "type": "string"}], "removed": [], "retyped": [{"name": "b", "from": "string", "to": "long"}]}
     assert (change["statistics"]["from"]["rowCount"], change["statistics"]["to"]["rowCount"]) == (2, 5)
     assert change["contract_break"] is None  # run-derived version labels are not SemVer
+
+
+def test_a_dataset_version_shows_its_changes_against_the_version_before(release: Store) -> None:
+    detail = queries.node_detail(release, ver("customers", "1.1.0"))
+    changes = detail["data_changes"]
+    assert (changes["from"], changes["to"]) == ("s3://lake/customers@1.0.0", "s3://lake/customers@1.1.0")
+    assert [c["name"] for c in changes["columns"]["added"]] == ["tenure"]
+    assert (changes["statistics"]["from"]["rowCount"], changes["statistics"]["to"]["rowCount"]) == (1000, 800)
+    assert changes["contract_break"] is not None
+    assert queries.node_detail(release, ver("customers", "2.0.0"))["data_changes"]["contract_break"] is None
+    assert queries.node_detail(release, ver("customers", "1.0.0"))["data_changes"] is None  # nothing before it
