@@ -173,3 +173,4 @@ async def authorize(request: Request, scope: str) -> None:
         raise Unauthorized("unknown or revoked token")
     if not record.allows(scope):
         raise Forbidden(f"token {record.name!r} lacks the {scope!r} scope")
+    request.state.token_name = record.name  # who asked, for the audit report (issue 33)

@@ -141,6 +141,14 @@ class StepRun:
         """Any other run facet (standard or your own)."""
         self.run_facets[key] = facet
 
+    def verify_artifact(self, path: str | Path, ref: str) -> dict[str, Any]:
+        """Check `path` against the sha256 the service recorded for `ref` (e.g. before training
+        on it or deploying it); raises `emitters.verify.ArtifactMismatch` on a mismatch, which
+        fails this step like any other exception."""
+        from emitters.verify import verify_artifact
+
+        return verify_artifact(self.step.lineage.emitter.schema_base_url, path, ref)
+
     # --- events -------------------------------------------------------------------------
     def _ml_facets(self, state: RunState) -> dict[str, RunFacet]:
         """Facets of the kind of step; subclasses add theirs."""

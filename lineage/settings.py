@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # against the newest eventTime in the store (issue 29).
     stale_run_hours: float = Field(default=24.0, gt=0)
 
+    # Where `rollback` posts what it recorded, for the model's owners (issue 37); unset: no call.
+    owner_webhook_url: str | None = None
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

@@ -49,7 +49,13 @@ def audit(store: StoreDep, settings: SettingsDep, request: Request, ref: Ref, fo
     chosen = renderer(format_)  # an unknown format is refused before any work
     base = str(request.base_url).rstrip("/")
     report = build_report(
-        store, ref, schema_url=base + SCHEMA_PATH, whole_chain=check == "chain", stale_run_hours=settings.stale_run_hours
+        store,
+        ref,
+        schema_url=base + SCHEMA_PATH,
+        whole_chain=check == "chain",
+        stale_run_hours=settings.stale_run_hours,
+        requested_by=getattr(request.state, "token_name", None),  # set by `require` when auth is on
+        base_url=base,
     )
     headers = {
         "Content-Disposition": f'inline; filename="{_filename(report["subject"]["label"], chosen.extension)}"',

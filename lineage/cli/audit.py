@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -29,11 +30,20 @@ def _fail(exc: Failed) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _local_user() -> str:
+    """Who asks for a report read straight from the store: no token is involved, so the OS user."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        name = "unknown user"
+    return f"{name} (command line, local store)"
+
+
 def _local_report(ref: str, fmt: str, whole_chain: bool) -> tuple[bytes, dict[str, str]]:
     settings = Settings()
     store = open_store(settings)
     try:
-        report = build_report(store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours)
+        report = build_report(store, ref, whole_chain=whole_chain, stale_run_hours=settings.stale_run_hours, requested_by=_local_user())
     except LineageError as exc:
         raise failed(exc) from exc
     finally:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from lineage.cli import admin, audit, emit, query, rejections, serve, tokens
+from lineage.cli import actions, admin, audit, emit, query, rejections, serve, tokens
 
 app = typer.Typer(help="OpenLineage lineage graph service for ML releases.", no_args_is_help=True)
 serve.register(app)
 admin.register(app)
 query.register(app)
+actions.register(app)
 tokens.register(app)
 audit.register(app)
 emit.register(app)

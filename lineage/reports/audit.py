@@ -253,7 +253,42 @@ def _evidence(
     return out, listed
 
 
+ANONYMOUS = "anonymous (auth off)"
+
+
+def _groups(store: Store, endpoint: Node, chain: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An endpoint's chain by model version: for each version it served, the rows upstream of
+    it and the deployments that served it (a row shared by two versions is in both)."""
+    in_chain = {r["id"] for r in chain}
+    versions = [r for r in chain if r["step"] == "model_version"]
+    deployments = [r["id"] for r in chain if r["step"] == "deployment"]
+    served: dict[str, set[str]] = {}
+    if deployments:
+        around = store.around(deployments, out_types=(SERVES,))
+        for e in around.edges:
+            if e.type == SERVES:
+                served.setdefault(e.dst, set()).add(e.src)
+    groups = []
+    for mv in versions:
+        upstream = set(store.flow([mv["id"]], "up", DEFAULT_DEPTH).nodes) & in_chain
+        members = upstream | {mv["id"]} | served.get(mv["id"], set())
+        groups.append({"model_version": mv["label"], "id": mv["id"], "rows": [r["id"] for r in chain if r["id"] in members]})
+    return groups
+
+
 @snapshotted
+def _checklists(store: Store, versions: list[Node]) -> list[dict[str, Any]]:
+    """The metadata checklist of each model version of the chain (issue 37)."""
+    from lineage.actions import checklist  # imported here: it reads release answers built on this package's peers
+
+    out = []
+    for mv in sorted(versions, key=lambda n: display(n)):
+        answer = checklist(store, str(mv.props.get("model_name")), str(mv.props.get("version")))
+        items = [{k: row[k] for k in ("item", "status", "event", "note")} for row in answer["items"]]
+        out.append({"model_version": answer["ref"], "present": answer["present"], "total": answer["total"], "items": items})
+    return out
+
+
 def build_report(
     store: Store,
     ref: str,
@@ -262,6 +297,8 @@ def build_report(
     schema_url: str = SCHEMA_PATH,
     whole_chain: bool = False,
     stale_run_hours: float = STALE_RUN_HOURS,
+    requested_by: str | None = None,
+    base_url: str | None = None,
 ) -> dict[str, Any]:
     """Everything a compliance reviewer needs about `ref`, and the log state it came from.
 
@@ -269,7 +306,9 @@ def build_report(
     entries it lists as evidence, and the head, are then checked where they stand in the hash
     chain (`verify_entries`), so the report costs what it lists, not what the log holds; when
     one is unsound, or with `whole_chain`, the whole log is walked and its first bad entry named.
-    `warnings` say where the chain is incomplete (issue 29): the renderers put them first."""
+    `warnings` say where the chain is incomplete (issue 29): the renderers put them first.
+    `requested_by`: the token's name (None: auth is off); `base_url`: the service's address, for
+    the link that checks the log later (None from the command line, which names the command)."""
     subject = resolve_subject(store, ref)
     head = store.last_entry()
     last_seq = head.seq if head else 0
@@ -292,6 +331,7 @@ def build_report(
     facts += [(alias, "alias") for alias in aliases]
     names.update(labels(store, [node for node, _ in facts if node.id not in names]))
     evidence, listed = _evidence(store, facts, last_seq, names)
+    checked_entries = len({e.seq for e in listed})
     if whole_chain:
         log, walked = verify(store), True
     else:
@@ -304,9 +344,23 @@ def build_report(
         w | {"label": names.get(w["node"], w["node"])}
         for w in answer_warnings(store, [*nodes.values(), *approval_runs], stale_run_hours=stale_run_hours)
     ]
+    verify_query = f"/api/v1/verify?entries={log['entries']}&head={log['head']}"
     return {
         "$schema": schema_url,
-        "report": {"generated_at": generated_at or now(), "generator": f"lineage-graph {__version__}", "ref": ref},
+        "report": {
+            "generated_at": generated_at or now(),
+            "generator": f"lineage-graph {__version__}",
+            "ref": ref,
+            "requested_by": requested_by or ANONYMOUS,
+        },
+        "scope": {
+            # An endpoint's and a dataset version's chain is what fed it; a model version's also
+            # where it went (the deployments that served it).
+            "direction": "upstream" if subject.kind == DATASET else "upstream and downstream",
+            "depth": DEFAULT_DEPTH,
+            "log_entries": last_seq,
+            "until": head.received_at if head else None,
+        },
         "subject": {
             "id": subject.id,
             "type": subject_type(subject),
@@ -321,7 +375,10 @@ def build_report(
             "verified": log["ok"],
             "checked": "chain" if walked else "evidence",
             "first_bad": log["first_bad"],
+            "checked_entries": log["entries"] if walked else checked_entries,
+            "verify_url": base_url.rstrip("/") + verify_query if base_url else None,
         },
+        "chain_groups": _groups(store, subject, chain) if subject.kind == DATASET else [],
         "warnings": warnings,
         "chain": chain,
         "training": _training(store, [n for n in ordered if n.kind == RUN]),
@@ -351,4 +408,5 @@ def build_report(
             for v in n.props.get("immutability_violations") or []
         ],
         "evidence": evidence,
+        "checklist": _checklists(store, versions),
     }

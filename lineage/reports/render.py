@@ -14,8 +14,8 @@ import orjson
 
 from lineage.errors import InvalidEvent
 
-# Every document format is laid out from one list of sections (`document`), so json, md, html and
-# pdf carry the same content; csv is the release chain table alone (issue 5).
+# Every document format is laid out from one header (`identity`) and one list of sections
+# (`document`), so md, html, pdf and csv carry the same content as json (issues 5 and 33).
 
 Report = dict[str, Any]
 
@@ -45,6 +45,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z")
+
+
+def human(text: str) -> str:
+    """Timestamps without trailing zero fractions: 2026-03-05T00:00:00.000000Z reads as
+    2026-03-05T00:00:00Z, 09:00:00.250000Z as 09:00:00.25Z (the JSON keeps the stored form)."""
+    return _STAMP.sub(lambda m: f"{m[1]}.{m[2].rstrip('0')}Z" if m[2] and m[2].rstrip("0") else f"{m[1]}Z", text)
+
+
 def _checks(checks: dict[str, Any]) -> str:
     return ", ".join(f"{k}: {'pass' if v is True else 'FAIL' if v is False else _text(v)}" for k, v in sorted(checks.items()))
 
@@ -63,31 +72,101 @@ def completeness(report: Report) -> str:
     return f"INCOMPLETE CHAIN: {len(warnings)} warning{'s' * (len(warnings) != 1)} ({', '.join(kinds)}); see 'Incomplete chain' below"
 
 
+def scope(report: Report) -> str:
+    """What the report covers, in plain words: direction, depth and period."""
+    sc, label = report.get("scope"), report["subject"]["label"]
+    if not sc:
+        return f"the chain of {label}"
+    until = f" (the newest received {sc['until']})" if sc.get("until") else ""
+    return (
+        f"the chain {sc['direction']} of {label}, followed up to {sc['depth']} hops, from log entries 1 to "
+        f"{sc['log_entries']}{until}; entries received later are not in it"
+    )
+
+
+def check_run(log: dict[str, Any]) -> str:
+    """Which check of the hash chain was run, in plain words, and what it cannot see."""
+    if log["checked"] == "chain":
+        done = (
+            f"the whole log: all {log.get('checked_entries', log['entries'])} entries, from the first to the head, were each "
+            "re-hashed (the payload to its event id, the entry to its chain hash) and linked to the entry before it"
+        )
+    else:
+        done = (
+            f"the {log.get('checked_entries', 0)} entries listed as evidence and the head (entry {log['entries']}) were each "
+            "re-hashed (the payload to its event id, the entry to its chain hash) and linked to the entries before and "
+            "after them; the other entries were not read (check=chain, or --whole-chain, walks them all)"
+        )
+    return (
+        f"{done}. A log rewritten and re-hashed from some entry to its head passes this check: only a head kept "
+        "from before (Check later) shows that"
+    )
+
+
 def identity(report: Report) -> list[tuple[str, str]]:
-    """The report's header: what it is about, when it was made, and from which log state."""
+    """The report's header: what it is about, its scope, who asked, when it was made, from which
+    log state, and what was checked."""
     s, r, log = report["subject"], report["report"], report["log"]
     bad = log["first_bad"]
-    scope = "the whole hash chain" if log["checked"] == "chain" else "the evidence entries and the head, each where it stands in the hash chain"
-    verified = f"yes: {scope}" if log["verified"] else (
+    verified = "yes: the check above found every entry it read sound" if log["verified"] else (
         f"NO: entry {bad['seq']} {bad['problem']} ({bad['detail']})" if bad else "NO"
     )
-    return [
+    query = f"/api/v1/verify?entries={log['entries']}&head={log['head']}"
+    later = (
+        f"GET {log['verify_url']}" if log.get("verify_url")
+        else f"lineage verify --entries {log['entries']} --head {log['head']} (or GET <service address>{query})"
+    )
+    facts = [
         ("Subject", f"{s['label']} ({s['type'].replace('_', ' ')})"),
         ("Chain", completeness(report)),
+        ("Scope", scope(report)),
+        ("Requested by", r.get("requested_by") or "anonymous (auth off)"),
         ("Node id", s["id"]),
         ("Requested ref", r["ref"]),
         ("Generated at", r["generated_at"]),
         ("Generator", r["generator"]),
         ("Log entries", str(log["entries"])),
         ("Log head", log["head"]),
+        ("Check run", check_run(log)),
         ("Chain verified", verified),
-        ("Check later", f"GET /api/v1/verify?entries={log['entries']}&head={log['head']}"),
+        ("Check later", later),
     ]
+    return [(k, human(v)) for k, v in facts]
+
+
+CHAIN_COLUMNS = ["step", "label", "name", "version", "time", "status", "detail", "events"]
+_CHAIN_WIDTHS = [20, 42, 36, 60, 36, 18, 50, 15]
+
+
+def _chain_sections(report: Report) -> list[Section]:
+    """The release chain: one table, or for an endpoint one per model version it served
+    (then the rows of no model version, such as the endpoint itself, last)."""
+    chain = report["chain"]
+
+    def table(heading: str, rows: list[dict[str, Any]]) -> Section:
+        return Section(
+            heading,
+            CHAIN_COLUMNS,
+            [[c["step"].replace("_", " "), c["label"], _text(c["name"]), _text(c["version"]), _text(c["time"]), _text(c["status"]), _text(c["detail"]), str(len(c["evidence"]))] for c in rows],
+            _CHAIN_WIDTHS,
+            mono=frozenset({3, 6}),
+            highlight=frozenset(i for i, c in enumerate(rows) if c["subject"]),
+        )
+
+    groups = report.get("chain_groups") or []
+    if not groups:
+        return [table("Release chain", chain)]
+    by_id = {c["id"]: c for c in chain}
+    sections = [table(f"Release chain of {g['model_version']}", [by_id[i] for i in g["rows"] if i in by_id]) for g in groups]
+    grouped = {i for g in groups for i in g["rows"]}
+    rest = [c for c in chain if c["id"] not in grouped]
+    if rest:
+        sections.append(table("Release chain: rows of no model version", rest))
+    return sections
 
 
 def document(report: Report) -> list[Section]:
     """The report as tables, in reading order."""
-    chain = report["chain"]
     warnings = report.get("warnings") or []
     # What the chain could not show comes before the chain itself, on the first page.
     sections = [
@@ -98,15 +177,8 @@ def document(report: Report) -> list[Section]:
             [36, 60, 181],
         )
     ] if warnings else []
+    sections += _chain_sections(report)
     sections += [
-        Section(
-            "Release chain",
-            ["step", "label", "name", "version", "time", "status", "detail", "events"],
-            [[c["step"].replace("_", " "), c["label"], _text(c["name"]), _text(c["version"]), _text(c["time"]), _text(c["status"]), _text(c["detail"]), str(len(c["evidence"]))] for c in chain],
-            [20, 42, 36, 60, 36, 18, 50, 15],
-            mono=frozenset({3, 6}),
-            highlight=frozenset(i for i, c in enumerate(chain) if c["subject"]),
-        ),
         Section(
             "Training setup",
             ["run", "job", "model versions", "params", "metrics", "seed", "hardware", "duration s", "other"],
@@ -153,6 +225,18 @@ def document(report: Report) -> list[Section]:
             mono=frozenset({1, 2, 4}),
         ),
     ]
+    # Reports made before issue 37 have no checklist.
+    checklist = report.get("checklist") or []
+    if checklist:
+        sections.append(
+            Section(
+                "Metadata checklist",
+                ["model version", "item", "status", "event", "note"],
+                [[c["model_version"], i["item"].replace("_", " "), i["status"], _text(i["event"]), _text(i["note"])] for c in checklist for i in c["items"]],
+                [30, 40, 18, 96, 93],
+                mono=frozenset({3}),
+            )
+        )
     rows = []
     for fact in report["evidence"]:
         for e in fact["events"]:
@@ -161,7 +245,8 @@ def document(report: Report) -> list[Section]:
     sections.append(
         Section("Evidence: log entries for each fact", ["fact", "seq", "event id = sha256", "received at", "event time", "type", "producer"], rows, [40, 10, 96, 36, 36, 20, 39], mono=frozenset({2}))
     )
-    return sections
+    # Human formats show timestamps without the stored form's trailing zeros.
+    return [Section(x.title, x.columns, [[human(v) for v in row] for row in x.rows], x.widths, x.mono, x.highlight) for x in sections]
 
 
 # --- text formats ----------------------------------------------------------------------------
@@ -170,19 +255,53 @@ def render_json(report: Report) -> bytes:
 
 
 CSV_COLUMNS = ["step", "label", "name", "version", "time", "status", "detail", "subject", "id", "evidence"]
+REPORT_BLOCK = "Report"
+CHAIN_BLOCK = "Release chain"
 
 
 def render_csv(report: Report) -> bytes:
-    """The release chain table; `evidence` holds the supporting event ids, space separated."""
+    """Every section as a block: a row with the block's title, its column names, its rows, and an
+    empty row. The first block is the header facts (field, value); then the release chain with
+    its node ids and supporting event ids (space separated); then, for an endpoint, which model
+    version each chain row belongs to; then every other section of the document formats.
+    `read_csv` splits the blocks again."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+
+    def block(heading: str, columns: list[str], rows: list[list[str]]) -> None:
+        writer.writerow([heading])
+        writer.writerow(columns)
+        writer.writerows(rows)
+        writer.writerow([])
+
+    block(REPORT_BLOCK, ["field", "value"], [[k, v] for k, v in identity(report)])
     # Where the chain is incomplete, rows of step "incomplete chain" come first (issue 29).
-    for w in report.get("warnings") or []:
-        writer.writerow(["incomplete chain", w["label"], w["kind"], "", "", "", w["detail"], "no", w["node"], ""])
-    for row in report["chain"]:
-        writer.writerow([*(_text(row[c]) for c in CSV_COLUMNS[:-1]), " ".join(row["evidence"])])
+    chain = [["incomplete chain", w["label"], w["kind"], "", "", "", w["detail"], "no", w["node"], ""] for w in report.get("warnings") or []]
+    chain += [[*(human(_text(row[c])) for c in CSV_COLUMNS[:-1]), " ".join(row["evidence"])] for row in report["chain"]]
+    block(CHAIN_BLOCK, CSV_COLUMNS, chain)
+    labels = {c["id"]: c["label"] for c in report["chain"]}
+    if groups := report.get("chain_groups"):
+        block("Release chain by model version", ["model version", "label", "id"], [[g["model_version"], labels.get(i, i), i] for g in groups for i in g["rows"]])
+    for section in document(report):
+        if not section.title.startswith(("Release chain", "Incomplete chain")):  # both are in the chain block
+            block(section.title, section.columns, section.rows)
     return out.getvalue().encode()
+
+
+def read_csv(text: str) -> dict[str, list[dict[str, str]]]:
+    """The blocks of a CSV report by title, each as rows keyed by its column names."""
+    blocks: dict[str, list[dict[str, str]]] = {}
+    lines = iter(csv.reader(io.StringIO(text)))
+    for line in lines:
+        if not line:
+            continue
+        columns = next(lines)
+        rows = blocks.setdefault(line[0], [])
+        for row in lines:
+            if not row:
+                break
+            rows.append(dict(zip(columns, row, strict=True)))
+    return blocks
 
 
 def _md_cell(value: str) -> str:

@@ -70,7 +70,31 @@ AUDIT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "$schema": _STR,
-        "report": _object("When and by what the report was made", {"generated_at": _TIME, "generator": _STR, "ref": _STR}),
+        "report": _object(
+            "When, by what and for whom the report was made",
+            {
+                "generated_at": _TIME,
+                "generator": _STR,
+                "ref": _STR,
+                "requested_by": {**_STR, "description": "The name of the token that asked, or 'anonymous (auth off)'"},
+            },
+        ),
+        "scope": _object(
+            "What the report covers",
+            {
+                "direction": {"enum": ["upstream", "upstream and downstream"], "description": "Which way the chain was followed from the subject"},
+                "depth": {"type": "integer", "minimum": 1, "description": "How many hops the chain was followed"},
+                "log_entries": {"type": "integer", "minimum": 0, "description": "The period: log entries 1 to this one; newer ones are left out"},
+                "until": {**_TIME, "description": "When the newest entry of that period was received"},
+            },
+        ),
+        "chain_groups": _list(
+            _object(
+                "The rows of an endpoint's chain behind one model version it served",
+                {"model_version": _STR, "id": _STR, "rows": _list(_STR, "Ids of chain rows, in chain order")},
+            ),
+            "An endpoint's chain by model version; empty for other subjects",
+        ),
         "subject": _object(
             "The node the report is about",
             {
@@ -93,6 +117,8 @@ AUDIT_SCHEMA: dict[str, Any] = {
                     "description": "evidence: the entries listed as evidence and the head, each where it stands in the chain; chain: the whole log walked",
                 },
                 "first_bad": FIRST_BAD,
+                "checked_entries": {"type": "integer", "minimum": 0, "description": "How many entries were re-hashed and linked (all with `chain`)"},
+                "verify_url": {**_OPT_STR, "description": "The absolute URL that checks the log still holds this head (null from the command line)"},
             },
         ),
         "chain": _list(
@@ -233,9 +259,27 @@ AUDIT_SCHEMA: dict[str, Any] = {
             ),
             "Evidence for every fact",
         ),
+        "checklist": _list(
+            _object(
+                "The metadata checklist of a model version of the chain (issue 37)",
+                {
+                    "model_version": _STR,
+                    "present": {"type": "integer", "minimum": 0},
+                    "total": {"type": "integer", "minimum": 0},
+                    "items": _list(
+                        _object(
+                            "One checklist item",
+                            {"item": _STR, "status": {"enum": ["present", "missing"]}, "event": _OPT_STR, "note": _STR},
+                        ),
+                        "In checklist order",
+                    ),
+                },
+            ),
+            "Which release metadata each model version has; optional: older reports lack it",
+        ),
     },
     "required": [
-        "report", "subject", "log", "warnings", "chain", "training", "approvals", "aliases", "deployments", "annotations",
+        "report", "scope", "subject", "log", "warnings", "chain_groups", "chain", "training", "approvals", "aliases", "deployments", "annotations",
         "immutability_violations", "evidence",
     ],
     "additionalProperties": False,

@@ -105,9 +105,13 @@ def test_evidence_lists_the_raw_events_behind_each_fact(graph: Store) -> None:
 def test_the_report_carries_the_chain_head_it_was_made_from(graph: Store) -> None:
     report = build_report(graph, "churn@2.3.1", generated_at=AT)
     check = verify(graph)
-    assert report["log"] == {"entries": check["entries"], "head": check["head"], "verified": True, "checked": "evidence", "first_bad": None}
+    listed = {e["seq"] for f in report["evidence"] for e in f["events"]}
+    assert report["log"] == {
+        "entries": check["entries"], "head": check["head"], "verified": True, "checked": "evidence", "first_bad": None,
+        "checked_entries": len(listed), "verify_url": None,  # no service address from a direct call
+    }
     assert report["log"]["head"] == log(graph)[-1].hash
-    assert report["report"] == {"generated_at": AT, "generator": "lineage-graph 0.1.0", "ref": "churn@2.3.1"}
+    assert report["report"] == {"generated_at": AT, "generator": "lineage-graph 0.1.0", "ref": "churn@2.3.1", "requested_by": "anonymous (auth off)"}
 
 
 @pytest.mark.parametrize("ref", ["churn@2.3.1", "churn-prod", "data-v1.8.2", "churn@Production", "churn_features@fv-2"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.routes import audit as audit_routes
 from lineage.cli import audit
+from lineage.reports.render import read_csv
 from lineage.reports.verify import verify
 from lineage.settings import Settings
 from lineage.store.base import Store
@@ -59,10 +59,12 @@ def test_audit_writes_the_format_named_by_the_file(local: Store, tmp_path: Path)
 def test_audit_prints_to_standard_output(local: Store) -> None:
     result = invoke("audit", "data-v1.8.2", "--format", "csv")
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    rows = read_csv(result.stdout)["Release chain"]
     assert "s3://lake/customers@data-v1.8.2" in [r["label"] for r in rows]
     report = json.loads(invoke("audit", "churn-prod").stdout)  # json by default
     assert report["subject"]["label"] == "churn-prod"
+    # No token is involved when the command reads the store itself: the report names the OS user.
+    assert report["report"]["requested_by"].endswith("(command line, local store)")
 
 
 def test_audit_refusals_exit_1_and_say_why(local: Store) -> None:

@@ -3,7 +3,6 @@ format (issue 29); one without says it is complete as far as the log shows."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from lineage.cli.main import app
 from lineage.reports.audit import build_report
-from lineage.reports.render import renderer
+from lineage.reports.render import read_csv, renderer
 from lineage.reports.schema import AUDIT_SCHEMA
 from lineage.store.base import Store
 from tests import gaps
@@ -51,7 +50,8 @@ def test_the_markdown_and_html_say_incomplete_chain_before_the_chain(report: dic
     md = renderer("md").render(report).decode()
     assert "- **Chain:** INCOMPLETE CHAIN: 2 warnings (failed run, untrained model version)" in md
     sections = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert sections[:2] == ["Incomplete chain: what this report could not see", "Release chain"]
+    # An endpoint's chain comes one table per model version (issue 33), after the warnings.
+    assert sections[0] == "Incomplete chain: what this report could not see" and sections[1].startswith("Release chain")
     assert "no run is known to have written churn@2.0.5" in md
     page = renderer("html").render(report).decode()
     assert page.index("INCOMPLETE CHAIN") < page.index("<h2>Incomplete chain") < page.index("<h2>Release chain")
@@ -66,7 +66,7 @@ def test_the_pdf_says_it_on_its_first_page(report: dict[str, Any]) -> None:
 
 
 def test_the_csv_opens_with_the_incomplete_chain_rows(report: dict[str, Any]) -> None:
-    rows = list(csv.DictReader(io.StringIO(renderer("csv").render(report).decode())))
+    rows = read_csv(renderer("csv").render(report).decode())["Release chain"]
     head = rows[: len(report["warnings"])]
     assert {r["step"] for r in head} == {"incomplete chain"}
     assert {(r["name"], r["id"]) for r in head} == {(w["kind"], w["node"]) for w in report["warnings"]}
@@ -78,7 +78,7 @@ def test_a_complete_chain_says_so_and_has_no_such_section(holes: Store) -> None:
     assert report["warnings"] == []
     md = renderer("md").render(report).decode()
     assert "- **Chain:** complete as far as the log shows" in md and "Incomplete chain" not in md
-    rows = list(csv.DictReader(io.StringIO(renderer("csv").render(report).decode())))
+    rows = read_csv(renderer("csv").render(report).decode())["Release chain"]
     assert "incomplete chain" not in {r["step"] for r in rows}
 
 

@@ -87,6 +87,29 @@ function modelVersions(answer, current, onSelect) {
   return h("div", {}, parts);
 }
 
+/** A model version's release metadata checklist (issue 37): each item present or missing, with its event. */
+function checklistSection(node) {
+  if (node.kind !== "DatasetVersion" || !(node.labels || []).includes("ModelVersion") || !node.props.dataset) return null;
+  const path = `/models/${encodeURIComponent(node.props.dataset)}/versions/${encodeURIComponent(node.props.version)}/checklist`;
+  return later("Metadata checklist", "checklist", get(path), (a) => [
+    h("p#checklist-count", {}, `${a.present} of ${a.total} items present`),
+    table(
+      ["item", "status", "event", "note"],
+      a.items.map((i) =>
+        h(
+          "tr",
+          { class: i.status, dataset: { item: i.item } },
+          h("td", {}, i.item.replaceAll("_", " ")),
+          h("td", {}, i.status),
+          h("td.small", {}, i.event ? h("code", { title: i.event }, i.event.slice(0, 12)) : ""),
+          h("td.small.muted", {}, i.note),
+        ),
+      ),
+      { id: "model-checklist" },
+    ),
+  ]);
+}
+
 /** The kind-specific section: endpoint timeline, model versions with diff, or dataset versions. */
 function versionsSection(node, onSelect) {
   const labels = node.labels || [];
@@ -137,6 +160,7 @@ export async function showDetail(container, node, { onSelect, onFocus }) {
     section("Properties", pairs(props), { name: "properties" }),
     section(`Facets (${facets.length})`, facets.length ? h("div", {}, facets.map(([key, value]) => h("details", {}, h("summary", {}, key), json(value)))) : h("p.muted", {}, "No facets."), { name: "facets" }),
     versionsSection(detail, onSelect),
+    checklistSection(detail),
     section(`Annotations (${detail.annotations.length})`, annotations(detail.annotations), { name: "annotations" }),
     section(`Problems (${(detail.problems || []).length + (detail.rejected_events || 0)})`, problems(detail), { name: "problems", open: Boolean((detail.problems || []).length || detail.rejected_events) }),
     section(`Edges (${detail.in.length + detail.out.length})`, edges(detail, onSelect), { name: "edges", open: false }),
