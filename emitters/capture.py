@@ -1,9 +1,11 @@
-"""What a step captures by itself: git state, content hashes of files and folders, the machine."""
+"""What a step captures by itself: git state, content hashes of files and folders, the machine,
+and the software environment."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -139,3 +141,55 @@ def hardware() -> dict[str, object]:
 def python_env() -> tuple[str, str]:
     """(implementation, version) of this interpreter, for the processingEngine run facet."""
     return platform.python_implementation(), platform.python_version()
+
+
+# ML frameworks, in the order one is taken as "the" framework when several are installed (the
+# more specialised first: an XGBoost model is served by xgboost, though scikit-learn is there).
+FRAMEWORKS = ("xgboost", "lightgbm", "catboost", "torch", "tensorflow", "keras", "jax", "scikit-learn")
+# Packages whose versions change what a model computes, recorded when installed.
+PACKAGES = (*FRAMEWORKS, "numpy", "scipy", "pandas", "pyarrow", "onnxruntime")
+# Lockfiles looked for in the source folder, in this order.
+LOCKFILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "requirements.lock", "conda-lock.yml", "requirements.txt")
+
+
+def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Installed version of each of `names` that is installed (distribution names)."""
+    found = {}
+    for name in dict.fromkeys(names):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            found[name] = importlib.metadata.version(name)
+    return found
+
+
+def find_lockfile(source_dir: Path, configured: str | None = None) -> Path | None:
+    """The lockfile to hash: the configured one (relative to `source_dir`), else the first of
+    `LOCKFILES` there. A configured path that does not exist is an error, not a silent miss."""
+    if configured:
+        path = Path(configured)
+        path = path if path.is_absolute() else source_dir / path
+        if not path.is_file():
+            raise FileNotFoundError(f"LINEAGE_EMIT_LOCKFILE={configured}: no file at {path}")
+        return path
+    return next((source_dir / n for n in LOCKFILES if (source_dir / n).is_file()), None)
+
+
+def environment(
+    source_dir: Path, *, lockfile: str | None = None, image_digest: str | None = None, packages: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """The software environment of this process, as recorded in `ml_environment`."""
+    versions = installed_versions((*PACKAGES, *packages))
+    framework = next((f for f in FRAMEWORKS if f in versions), None)
+    found = find_lockfile(source_dir, lockfile)
+    info: dict[str, object] = {
+        "language": "python",
+        "languageVersion": platform.python_version(),
+        "framework": framework,
+        "frameworkVersion": versions.get(framework) if framework else None,
+        "packages": versions,
+        "imageDigest": image_digest,
+        "hardware": hardware(),
+    }
+    if found is not None:
+        info["lockfile"] = found.name
+        info["lockfileSha256"] = file_sha256(found)[0]
+    return info

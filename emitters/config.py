@@ -48,6 +48,13 @@ class EmitterSettings:
     offline_seconds: after a failed delivery, how long events are kept in memory without
         trying the service again (so a pipeline is not slowed down by an outage at every step).
     max_backlog: how many undelivered events are kept; older ones are dropped beyond that.
+    lockfile: the dependency lockfile whose sha256 training and deploy steps record
+        (`LINEAGE_EMIT_LOCKFILE`); by default the first of `capture.LOCKFILES` found in the
+        source folder.
+    image_digest: the container image digest those steps record (`LINEAGE_EMIT_IMAGE_DIGEST`,
+        set by the deployment, e.g. from the image reference `name@sha256:...`).
+    packages: packages whose installed versions are recorded besides `capture.PACKAGES`
+        (`LINEAGE_EMIT_PACKAGES`, comma-separated).
     """
 
     strict: bool = False
@@ -55,6 +62,9 @@ class EmitterSettings:
     namespace: str = DEFAULT_NAMESPACE
     offline_seconds: float = 30.0
     max_backlog: int = 1000
+    lockfile: str | None = None
+    image_digest: str | None = None
+    packages: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EmitterSettings:
@@ -65,4 +75,7 @@ class EmitterSettings:
             namespace=env.get("OPENLINEAGE_NAMESPACE") or DEFAULT_NAMESPACE,
             offline_seconds=_number(env, "LINEAGE_EMIT_OFFLINE_SECONDS", 30.0),
             max_backlog=int(_number(env, "LINEAGE_EMIT_MAX_BACKLOG", 1000)),
+            lockfile=env.get("LINEAGE_EMIT_LOCKFILE") or None,
+            image_digest=env.get("LINEAGE_EMIT_IMAGE_DIGEST") or None,
+            packages=tuple(p.strip() for p in env.get("LINEAGE_EMIT_PACKAGES", "").split(",") if p.strip()),
         )

@@ -129,6 +129,33 @@ class TrainingRunFacet(RunFacet):
 
 
 @attr.define
+class EnvironmentRunFacet(RunFacet):
+    """Where a training or deploy step ran: interpreter, framework, the packages that matter,
+    the container image digest and the lockfile's sha256 (the service compares training with
+    serving)."""
+
+    KEY: ClassVar[str] = "ml_environment"
+    language: str | None = attr.field(default=None)
+    languageVersion: str | None = attr.field(default=None)  # noqa: N815 (the facet's field name)
+    framework: str | None = attr.field(default=None)
+    frameworkVersion: str | None = attr.field(default=None)  # noqa: N815 (the facet's field name)
+    packages: dict[str, str] = attr.field(factory=dict)
+    imageDigest: str | None = attr.field(default=None)  # noqa: N815 (the facet's field name)
+    lockfile: str | None = attr.field(default=None)
+    lockfileSha256: str | None = attr.field(default=None)  # noqa: N815 (the facet's field name)
+    hardware: str | dict[str, Any] | None = attr.field(default=None)
+
+    @lockfileSha256.validator
+    def _hex(self, _: attr.Attribute[Any], value: str | None) -> None:
+        if value is not None and not _SHA256.match(value):
+            raise ValueError(f"lockfileSha256 must be 64 hex digits, not {value!r}")
+
+    @staticmethod
+    def _get_schema() -> str:
+        return schema_url("ml_environment")
+
+
+@attr.define
 class ApprovalRunFacet(RunFacet):
     """A promotion gate: who decided what, and which checks passed."""
 
@@ -165,6 +192,7 @@ ML_FACETS: dict[str, type[BaseFacet]] = {
         EndpointDatasetFacet,
         ArtifactDatasetFacet,
         TrainingRunFacet,
+        EnvironmentRunFacet,
         ApprovalRunFacet,
         AliasRunFacet,
     )

@@ -18,6 +18,7 @@ from openlineage.client.facet_v2 import JobFacet, RunFacet, processing_engine_ru
 from emitters import capture, naming
 from emitters.client import Emitter, build_client
 from emitters.config import EmitterSettings
+from emitters.facets import EnvironmentRunFacet
 from emitters.datasets import DatasetSpec, Endpoint, FeatureView, ModelVersion
 from emitters.steps import ParentRef, PromotionRun, Step, StepRun, TrainingRun
 
@@ -75,6 +76,7 @@ class Lineage:
         settings: EmitterSettings | None = None,
     ) -> None:
         settings = settings or EmitterSettings.from_env()
+        self.settings = settings
         self.parent = parent or parent_from_env()
         self.namespace = namespace or settings.namespace
         self.producer = producer
@@ -129,6 +131,16 @@ class Lineage:
 
     def run_facets(self) -> dict[str, RunFacet]:
         return {"processingEngine": self._engine}
+
+    @cached_property
+    def environment(self) -> EnvironmentRunFacet:
+        """The software environment, captured once per process (issue 37): training and deploy
+        steps carry it, so the service can tell when serving differs from training."""
+        settings = self.settings
+        info = capture.environment(
+            self.source_dir, lockfile=settings.lockfile, image_digest=settings.image_digest, packages=settings.packages
+        )
+        return EnvironmentRunFacet(**info)  # type: ignore[arg-type]
 
     # --- steps -------------------------------------------------------------------------
     def step(

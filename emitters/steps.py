@@ -89,6 +89,11 @@ def _hash(spec: DatasetSpec) -> Artifact | None:
         return None
 
 
+# Steps whose environment the service compares: what a model was trained with against what
+# serves it (issue 37).
+ENVIRONMENT_STEPS = frozenset({"TRAINING", "DEPLOY"})
+
+
 class StepRun:
     """One run of a step: its ids, and what the body adds while it runs."""
 
@@ -172,8 +177,10 @@ class StepRun:
         run_facets: dict[str, RunFacet] = dict(lineage.run_facets())
         if (parent := self._parent_facet()) is not None:
             run_facets["parent"] = parent
+        if self.step.job_type in ENVIRONMENT_STEPS:
+            run_facets["ml_environment"] = lineage.environment
         run_facets |= self._ml_facets(state)
-        run_facets |= self.run_facets
+        run_facets |= self.run_facets  # a facet added by the body wins, ml_environment too
         if error is not None:
             run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                 message=f"{type(error).__name__}: {error}",

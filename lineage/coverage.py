@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from lineage.graph import MODEL_VERSION, RUN, VERSION, WROTE, Node
+from lineage import datachanges, environment
+from lineage.graph import DEPLOYMENT, MODEL_VERSION, RUN, SERVES, VERSION, WROTE, Node
 from lineage.refs import display
-from lineage.store.base import Store
+from lineage.store.base import Hop, Store
 
 STALE_RUN_HOURS = 24.0  # the default of Settings.stale_run_hours
 OPEN_STATES = frozenset({"START", "RUNNING"})
@@ -55,6 +56,30 @@ class Facts:
         key = ("written", *ids)
         if key not in self._cache:
             self._cache[key] = {e.dst for e in self.store.edges_to(ids, WROTE)} if ids else set()
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def provenance(self, deployments: list[str]) -> dict[str, tuple[Node | None, list[tuple[Node, Node | None]]]]:
+        """Per deployment: the run that made it, and each model version it serves with the run
+        that trained it (one round trip for all of them)."""
+        key = ("provenance", *deployments)
+        if key not in self._cache:
+            made, trained = self.store.hops(deployments, [Hop(out_types=(SERVES,), in_types=(WROTE,)), Hop(in_types=(WROTE,))])
+            writer = {e.dst: trained.nodes.get(e.src) for e in trained.edges if e.type == WROTE}
+            out: dict[str, tuple[Node | None, list[tuple[Node, Node | None]]]] = {d: (None, []) for d in deployments}
+            for edge in made.edges:
+                if edge.type == WROTE and edge.dst in out:
+                    out[edge.dst] = (made.nodes.get(edge.src), out[edge.dst][1])
+            for edge in made.edges:
+                if edge.type == SERVES and edge.src in out and (model := made.nodes.get(edge.dst)) is not None:
+                    out[edge.src][1].append((model, writer.get(model.id)))
+            self._cache[key] = out
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def contract_break(self, version: Node) -> str | None:
+        """`datachanges.own_break` of a version, read at most once per answer."""
+        key = ("contract_break", version.id)
+        if key not in self._cache:
+            self._cache[key] = datachanges.own_break(self.store, version)
         return self._cache[key]  # type: ignore[no-any-return]
 
 
@@ -154,6 +179,38 @@ def rejected_events(facts: Facts) -> Iterator[Warning]:
             )
 
 
+def environment_drifts(facts: Facts) -> Iterator[Warning]:
+    """Deployments whose serving environment differs from the training environment of the
+    model version they serve, in framework version or lockfile (issue 37): the model may not
+    behave as it did when it was evaluated."""
+    deployments = facts.of(lambda n: n.kind == VERSION and DEPLOYMENT in n.labels)
+    if not deployments:
+        return
+    provenance = facts.provenance([d.id for d in deployments])
+    for deployment in deployments:
+        deploy_run, served = provenance[deployment.id]
+        serving = environment.environment_of(deploy_run)
+        for model, training_run in sorted(served, key=lambda pair: pair[0].id):
+            found = environment.drift(environment.environment_of(training_run), serving)
+            if found:
+                yield warning(
+                    "environment_drift", deployment,
+                    f"{display(deployment)} serves {display(model)} in another environment than it was trained in: " + "; ".join(found),
+                )
+
+
+def contract_breaks(facts: Facts) -> Iterator[Warning]:
+    """Dataset versions that remove or retype a column of the version before them without a
+    new major version label (issue 37; see `datachanges.contract_break`). Unlike the other
+    checks this one reads the store once per version that has a `schema` facet (an indexed
+    read of the version before it), so its cost follows the schemas the answer holds."""
+    versions = facts.of(lambda n: n.kind == VERSION and not n.props.get("placeholder") and bool(datachanges.columns(n)))
+    for version in versions:
+        detail = facts.contract_break(version)
+        if detail:
+            yield warning("contract_break", version, detail)
+
+
 # Kind -> check, in the order warnings are listed. A new kind is one generator here; one that
 # needs a store read adds a cached accessor to `Facts` taking the answer's ids.
 CHECKS: dict[str, Check] = {
@@ -163,6 +220,8 @@ CHECKS: dict[str, Check] = {
     "untrained_model_version": untrained_model_versions,
     "event_problems": event_problems,
     "rejected_events": rejected_events,
+    "environment_drift": environment_drifts,
+    "contract_break": contract_breaks,
 }
 
 

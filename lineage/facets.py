@@ -71,6 +71,22 @@ class TrainingFacet(_Facet):
     durationSeconds: float | None = Field(default=None, ge=0)
 
 
+class EnvironmentFacet(_Facet):
+    """Where a run ran (issue 37): interpreter, framework, the packages that matter, the
+    container image and the dependency lockfile. Every field is optional, so a producer says
+    what it knows; drift between training and serving is judged only on what both sides say."""
+
+    language: str | None = None
+    languageVersion: str | None = None
+    framework: str | None = None
+    frameworkVersion: str | None = None
+    packages: dict[str, str] = Field(default_factory=dict)
+    imageDigest: str | None = None
+    lockfile: str | None = None
+    lockfileSha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    hardware: str | dict[str, Any] | None = None
+
+
 class ApprovalFacet(_Facet):
     """A promotion gate: who decided what, and which checks passed."""
 
@@ -94,6 +110,7 @@ CUSTOM_FACETS: dict[str, tuple[FacetScope, type[_Facet]]] = {
     "ml_endpoint": ("dataset", EndpointFacet),
     "ml_artifact": ("dataset", ArtifactFacet),
     "ml_training": ("run", TrainingFacet),
+    "ml_environment": ("run", EnvironmentFacet),
     "ml_approval": ("run", ApprovalFacet),
     "ml_alias": ("run", AliasFacet),
 }
@@ -110,6 +127,16 @@ def facet_schema(key: str, base_url: str = "") -> dict[str, Any]:
 
 # Standard facets we read, checked only as far as the projection relies on them or the
 # OpenLineage facet schema requires; everything else in a facet is kept as it came.
+class _EnvironmentVariable(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    value: str | None = None
+
+
+class EnvironmentVariablesFacet(_Facet):
+    environmentVariables: list[_EnvironmentVariable] = Field(default_factory=list)
+
+
 class _ParentRun(BaseModel):
     runId: str
 
@@ -186,6 +213,7 @@ STANDARD_FACETS: dict[str, type[_Facet]] = {
     "outputStatistics": OutputStatisticsFacet,
     "inputStatistics": InputStatisticsFacet,
     "dataQualityMetrics": DataQualityMetricsFacet,
+    "environmentVariables": EnvironmentVariablesFacet,
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from lineage import datachanges
 from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import InvalidEvent, NotFound
 from lineage.graph import (
@@ -374,7 +375,15 @@ def node_detail(store: Store, node_id: str) -> dict[str, Any]:
         "problems": node.props.get("problems") or [],
         "problems_truncated": bool(node.props.get("problems_truncated")),
         "rejected_events": rejected_naming(store, node),
+        **_data_changes(store, node),
     }
+
+
+def _data_changes(store: Store, node: Node) -> dict[str, Any]:
+    """A dataset version's changes against the version before it (issue 37); other nodes none."""
+    if node.kind != VERSION or DEPLOYMENT in node.labels or node.props.get("placeholder"):
+        return {}
+    return {"data_changes": datachanges.since_previous(store, node)}
 
 
 @snapshotted

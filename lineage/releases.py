@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineage import coverage
+from lineage import coverage, datachanges
 from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
 from lineage.graph import ALIAS, DATASET, MODEL_VERSION, RUN, VERSION, VERSION_OF, Node
@@ -53,24 +53,50 @@ def _dataset_kind(node: Node) -> str:
     return "dataset"
 
 
+def _newest(nodes: list[Node]) -> Node | None:
+    """The version a side stands on when its walk reached several of one dataset: the newest
+    written (by eventTime, ties by id)."""
+    return max(nodes, key=lambda n: (n.props.get("written_at") or "", n.id), default=None)
+
+
+def _data_changes(store: Store, newest: dict[str, tuple[Node | None, Node | None]]) -> list[dict[str, Any]]:
+    """Per dataset whose version differs: columns, statistics and quality from the from side's
+    version to the to side's, and the to side's contract break against the version of its
+    dataset just before it (issue 37). One round trip for the facets of all of them, and one
+    indexed read per to-side version with a schema."""
+    ids = [n.id for pair in newest.values() for n in pair if n is not None]
+    io = datachanges.io_facets(store, ids)
+    out = []
+    for dataset, (before, after) in sorted(newest.items()):
+        contract = datachanges.own_break(store, after) if after is not None else None
+        sample = after or before
+        name = sample.props.get("model_name") or sample.props.get("feature_view") or sample.props.get("name") if sample else None
+        out.append({"dataset": dataset, "name": name} | datachanges.compare(before, after, io, contract))
+    return out
+
+
 @snapshotted
 def diff(
     store: Store, from_ref: str, to_ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS
 ) -> dict[str, Any]:
-    """What differs upstream of two nodes: versions per dataset, commits, params, metrics, and
-    what either walk could not see (`warnings`)."""
+    """What differs upstream of two nodes: versions per dataset, commits, params, metrics, what
+    changed in the data of each changed dataset (`data_changes`), and what either walk could
+    not see (`warnings`)."""
     check_depth(depth)
     a, b = resolve_ref(store, from_ref), resolve_ref(store, to_ref)
     sa = store.flow(start_nodes(store, a, "up"), "up", depth)
     sb = store.flow(start_nodes(store, b, "up"), "up", depth)
     va, vb = _versions_by_dataset(sa, set()), _versions_by_dataset(sb, set())
     datasets = []
+    newest: dict[str, tuple[Node | None, Node | None]] = {}
     for dataset in sorted(set(va) | set(vb)):
         left_nodes = sorted(va.get(dataset, []), key=lambda n: str(n.props.get("version")))
         right_nodes = sorted(vb.get(dataset, []), key=lambda n: str(n.props.get("version")))
         left = [str(n.props.get("version")) for n in left_nodes]
         right = [str(n.props.get("version")) for n in right_nodes]
         sample = (va.get(dataset) or vb[dataset])[0]
+        if left != right:
+            newest[dataset] = (_newest(left_nodes), _newest(right_nodes))
         datasets.append(
             {
                 "dataset": dataset,
@@ -110,6 +136,7 @@ def diff(
             for key in sorted(set(lf) | set(rf)):
                 if lf.get(key) != rf.get(key):
                     rows.append({"job": job, "name": key, "from": lf.get(key), "to": rf.get(key), "change": _change(lf.get(key), rf.get(key))})
+    data_changes = _data_changes(store, newest)
     changed = [d for d in datasets if d["change"] != "same"]
     seen = {a.id: a, b.id: b, **sa.nodes, **sb.nodes}
     return {
@@ -121,11 +148,13 @@ def diff(
         "runs": runs,
         "params": params,
         "metrics": metrics,
+        "data_changes": data_changes,
         "summary": {
             "datasets_changed": len(changed),
             "commits_changed": sum(1 for c in commits if c["change"] != "same"),
             "params_changed": len(params),
             "metrics_changed": len(metrics),
+            "contract_breaks": sum(1 for c in data_changes if c["contract_break"]),
         },
     }
 

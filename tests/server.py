@@ -92,7 +92,11 @@ def ready(proc: subprocess.Popen[bytes], url: str, port: int) -> bool:
 def running(store_url: str, **env: str) -> Iterator[str]:
     """Start the service on `store_url`, wait until it is ready, yield its base URL, stop it.
     A port taken by another process before the service could bind it is replaced by another."""
-    environ = os.environ | {"LINEAGE_STORE": store_url, "LINEAGE_LOG_LEVEL": "warning"} | env
+    # Tests that use this server check answers, not deadlines: a Neo4j's first commits plan their
+    # queries and can pass the 3 s request deadline on a loaded machine. The deadlines have their
+    # own tests (tests/reliability/test_deadline.py, test_overload.py); a caller may set them.
+    wide = {"LINEAGE_REQUEST_DEADLINE_SECONDS": "60", "LINEAGE_INGEST_QUEUE_MAX_WAIT_SECONDS": "60"}
+    environ = os.environ | wide | {"LINEAGE_STORE": store_url, "LINEAGE_LOG_LEVEL": "warning"} | env
     for attempt in range(3):
         port = free_port()
         url = f"http://127.0.0.1:{port}"

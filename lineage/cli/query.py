@@ -298,6 +298,44 @@ def render_diff(console: Console, a: dict[str, Any]) -> None:
     for key in ("params", "metrics"):
         if a[key]:
             console.print(_table(key.capitalize(), ["job", "name", "from", "to"], [[p["job"], p["name"], p["from"], p["to"]] for p in a[key]]))
+    render_data_changes(console, a.get("data_changes") or [])
+
+
+def _columns(change: dict[str, Any]) -> str:
+    cols = change["columns"]
+    parts = [f"+{c['name']} {c['type']}" for c in cols["added"]] + [f"-{c['name']}" for c in cols["removed"]]
+    parts += [f"~{c['name']} {c['from']}->{c['to']}" for c in cols["retyped"]]
+    if not any(change["schema_known"].values()):
+        return "schema unknown"
+    return ", ".join(parts) or "same columns"
+
+
+def _rows(stats: dict[str, Any]) -> str:
+    def count(side: dict[str, Any] | None) -> str:
+        return "?" if not side or side.get("rowCount") is None else f"{side['rowCount']:,}"
+    return "" if not (stats["from"] or stats["to"]) else f"{count(stats['from'])} -> {count(stats['to'])}"
+
+
+def _failed(failed: dict[str, list[dict[str, Any]]]) -> str:
+    def names(side: list[dict[str, Any]]) -> str:
+        return ", ".join(f"{f.get('assertion')}({f['column']})" if f.get("column") else str(f.get("assertion")) for f in side) or "none"
+    return "" if not (failed["from"] or failed["to"]) else f"{names(failed['from'])} -> {names(failed['to'])}"
+
+
+def render_data_changes(console: Console, changes: list[dict[str, Any]]) -> None:
+    """Columns, row counts and failed assertions of each changed dataset (issue 37), and the
+    contract breaks below the table, whole."""
+    known = [
+        c for c in changes
+        if any(c["schema_known"].values()) or c["statistics"]["from"] or c["statistics"]["to"] or c["failed_assertions"]["from"] or c["failed_assertions"]["to"]
+    ]
+    if not known:
+        return
+    rows = [[c["name"] or c["dataset"], c["from"] or "", c["to"] or "", _columns(c), _rows(c["statistics"]), _failed(c["failed_assertions"])] for c in known]
+    console.print(_table("Data changes", ["name", "from", "to", "columns", "rows", "failed assertions"], rows))
+    for c in known:
+        if c["contract_break"]:
+            console.print(f"[bold red]contract break[/]: {escape(c['contract_break'])}")
 
 
 def render_endpoint(console: Console, a: dict[str, Any]) -> None:

@@ -211,6 +211,11 @@ class Store(Protocol):
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
         """How many nodes of `kind` a namespace holds, and one page of them ordered by name."""
 
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        """Newest-first versions of `dataset` with `written_at` <= `at` (ties: larger id first),
+        by index: what the projection binds inferred reads with, and what a version is compared
+        with for a contract break (issue 37)."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""

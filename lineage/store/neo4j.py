@@ -1174,6 +1174,9 @@ class Neo4jStore:
     def hops(self, ids: Sequence[str], steps: Sequence[Hop]) -> list[Around]:
         return self._read(lambda view: view.hops(ids, steps))
 
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        return self._read(lambda view: view.versions_at(dataset, at, limit))
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
 

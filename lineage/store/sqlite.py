@@ -831,6 +831,10 @@ class SqliteStore:
         with _translated():
             return self._reads().hops(ids, steps)
 
+    def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
+        with _translated():
+            return self._reads().versions_at(dataset, at, limit)
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import inspect
 import os
+import platform
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -168,3 +170,52 @@ def test_a_malformed_parent_in_the_environment_is_ignored(
         pass
     assert "parent" not in capture.events()[0]["run"]["facets"]
     assert any("OPENLINEAGE_PARENT_ID" in r.getMessage() for r in caplog.records)
+
+
+def _run_facets(c: Capture, job: str) -> dict[str, object]:
+    return next(e["run"]["facets"] for e in c.events() if e["job"]["name"] == job and e["eventType"] == "COMPLETE")
+
+
+def test_training_and_deploy_steps_record_their_environment_by_themselves(
+    make_capture: Callable[..., Capture], repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = repo.path / "uv.lock"
+    lock.write_text("version = 1\n[[package]]\nname = \"pydantic\"\n")
+    digest = "sha256:" + "c" * 64
+    monkeypatch.setenv("LINEAGE_EMIT_IMAGE_DIGEST", digest)
+    monkeypatch.setenv("LINEAGE_EMIT_PACKAGES", "pydantic, fastapi")
+    c = make_capture(settings=EmitterSettings.from_env())
+    model = emitters.ModelVersion("churn", "2.3.1")
+    with c.lineage.training_step(model):
+        pass
+    with c.lineage.deploy_step(model, "churn-prod"):
+        pass
+    with c.lineage.data_step("clean"):
+        pass
+    trained, deployed = _run_facets(c, "train-churn"), _run_facets(c, "deploy-churn-prod")
+    for facets in (trained, deployed):
+        env = facets["ml_environment"]
+        assert isinstance(env, dict)
+        assert env["languageVersion"] == platform.python_version()
+        assert env["packages"]["pydantic"] == importlib.metadata.version("pydantic")
+        assert env["packages"]["fastapi"] == importlib.metadata.version("fastapi")
+        assert (env["lockfile"], env["lockfileSha256"]) == ("uv.lock", hashlib.sha256(lock.read_bytes()).hexdigest())
+        assert env["imageDigest"] == digest
+    assert "ml_environment" not in _run_facets(c, "clean")  # only what training and serving compare
+
+
+def test_a_configured_lockfile_that_is_missing_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="LINEAGE_EMIT_LOCKFILE"):
+        capture.find_lockfile(tmp_path, "locks/missing.lock")
+    (tmp_path / "requirements.txt").write_text("numpy==1.26.4\n")
+    (tmp_path / "poetry.lock").write_text("")
+    assert capture.find_lockfile(tmp_path) == tmp_path / "poetry.lock"  # the first of LOCKFILES found
+    assert capture.find_lockfile(tmp_path, "requirements.txt") == tmp_path / "requirements.txt"
+
+
+def test_the_framework_is_the_most_specific_one_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    installed = {"scikit-learn": "1.5.0", "xgboost": "2.0.3", "numpy": "1.26.4"}
+    monkeypatch.setattr(capture, "installed_versions", lambda names: {n: installed[n] for n in names if n in installed})
+    env = capture.environment(tmp_path)
+    assert (env["framework"], env["frameworkVersion"]) == ("xgboost", "2.0.3")
+    assert "lockfile" not in env
