@@ -13,7 +13,7 @@ from lineage.cli.main import app as cli
 from lineage.settings import Settings
 from lineage.store.base import Store
 from tests import scenario as s
-from tests.cli.test_admin import store_env  # noqa: F401  (fixture)
+from tests.cli.conftest import store_env  # noqa: F401  (fixture)
 
 EVENT = s.event("etl#1", "COMPLETE", s.ts(1), outputs=[s.dataset("t", "v1")])
 

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import orjson
-import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.main import app
@@ -15,15 +14,6 @@ from lineage.store.base import Store
 from tests import scenario as s
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def store_env(store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
-    if backend == "sqlite":
-        monkeypatch.setenv("LINEAGE_STORE", f"sqlite:///{tmp_path / 'lineage.db'}")
-    else:
-        monkeypatch.setenv("LINEAGE_STORE", request.getfixturevalue("neo4j_uri"))
-    return store
 
 
 def write_events(folder: Path) -> None:

@@ -25,13 +25,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def holes(store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
-    uri = f"sqlite:///{tmp_path / 'lineage.db'}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")
-    monkeypatch.setenv("LINEAGE_STORE", uri)
-    monkeypatch.delenv("LINEAGE_URL", raising=False)
+def holes(store_env: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.delenv("LINEAGE_STALE_RUN_HOURS", raising=False)
-    ingest(store, *gaps.EVENTS)
-    return store
+    ingest(store_env, *gaps.EVENTS)
+    return store_env
 
 
 def run(*args: str, **env: str) -> str:
@@ -98,15 +95,11 @@ def test_over_http_the_warnings_are_printed_too(server: str) -> None:
     assert "untrained_model_version" in out and gaps.model_version("2.0.5") in out
 
 
-def test_flawed_and_refused_events_are_warned_of_above_the_tables(
-    store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_flawed_and_refused_events_are_warned_of_above_the_tables(store_env: Store) -> None:
     from lineage import ids
     from tests.conformance.test_flawed_incident import TRAIN, flawed_story
 
-    uri = f"sqlite:///{tmp_path / 'lineage.db'}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")
-    monkeypatch.setenv("LINEAGE_STORE", uri)
-    monkeypatch.delenv("LINEAGE_URL", raising=False)
+    store = store_env
     ingest(store, *flawed_story())
     refused = {**flawed_story()[0], "eventTime": "never", "outputs": [], "job": {"namespace": "ml-pipelines", "name": "train-churn"}}
     store.put_rejection(rejection_of(orjson.dumps(refused), InvalidEvent("eventTime", "not a time"), "2026-03-05T00:00:00Z"), 10, 10**6)

@@ -26,12 +26,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def loaded(store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
-    uri = f"sqlite:///{tmp_path / 'lineage.db'}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")
-    monkeypatch.setenv("LINEAGE_STORE", uri)
-    monkeypatch.delenv("LINEAGE_URL", raising=False)
-    ingest(store, *incident.EVENTS)
-    return store
+def loaded(store_env: Store) -> Store:
+    ingest(store_env, *incident.EVENTS)
+    return store_env
 
 
 def run(*args: str) -> str:

@@ -13,7 +13,6 @@ from lineage.deadletter import rejection_of
 from lineage.errors import InvalidEvent
 from lineage.store.base import Store
 from tests import scenario as s
-from tests.cli.test_admin import store_env  # noqa: F401  (fixture)
 
 runner = CliRunner()
 GOOD = s.event("a#1", "COMPLETE", s.ts(1), outputs=[s.dataset("t", "v1")])

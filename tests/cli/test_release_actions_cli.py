@@ -23,13 +23,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def loaded(store: Store, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
-    uri = f"sqlite:///{tmp_path / 'lineage.db'}" if backend == "sqlite" else request.getfixturevalue("neo4j_uri")
-    monkeypatch.setenv("LINEAGE_STORE", uri)
-    monkeypatch.delenv("LINEAGE_URL", raising=False)
+def loaded(store_env: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.delenv("LINEAGE_OWNER_WEBHOOK_URL", raising=False)
-    ingest(store, *story())
-    return store
+    ingest(store_env, *story())
+    return store_env
 
 
 def invoke(*args: str, code: int = 0) -> str:
