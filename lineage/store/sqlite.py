@@ -29,7 +29,7 @@ from lineage.ingest.parse import parse_event
 from lineage.merkle import TreeBehind, TreeReader
 from lineage.projection import project
 from lineage.store import sqlite_rejections as dead_letters
-from lineage.store import sqlite_tree
+from lineage.store import sqlite_levels, sqlite_tree
 from lineage.store.base import (
     Around,
     Direction,
@@ -45,6 +45,7 @@ from lineage.store.base import (
     sort_dump,
 )
 from lineage.store.batch import Batch, log_and_project, versions_and_reads_one_by_one, warnings_json
+from lineage.store.levels import LevelWalk
 from lineage.store.stages import StageClock, timed
 from lineage.store.wal import WRITER_BACKSTOP_PAGES, WalCheckpointer
 from lineage.store.writer_lock import WriterLock
@@ -460,7 +461,9 @@ def _edge_row(e: Edge) -> tuple[Any, ...]:
 
 
 def _apply(conn: sqlite3.Connection, mutations: list[Mutation]) -> None:
-    """Apply in order, one executemany per run of mutations of one type."""
+    """Apply in order, one executemany per run of mutations of one type, and keep the
+    dataset/job-level adjacency in step (read before the graph changes)."""
+    sqlite_levels.track(conn, mutations)
     for kind, group in groupby(mutations, key=type):
         batch = list(group)
         if kind is PutNode:
@@ -679,6 +682,7 @@ class SqliteStore:
             columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
             if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
                 self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
+            sqlite_levels.setup(self._writer)
 
     # --- writes --------------------------------------------------------------------------
     @contextmanager
@@ -768,6 +772,8 @@ class SqliteStore:
         with _translated(), self._write_lock, self._transaction() as conn:
             conn.execute("DELETE FROM edges")
             conn.execute("DELETE FROM nodes")
+            conn.execute("DELETE FROM level_edges")
+            conn.execute("DELETE FROM level_counts")
             sqlite_tree.rebuild(conn)
             done, last = 0, 0
             while True:
@@ -792,7 +798,7 @@ class SqliteStore:
         with _translated(), self._write_lock:
             self._writer.executescript(
                 "BEGIN; DELETE FROM edges; DELETE FROM nodes; DELETE FROM event_subjects; DELETE FROM subject_counts;"
-                " DELETE FROM events; DELETE FROM tokens; " + dead_letters.RESET + sqlite_tree.RESET + " COMMIT;"
+                " DELETE FROM events; DELETE FROM tokens; " + sqlite_levels.RESET + dead_letters.RESET + sqlite_tree.RESET + " COMMIT;"
             )
 
     # --- reads ---------------------------------------------------------------------------
@@ -903,6 +909,21 @@ class SqliteStore:
             nodes = {n.id: n for n in (_node(r) for r in conn.execute(_NODES_BY_ID, (ids,)))}
             edges = [_edge(r) for r in conn.execute(_FLOW_EDGES, (ids, ids))]
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
+
+    # --- the dataset/job level (issue 34, lineage/store/sqlite_levels.py) ----------------------
+    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+        with _translated():
+            return sqlite_levels.walk(self._reader, start, direction, depth)
+
+    def level_summaries(
+        self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
+    ) -> dict[str, dict[str, Any]]:
+        with _translated():
+            return sqlite_levels.summaries(self._reader, datasets, jobs, since, until)
+
+    def level_dump(self) -> dict[str, list[list[object]]]:
+        with _translated():
+            return sqlite_levels.dump(self._reader)
 
     def count_events(self, flt: EventFilter) -> int:
         key, lead, rest = _event_query(flt)
