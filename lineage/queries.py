@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from lineage import datachanges
+from lineage import datachanges, levels
 from lineage.coverage import STALE_RUN_HOURS, answer_warnings
 from lineage.errors import InvalidEvent, NotFound
 from lineage.graph import (
@@ -227,10 +227,63 @@ def fold_child_runs(store: Store, groups: dict[str, list[dict[str, Any]]], all_r
     }
 
 
+VERSION_GROUPS = ("commits", "dataset_versions", "feature_view_versions", "runs", "model_versions", "deployments", "jobs", "datasets")
+
+
+def _leveled(
+    store: Store,
+    ref: str,
+    direction: Direction,
+    depth: int,
+    level: str | None,
+    since: str | None,
+    until: str | None,
+    cursor: str | None,
+    limit: int | None,
+    stale_run_hours: float,
+    version_answer: Any,
+) -> dict[str, Any]:
+    """`impact` or `upstream` at the level the ref and `level` call for (lineage/levels.py)."""
+    node = resolve_ref(store, ref)
+    check_depth(depth)
+    chosen = levels.choose(node, level)
+    if chosen == "dataset":
+        if cursor is not None or limit is not None:
+            raise InvalidEvent("cursor", "pages are for level=version; the dataset level comes whole")
+        answer = levels.collapsed(store, node, direction, depth, since, until, stale_run_hours, item)
+        return {"ref": ref, "level": "dataset", "depth": depth, **answer, "partial": False}
+    if since is not None or until is not None:
+        raise InvalidEvent("since", "since and until apply to level=dataset")
+    answer = {"level": "version", **version_answer()}
+    # An explicit version level of a dataset or job (its whole history) comes a page at a time.
+    if limit is not None or cursor is not None or (level == "version" and node.kind in (DATASET, JOB)):
+        return levels.page_groups(answer, VERSION_GROUPS, cursor, check_limit(limit or MAX_PAGE))
+    return answer | {"partial": False, "next_cursor": None}
+
+
 @snapshotted
 def impact(
-    store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS, all_runs: bool = False
+    store: Store,
+    ref: str,
+    depth: int = DEFAULT_DEPTH,
+    *,
+    stale_run_hours: float = STALE_RUN_HOURS,
+    all_runs: bool = False,
+    level: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
+    """Downstream of a ref at dataset/job level (a dataset or job ref, by default) or version
+    level (lineage/levels.py), with what the walk could not see (`warnings`)."""
+    return _leveled(
+        store, ref, "down", depth, level, since, until, cursor, limit, stale_run_hours,
+        lambda: _version_impact(store, ref, depth, stale_run_hours=stale_run_hours, all_runs=all_runs),
+    )
+
+
+def _version_impact(store: Store, ref: str, depth: int, *, stale_run_hours: float, all_runs: bool) -> dict[str, Any]:
     """Everything downstream of a ref, version-exact, and the endpoints it reached, with what
     the walk could not see (`warnings`); child runs that touch no dataset are folded under their
     parent (`folded_runs`) unless `all_runs`."""
@@ -273,8 +326,26 @@ def impact(
 
 @snapshotted
 def upstream(
-    store: Store, ref: str, depth: int = DEFAULT_DEPTH, *, stale_run_hours: float = STALE_RUN_HOURS, all_runs: bool = False
+    store: Store,
+    ref: str,
+    depth: int = DEFAULT_DEPTH,
+    *,
+    stale_run_hours: float = STALE_RUN_HOURS,
+    all_runs: bool = False,
+    level: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
+    """Upstream of a ref at dataset/job level or version level, as `impact`."""
+    return _leveled(
+        store, ref, "up", depth, level, since, until, cursor, limit, stale_run_hours,
+        lambda: _version_upstream(store, ref, depth, stale_run_hours=stale_run_hours, all_runs=all_runs),
+    )
+
+
+def _version_upstream(store: Store, ref: str, depth: int, *, stale_run_hours: float, all_runs: bool) -> dict[str, Any]:
     """Provenance of a ref: commits, dataset and feature view versions, runs with params, and
     what the walk could not see (`warnings`); child runs folded as in `impact`."""
     node, sub = walk(store, ref, "up", depth)
@@ -287,13 +358,39 @@ def upstream(
 
 @snapshotted
 def graph(
-    store: Store, ref: str, direction: str = "both", depth: int = 3, *, stale_run_hours: float = STALE_RUN_HOURS
+    store: Store,
+    ref: str,
+    direction: str = "both",
+    depth: int = 3,
+    *,
+    stale_run_hours: float = STALE_RUN_HOURS,
+    level: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """Nodes and edges around a ref, for drawing, and `warnings` about them (the page's banner)."""
+    """Nodes and edges around a ref, for drawing, and `warnings` about them (the page's banner):
+    datasets and jobs joined by the adjacency (a dataset or job ref, by default), or versions and
+    runs (`level=version`, paged by `cursor`/`limit`)."""
     if direction not in ("up", "down", "both"):
         raise InvalidEvent("direction", "must be up, down or both")
     node = resolve_ref(store, ref)
     check_depth(depth)
+    chosen = levels.choose(node, level)
+    if chosen == "dataset":
+        if cursor is not None or limit is not None:
+            raise InvalidEvent("cursor", "pages are for level=version; the dataset level comes whole")
+        return levels.collapsed_graph(store, node, direction, depth, since, until, stale_run_hours, item)
+    if since is not None or until is not None:
+        raise InvalidEvent("since", "since and until apply to level=dataset")
+    answer = {"level": "version", **_version_graph(store, node, direction, depth, stale_run_hours)}
+    if limit is not None or cursor is not None or (level == "version" and node.kind in (DATASET, JOB)):
+        return levels.page_graph(answer, cursor, check_limit(limit or MAX_PAGE))
+    return answer | {"partial": False, "next_cursor": None}
+
+
+def _version_graph(store: Store, node: Node, direction: str, depth: int, stale_run_hours: float) -> dict[str, Any]:
     subs = [store.flow(start_nodes(store, node, d), d, depth) for d in (("up", "down") if direction == "both" else (direction,))]  # type: ignore[arg-type]
     nodes: dict[str, dict[str, Any]] = {}
     edges: dict[tuple[str, str, str, str], dict[str, Any]] = {}

@@ -39,6 +39,7 @@ from lineage.graph import (
     EXTRA_LABELS,
     KINDS,
     LOOKUP_PROPS,
+    RUN,
     SUGGEST_PROPS,
     VERSION,
     DeleteEdge,
@@ -66,8 +67,9 @@ from lineage.store.base import (
     sort_dump,
 )
 from lineage.store import neo4j_rejections as dead_letters
-from lineage.store import neo4j_tree
+from lineage.store import neo4j_levels, neo4j_tree
 from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
+from lineage.store.levels import LevelWalk
 from lineage.store.stages import StageClock, timed
 
 T = TypeVar("T")
@@ -108,6 +110,7 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
     # The graph a rebuild stages beside the live one (see `rebuild`): its edges find their ends by id.
     "CREATE INDEX staged_node_id IF NOT EXISTS FOR (n:StagedNode) ON (n.id)",
+    *neo4j_levels.SCHEMA,
     "CALL db.awaitIndexes(300)",
 )
 
@@ -577,7 +580,7 @@ RETURN created, merged
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 DROP_ALL: LiteralString = (
-    "MATCH (n) WHERE n:Node OR n:Event OR n:Subject OR n:LogHead OR n:Token OR n:StagedNode OR n:TreeNode OR "
+    "MATCH (n) WHERE n:Node OR n:Level OR n:Event OR n:Subject OR n:LogHead OR n:Token OR n:StagedNode OR n:TreeNode OR "
     + dead_letters.LABELS
     + " CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
 )
@@ -868,6 +871,8 @@ def _node_row(n: Node) -> dict[str, Any]:
     }
     if version:
         fields["dataset"], fields["written_at"] = n.props.get("dataset"), n.props.get("written_at")
+    elif n.kind == RUN:  # a job's runs by time, for the dataset/job level (neo4j_levels.py)
+        fields["job"], fields["run_at"] = n.props.get("job"), n.props.get("started_at") or n.props.get("first_event_time")
     return {"id": n.id, "keep": ["Node", n.kind, *labels], "fields": fields}
 
 
@@ -922,6 +927,7 @@ def _apply(
             new = surely_new is not None and surely_new(m.edge.ident)
             params["created" if new else "merged"].append(_edge_row(m.edge))
     with timed(clock, "write"):
+        neo4j_levels.track(tx, mutations)  # reads the graph as it is before WRITE_BATCH changes it
         created, merged = _run(tx, WRITE_BATCH, params).single(strict=True)
     missing = len(params["created"]) + len(params["merged"]) - created - merged
     if missing:  # a relationship cannot dangle; the projection promised both ends
@@ -1120,6 +1126,7 @@ class Neo4jStore:
                                 progress(len(rows))
                         for nodes, edges in scratch.graph_pages(STAGE_PAGE):
                             session.execute_write(_stage, nodes, edges)
+                        levels = scratch.level_dump()  # counted by the scratch store as it projected
                     finally:
                         scratch.close()
                 neo4j_tree.rebuild(session)  # ingest is held off by the marker meanwhile
@@ -1134,6 +1141,7 @@ class Neo4jStore:
             session.execute_write(lambda tx: _run(tx, MARK_SWAP).consume())
             _run(session, DROP_GRAPH).consume()
             _run(session, PROMOTE_STAGED).consume()
+            neo4j_levels.replace(session, levels["pairs"], levels["members"])  # type: ignore[arg-type]
             session.execute_write(lambda tx: _run(tx, CLEAR_REBUILD).consume())
         return done
 
@@ -1195,6 +1203,18 @@ class Neo4jStore:
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         # One read transaction for the walk, its nodes and its edges (one session, not three).
         return self._read(lambda view: view.flow(start, direction, depth))
+
+    # --- the dataset/job level (issue 34, lineage/store/neo4j_levels.py) -----------------------
+    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+        return self._read(lambda view: neo4j_levels.walk(view.tx, start, direction, depth))
+
+    def level_summaries(
+        self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
+    ) -> dict[str, dict[str, Any]]:
+        return self._read(lambda view: neo4j_levels.summaries(view.tx, datasets, jobs, since, until))
+
+    def level_dump(self) -> Mapping[str, list[list[object]]]:
+        return self._read(lambda view: neo4j_levels.dump(view.tx))
 
     def count_events(self, flt: EventFilter) -> int:
         if flt == EventFilter():

@@ -1,0 +1,255 @@
+"""Two levels of answer (issue 34): dataset/job level from the adjacency, version level paged.
+
+A dataset or job ref is answered at dataset/job level by default: each dataset, job, feature
+view, model and endpoint downstream (or upstream) once, with its versions or runs within
+`since`/`until`, the newest, and for endpoints what they serve now. It reads only the adjacency
+(lineage/store/levels.py) and a bounded summary per node it lists, so it costs what it holds.
+`level=version` gives the version-exact answer, `limit` items at a time after an opaque `cursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from lineage.coverage import answer_warnings
+from lineage.errors import InvalidEvent
+from lineage.graph import DATASET, DEPLOYMENT, ENDPOINT, FEATURE_VIEW, JOB, MODEL, SERVES, SYMLINK, Node
+from lineage.projection import END_OF_TIME
+from lineage.refs import display
+from lineage.store.base import Direction, Store
+from lineage.store.levels import level_of
+
+LEVELS = ("dataset", "version")
+# How many of an endpoint's newest deployments are looked at for the live ones: a live
+# deployment sits among the newest (a canary beside it, a failed attempt after it).
+NEWEST_DEPLOYMENTS = 50
+GROUPS = ("jobs", "datasets", "feature_views", "models", "endpoints")
+
+
+def choose(node: Node, level: str | None) -> str:
+    """The level an answer about `node` takes: asked, or by the ref's kind."""
+    if level is not None and level not in LEVELS:
+        raise InvalidEvent("level", "must be dataset or version")
+    if level is None:
+        return "dataset" if node.kind in (DATASET, JOB) else "version"
+    if level == "dataset" and node.kind not in (DATASET, JOB):
+        raise InvalidEvent("level", f"{display(node)} is a {node.kind}: only a dataset or job ref has a dataset level")
+    return level
+
+
+def window(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """`since`/`until` in the stored time form (parse_time accepts any ISO 8601 time)."""
+    from lineage.ingest.parse import parse_time
+
+    lo = parse_time(since, "since") if since else None
+    hi = parse_time(until, "until") if until else None
+    if lo is not None and hi is not None and lo >= hi:
+        raise InvalidEvent("until", "must be after since")
+    return lo, hi
+
+
+def start_of(store: Store, node: Node) -> list[str]:
+    """Where a walk of the adjacency begins: a job, or a dataset under each of its names."""
+    names = [node.id]
+    if node.kind == DATASET and node.props.get("symlinked"):
+        names += [e.dst for e in store.out_edges(node.id, SYMLINK)] + [e.src for e in store.in_edges(node.id, SYMLINK)]
+    return list(dict.fromkeys(names))
+
+
+def group_of(node: Node) -> str:
+    if node.kind == JOB:
+        return "jobs"
+    for label, group in ((ENDPOINT, "endpoints"), (MODEL, "models"), (FEATURE_VIEW, "feature_views")):
+        if label in node.labels:
+            return group
+    return "datasets"
+
+
+def _entry(node: Node, depth: int, summary: dict[str, Any] | None, item: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    out = item(node, depth)
+    summary = summary or {"count": 0, "newest": None}
+    newest = summary["newest"]
+    out["runs" if node.kind == JOB else "versions"] = summary["count"]
+    out["newest_run" if node.kind == JOB else "newest_version"] = item(newest) if newest is not None else None
+    return out
+
+
+def serving(
+    store: Store, endpoints: Sequence[Node], start: Sequence[str], depth: int, item: Callable[..., dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], list[Node]]:
+    """What each endpoint serves now, and whether that live deployment is downstream of the
+    ref (its provenance, walked up from it, passes through `start`): read from the endpoint's
+    newest deployments and their provenance only, never its whole history."""
+    out: dict[str, dict[str, Any]] = {}
+    seen: list[Node] = []
+    roots = set(start)
+    for endpoint in endpoints:
+        recent = store.versions_at(endpoint.id, END_OF_TIME, NEWEST_DEPLOYMENTS)
+        live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
+        seen += live
+        served = {e.src: e.dst for e in store.edges_from([d.id for d in live], SERVES)} if live else {}
+        models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
+        rows = []
+        for dep in live:
+            upstream = store.flow([dep.id], "up", depth)
+            reached = any(level_of(n) in roots for n in upstream.nodes.values())
+            model = models.get(served.get(dep.id, ""))
+            rows.append(
+                {k: dep.props.get(k) for k in ("since", "until", "status", "canary", "traffic_percent")}
+                | {"id": dep.id, "model_version": display(model) if model else None, "downstream_of_ref": reached}
+            )
+        current = [r["model_version"] for r in rows if r["model_version"]]
+        out[endpoint.id] = {
+            "environment": ((endpoint.props.get("facets") or {}).get("ml_endpoint") or {}).get("environment"),
+            "currently_serving": any(r["downstream_of_ref"] for r in rows),
+            "current_model_version": current[0] if len(current) == 1 else (current or None),
+            "live_deployments": rows,
+        }
+    return out, seen
+
+
+def collapsed(
+    store: Store,
+    node: Node,
+    direction: Direction,
+    depth: int,
+    since: str | None,
+    until: str | None,
+    stale_run_hours: float,
+    item: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """The dataset/job-level answer about `node` one way: groups of entries, and the pairs of
+    the adjacency among them (what the page draws)."""
+    lo, hi = window(since, until)
+    start = start_of(store, node)
+    walked = store.level_walk(start, direction, depth)
+    found = {n.id: n for n in store.nodes(sorted(walked.depth))}
+    datasets = sorted(i for i, n in found.items() if n.kind == DATASET)
+    jobs = sorted(i for i, n in found.items() if n.kind == JOB)
+    sums = store.level_summaries(datasets, jobs, lo, hi)
+    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
+    for node_id, n in found.items():
+        if node_id not in start:
+            groups[group_of(n)].append(_entry(n, walked.depth[node_id], sums.get(node_id), item))
+    for entries in groups.values():
+        entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
+    extra: list[Node] = [s["newest"] for s in sums.values() if s["newest"] is not None]
+    if direction == "down" and groups["endpoints"]:
+        status, live = serving(store, [found[e["id"]] for e in groups["endpoints"]], start, max(depth, 20), item)
+        extra += live
+        for entry in groups["endpoints"]:
+            entry |= status[entry["id"]]
+    mine = sums.get(node.id)
+    return {
+        "node": _entry(node, 0, mine, item),
+        "since": lo,
+        "until": hi,
+        "counts": {g: len(v) for g, v in groups.items()},
+        **groups,
+        "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walked.edges],
+        "warnings": answer_warnings(store, [node, *found.values(), *extra], stale_run_hours=stale_run_hours),
+    }
+
+
+# --- paging the version level -----------------------------------------------------------------
+def _encode(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise InvalidEvent("cursor", "is not a cursor this service gave") from exc
+    if not isinstance(key, list):
+        raise InvalidEvent("cursor", "is not a cursor this service gave")
+    return key
+
+
+def page_groups(answer: dict[str, Any], groups: Sequence[str], cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of an answer's grouped items, in a stable order (group, depth, label, id):
+    `limit` items after `cursor`, `next_cursor` to go on, `partial` while more remain. The
+    cursor holds the last item's place in that order, so a page never repeats or skips one."""
+    order = {g: i for i, g in enumerate(groups)}
+    items = sorted(
+        ([order[g], e.get("depth", 0), e.get("label") or "", e["id"], g, e] for g in groups for e in answer.get(g, [])),
+        key=lambda t: t[:4],
+    )
+    after = _decode(cursor) if cursor else None
+    if after is not None:
+        items = [t for t in items if t[:4] > after]
+    chosen, rest = items[:limit], items[limit:]
+    out = dict(answer)
+    for g in groups:
+        out[g] = [t[5] for t in chosen if t[4] == g]
+    out["next_cursor"] = _encode(chosen[-1][:4]) if rest and chosen else None
+    out["partial"] = bool(rest)
+    out["page"] = {"limit": limit, "returned": len(chosen)}
+    return out
+
+
+def page_graph(answer: dict[str, Any], cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of a version-level graph: `limit` nodes by id after `cursor`, with the edges
+    leaving them (so each edge comes once, with the page of its source)."""
+    nodes = answer["nodes"]
+    after = _decode(cursor)[0] if cursor else None
+    if after is not None and not isinstance(after, str):
+        raise InvalidEvent("cursor", "is not a cursor this service gave")
+    if after is not None:
+        nodes = [n for n in nodes if n["id"] > after]
+    chosen, rest = nodes[:limit], nodes[limit:]
+    ids = {n["id"] for n in chosen}
+    out = dict(answer)
+    out["nodes"] = chosen
+    out["edges"] = [e for e in answer["edges"] if e["src"] in ids]
+    out["next_cursor"] = _encode([chosen[-1]["id"]]) if rest and chosen else None
+    out["partial"] = bool(rest)
+    out["page"] = {"limit": limit, "returned": len(chosen), "total_nodes": len(answer["nodes"])}
+    return out
+
+
+
+def collapsed_graph(
+    store: Store,
+    node: Node,
+    direction: str,
+    depth: int,
+    since: str | None,
+    until: str | None,
+    stale_run_hours: float,
+    item: Callable[..., dict[str, Any]],
+) -> dict[str, Any]:
+    """`graph` at dataset/job level: each dataset and job once (with its counts and newest),
+    joined by FLOWS edges that carry how many version-level edges stand behind them."""
+    ways: list[Direction] = ["up", "down"] if direction == "both" else [direction]  # type: ignore[list-item]
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: dict[tuple[str, str], dict[str, Any]] = {}
+    warnings: dict[str, dict[str, Any]] = {}
+    lo = hi = None
+    for way in ways:
+        answer = collapsed(store, node, way, depth, since, until, stale_run_hours, item)
+        lo, hi = answer["since"], answer["until"]
+        nodes[node.id] = answer["node"] | {"depth": 0}
+        for group in GROUPS:
+            for entry in answer[group]:
+                if entry["id"] not in nodes or nodes[entry["id"]]["depth"] > entry["depth"]:
+                    nodes[entry["id"]] = entry | {"group": group}
+        for e in answer["edges"]:
+            edges[(e["src"], e["dst"])] = {"src": e["src"], "type": "FLOWS", "dst": e["dst"], "key": "", "props": {"support": e["support"]}}
+        for w in answer["warnings"]:
+            warnings[orjson.dumps(w, option=orjson.OPT_SORT_KEYS).decode()] = w
+    return {
+        "root": node.id,
+        "level": "dataset",
+        "since": lo,
+        "until": hi,
+        "nodes": sorted(nodes.values(), key=lambda n: n["id"]),
+        "edges": [edges[k] for k in sorted(edges)],
+        "warnings": list(warnings.values()),
+        "partial": False,
+        "next_cursor": None,
+    }

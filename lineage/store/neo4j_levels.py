@@ -1,0 +1,206 @@
+"""Neo4j's dataset/job-level adjacency (issue 34): (:Level)-[:FLOWS {support}]->(:Level).
+
+A :Level node stands for one Dataset or Job (same id) and holds its `versions` and `runs`
+counts; FLOWS joins two that data flows between. They are kept apart from the :Node graph, so
+dumps, rebuild's staging and the graph's writes never see them. `track` runs in the ingest's
+transaction before its graph write: it reads what the batch's mutations touch as it stands
+(lineage/store/levels.py works out the difference) and adds it in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, LiteralString
+
+import orjson
+from neo4j import ManagedTransaction, Session
+
+from lineage.graph import Mutation, Node
+from lineage.store.base import Direction
+from lineage.store.levels import Delta, EdgeIdent, LevelWalk, delta, dump_rows
+
+SCHEMA: tuple[LiteralString, ...] = (
+    "CREATE CONSTRAINT level_id IF NOT EXISTS FOR (l:Level) REQUIRE l.id IS UNIQUE",
+    # A run's job and time are promoted onto the node (neo4j._node_row): a job's newest run and
+    # its runs within a window are an index range, however many runs it has.
+    "CREATE INDEX run_job_at IF NOT EXISTS FOR (n:Run) ON (n.job, n.run_at)",
+)
+LABEL_CLAUSE: LiteralString = "n:Level"  # for the store's DROP_ALL
+
+_EXISTING_NODES: LiteralString = """
+UNWIND $p.ids AS id
+MATCH (n:Node {id: id})
+RETURN n.id, n.kind, n.labels, n.props
+"""
+_EXISTING_EDGES: LiteralString = """
+UNWIND $p.rows AS row
+MATCH (:Node {id: row[0]})-[r:$(row[1]) {key: row[3]}]->(:Node {id: row[2]})
+RETURN row[0], row[1], row[2], row[3]
+"""
+_FLOW_EDGES_OF: LiteralString = """
+UNWIND $p.ids AS id
+MATCH (a:Node {id: id})-[r:WROTE|READ|SERVES|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]-(:Node)
+RETURN DISTINCT startNode(r).id, type(r), endNode(r).id, r.key
+"""
+_WRITE: LiteralString = """
+CALL () {
+    UNWIND $p.pairs AS row
+    MERGE (a:Level {id: row[0]})
+    MERGE (b:Level {id: row[1]})
+    MERGE (a)-[f:FLOWS]->(b)
+    SET f.support = coalesce(f.support, 0) + row[2]
+    WITH f WHERE f.support <= 0
+    DELETE f
+}
+CALL () {
+    UNWIND $p.members AS row
+    MERGE (l:Level {id: row[0]})
+    SET l.versions = coalesce(l.versions, 0) + row[1], l.runs = coalesce(l.runs, 0) + row[2]
+}
+"""
+_STEP: dict[str, LiteralString] = {
+    "down": "UNWIND $p.ids AS id MATCH (:Level {id: id})-[:FLOWS]->(b:Level) RETURN DISTINCT b.id",
+    "up": "UNWIND $p.ids AS id MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) RETURN DISTINCT b.id",
+}
+_EDGES_AMONG: LiteralString = """
+UNWIND $p.ids AS id
+MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
+WHERE b.id IN $p.ids
+RETURN a.id, b.id, f.support ORDER BY a.id, b.id
+"""
+_COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
+_NEWEST_VERSION: LiteralString = """
+UNWIND $p.ids AS ds
+CALL (ds) {
+    MATCH (v:DatasetVersion)
+    WHERE v.dataset = ds AND v.written_at >= $p.lo AND v.written_at < $p.hi
+    RETURN v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+}
+RETURN ds, v.id, v.kind, v.labels, v.props
+"""
+_NEWEST_RUN: LiteralString = """
+UNWIND $p.ids AS job
+CALL (job) {
+    MATCH (r:Run)
+    WHERE r.job = job AND r.run_at >= $p.lo AND r.run_at < $p.hi
+    RETURN r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+}
+RETURN job, r.id, r.kind, r.labels, r.props
+"""
+_VERSIONS_IN: LiteralString = """
+UNWIND $p.ids AS ds
+CALL (ds) {
+    MATCH (v:DatasetVersion)
+    WHERE v.dataset = ds AND v.written_at >= $p.lo AND v.written_at < $p.hi
+    RETURN count(v) AS n
+}
+RETURN ds, n
+"""
+_RUNS_IN: LiteralString = """
+UNWIND $p.ids AS job
+CALL (job) {
+    MATCH (r:Run) WHERE r.job = job AND r.run_at >= $p.lo AND r.run_at < $p.hi
+    RETURN count(r) AS n
+}
+RETURN job, n
+"""
+_DUMP_PAIRS: LiteralString = "MATCH (a:Level)-[f:FLOWS]->(b:Level) RETURN a.id, b.id, f.support"
+_DUMP_MEMBERS: LiteralString = "MATCH (l:Level) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
+DROP: LiteralString = "MATCH (l:Level) CALL (l) { DETACH DELETE l } IN TRANSACTIONS OF 1000 ROWS"
+
+
+def _run(runner: ManagedTransaction | Session, query: LiteralString, **named: Any) -> Any:
+    # One map parameter, as lineage/store/neo4j.py's `_run` (one cached plan per query).
+    return runner.run(query, {"p": named})
+
+
+class _Before:
+    """levels.Before in the ingest's transaction, before its graph write."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self.tx = tx
+
+    def existing_edges(self, idents: Sequence[EdgeIdent]) -> set[EdgeIdent]:
+        if not idents:
+            return set()
+        return {(r[0], r[1], r[2], r[3]) for r in _run(self.tx, _EXISTING_EDGES, rows=[list(i) for i in idents])}
+
+    def existing_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
+        if not ids:
+            return {}
+        return {r[0]: Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3])) for r in _run(self.tx, _EXISTING_NODES, ids=list(ids))}
+
+    def flow_edges_of(self, ids: Sequence[str]) -> list[EdgeIdent]:
+        if not ids:
+            return []
+        return [(r[0], r[1], r[2], r[3]) for r in _run(self.tx, _FLOW_EDGES_OF, ids=list(ids))]
+
+
+def write(runner: ManagedTransaction | Session, change: Delta) -> None:
+    if change:
+        _run(runner, _WRITE, pairs=[list(r) for r in change.pair_rows()], members=[list(r) for r in change.member_rows()]).consume()
+
+
+def track(tx: ManagedTransaction, mutations: Sequence[Mutation]) -> None:
+    """Keep the adjacency in step with `mutations`, about to be written in `tx`."""
+    write(tx, delta(mutations, _Before(tx)))
+
+
+def replace(session: Session, pairs: Sequence[Sequence[Any]], members: Sequence[Sequence[Any]]) -> None:
+    """Drop the adjacency and write this one (a rebuild's, counted by its scratch store)."""
+    _run(session, DROP).consume()
+    change = Delta()
+    for src, dst, n in pairs:
+        change.pairs[(src, dst)] += n
+    for level, versions, runs in members:
+        change.members[(level, "versions")] += versions
+        change.members[(level, "runs")] += runs
+    for at in range(0, max(len(change.pairs), len(change.members)) + 1, 5000):
+        part = Delta()
+        part.pairs.update(dict(list(change.pairs.items())[at : at + 5000]))
+        part.members.update(dict(list(change.members.items())[at : at + 5000]))
+        session.execute_write(lambda tx: write(tx, part))
+
+
+def walk(tx: ManagedTransaction, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    """Breadth first over FLOWS, one round trip per level, each node expanded once."""
+    reached = dict.fromkeys(start, 0)
+    frontier = list(reached)
+    for level in range(1, depth + 1):
+        if not frontier:
+            break
+        found = [r[0] for r in _run(tx, _STEP[direction], ids=frontier) if r[0] not in reached]
+        found = list(dict.fromkeys(found))
+        reached.update((i, level) for i in found)
+        frontier = found
+    ids = sorted(reached)
+    edges = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=ids)]
+    return LevelWalk(reached, edges)
+
+
+def summaries(
+    tx: ManagedTransaction, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
+) -> dict[str, dict[str, Any]]:
+    """As sqlite_levels.summaries: kept counts, or an index range within a window."""
+    lo, hi = since or "", until or "\uffff"
+    out: dict[str, dict[str, Any]] = {}
+    if since is None and until is None:
+        kept = {r[0]: (r[1], r[2]) for r in _run(tx, _COUNTS, ids=[*datasets, *jobs])}
+        counts = {d: kept.get(d, (0, 0))[0] for d in datasets} | {j: kept.get(j, (0, 0))[1] for j in jobs}
+    else:
+        counts = {r[0]: r[1] for r in _run(tx, _VERSIONS_IN, ids=list(datasets), lo=lo, hi=hi)}
+        counts |= {r[0]: r[1] for r in _run(tx, _RUNS_IN, ids=list(jobs), lo=lo, hi=hi)}
+    newest: dict[str, Node] = {}
+    for query, ids in ((_NEWEST_VERSION, datasets), (_NEWEST_RUN, jobs)):
+        if ids:
+            for r in _run(tx, query, ids=list(ids), lo=lo, hi=hi):
+                newest[r[0]] = Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
+    for i in [*datasets, *jobs]:
+        out[i] = {"count": counts.get(i, 0), "newest": newest.get(i)}
+    return out
+
+
+def dump(tx: ManagedTransaction) -> Mapping[str, list[list[object]]]:
+    return dump_rows(
+        [(r[0], r[1], r[2]) for r in _run(tx, _DUMP_PAIRS)], [(r[0], r[1], r[2]) for r in _run(tx, _DUMP_MEMBERS)]
+    )
