@@ -24,23 +24,49 @@ Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 AllRuns = Annotated[bool, Query(description="List child runs that touch no dataset instead of counting them under their parent")]
 
 
+# Two levels of answer (issue 34, docs/http-api.md).
+Level = Annotated[
+    str | None,
+    Query(description="dataset: each dataset and job once, with counts (the default for a dataset or job ref); "
+          "version: version-exact, paged by cursor and limit (the default, unpaged, for any other ref)"),
+]
+Since = Annotated[str | None, Query(description="Count versions and runs from this time on (ISO 8601; level=dataset)")]
+Until = Annotated[str | None, Query(description="Count versions and runs before this time (ISO 8601; level=dataset)")]
+Cursor = Annotated[str | None, Query(description="The next_cursor of the page before (level=version)")]
+Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="Items per page (level=version)")]
+
+
 @router.get("/impact", summary="Everything downstream of a ref, and the endpoints it reached")
 def impact(
-    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
+    level: Level = None, since: Since = None, until: Until = None, cursor: Cursor = None, limit: Limit = None,
 ) -> dict[str, Any]:
-    return queries.impact(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
+    return queries.impact(
+        store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs,
+        level=level, since=since, until=until, cursor=cursor, limit=limit,
+    )
 
 
 @router.get("/upstream", summary="Provenance of a ref: commits, data, features, runs, models")
 def upstream(
-    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
+    level: Level = None, since: Since = None, until: Until = None, cursor: Cursor = None, limit: Limit = None,
 ) -> dict[str, Any]:
-    return queries.upstream(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
+    return queries.upstream(
+        store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs,
+        level=level, since=since, until=until, cursor=cursor, limit=limit,
+    )
 
 
 @router.get("/graph", summary="Nodes and edges around a ref, for drawing")
-def graph(store: StoreDep, settings: SettingsDep, ref: Ref, direction: str = "both", depth: Depth = 3) -> dict[str, Any]:
-    return queries.graph(store, ref, direction, depth, stale_run_hours=settings.stale_run_hours)
+def graph(
+    store: StoreDep, settings: SettingsDep, ref: Ref, direction: str = "both", depth: Depth = 3,
+    level: Level = None, since: Since = None, until: Until = None, cursor: Cursor = None, limit: Limit = None,
+) -> dict[str, Any]:
+    return queries.graph(
+        store, ref, direction, depth, stale_run_hours=settings.stale_run_hours,
+        level=level, since=since, until=until, cursor=cursor, limit=limit,
+    )
 
 
 # Our search moved here from /api/v1/search, which answers in Marquez's shape (issue 30).

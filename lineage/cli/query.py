@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lineage import queries, releases
+from lineage.cli.levels import CursorOpt, LevelOpt, LimitOpt, SinceOpt, UntilOpt, print_page, render_collapsed
 from lineage.cli.serve import redact
 from lineage.cli.warnings import print_warnings
 from lineage.errors import Ambiguous, LineageError, NotFound
@@ -242,6 +243,10 @@ def endpoint_rows(endpoints: list[dict[str, Any]]) -> list[list[Any]]:
 
 def render_impact(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
+    if a.get("level") == "dataset":
+        render_collapsed(console, a, "downstream")
+        return
+    print_page(console, a)
     console.print(f"{headline(a['node'])}: downstream within {a['depth']} hops")
     ref = escape(ref_of(a["node"]))
     if not a["endpoints"] and not _beyond_start(a):
@@ -264,6 +269,10 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
 
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
+    if a.get("level") == "dataset":
+        render_collapsed(console, a, "upstream")
+        return
+    print_page(console, a)
     console.print(f"{headline(a['node'])}: upstream within {a['depth']} hops")
     if not _beyond_start(a):
         console.print(f"Nothing upstream of {escape(ref_of(a['node']))} within {a['depth']} hops: no run is known to have written it.")
@@ -378,16 +387,24 @@ def render_search(console: Console, a: dict[str, Any], where: str = "") -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def impact(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
+    def impact(
+        ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False,
+        level: LevelOpt = None, since: SinceOpt = None, until: UntilOpt = None, cursor: CursorOpt = None, limit: LimitOpt = None,
+    ) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
-        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_impact)
+        lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_impact)
 
     @app.command()
-    def upstream(ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False) -> None:
+    def upstream(
+        ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False,
+        level: LevelOpt = None, since: SinceOpt = None, until: UntilOpt = None, cursor: CursorOpt = None, limit: LimitOpt = None,
+    ) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
-        params = {"ref": ref, "depth": depth, "all_runs": all_runs}
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs)), render_upstream)
+        lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
+        params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
+        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_upstream)
 
     @app.command()
     def diff(a: str, b: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
