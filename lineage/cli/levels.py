@@ -40,12 +40,13 @@ def level_table(title: str, entries: list[dict[str, Any]], endpoints: bool = Fal
     return table
 
 
-def render_collapsed(console: Console, a: dict[str, Any], way: str) -> None:
-    """A dataset/job-level impact or upstream: one table per kind, counts within the window."""
+def render_collapsed(console: Console, a: dict[str, Any], way: str, title: str) -> None:
+    """A dataset/job-level impact or upstream: one table per kind, counts within the window;
+    `title` names the ref as the version-level answer does."""
     node = a["node"]
     window = f" between {a['since'] or 'the start'} and {a['until'] or 'now'}" if a.get("since") or a.get("until") else ""
-    what = f"{node.get('runs', node.get('versions', 0))} {'runs' if 'runs' in node else 'versions'}"
-    console.print(f"{escape(str(node['ref']))} ({what}{window}): {way} within {a['depth']} hops, dataset/job level")
+    what = f"{node.get('runs', node.get('versions', 0))} {'runs' if 'runs' in node else 'versions'}{window}"
+    console.print(f"{title}: {way} within {a['depth']} hops, at dataset/job level ({what})")
     if not any(a[g] for g in GROUP_TITLES):
         console.print(f"Nothing {way} of {escape(str(node['ref']))} within {a['depth']} hops.")
         return

@@ -244,7 +244,7 @@ def endpoint_rows(endpoints: list[dict[str, Any]]) -> list[list[Any]]:
 def render_impact(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
     if a.get("level") == "dataset":
-        render_collapsed(console, a, "downstream")
+        render_collapsed(console, a, "downstream", headline(a["node"]))
         return
     print_page(console, a)
     console.print(f"{headline(a['node'])}: downstream within {a['depth']} hops")
@@ -270,7 +270,7 @@ def render_impact(console: Console, a: dict[str, Any]) -> None:
 def render_upstream(console: Console, a: dict[str, Any]) -> None:
     print_warnings(console, a)
     if a.get("level") == "dataset":
-        render_collapsed(console, a, "upstream")
+        render_collapsed(console, a, "upstream", headline(a["node"]))
         return
     print_page(console, a)
     console.print(f"{headline(a['node'])}: upstream within {a['depth']} hops")

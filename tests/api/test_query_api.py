@@ -148,7 +148,7 @@ def test_child_runs_are_folded_unless_all_runs(client: TestClient) -> None:
     from tests.conformance.test_static_lineage import dbt_story
 
     assert client.post("/api/v1/lineage/batch", json=dbt_story()).json()["rejected"] == 0
-    folded = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders"}).json()
+    folded = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders", "level": "version"}).json()
     assert len(folded["runs"]) == 1 and folded["folded_runs"]["count"] == 3
-    listed = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders", "all_runs": "true"}).json()
+    listed = client.get("/api/v1/impact", params={"ref": "duckdb://jaffle/raw.orders", "all_runs": "true", "level": "version"}).json()
     assert len(listed["runs"]) == 4 and listed["folded_runs"]["listed"] is True

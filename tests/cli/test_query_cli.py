@@ -143,7 +143,7 @@ def test_piped_tables_print_every_long_name_whole(loaded: Store) -> None:
     ((endpoint, _, model, *_),) = rows(impact, "endpoint")
     assert (endpoint, model) == (LONG_ENDPOINT, model_ref)
     assert [r[0] for r in rows(impact, "ref")] == [model_ref]
-    upstream = piped("upstream", LONG_ENDPOINT)
+    upstream = piped("upstream", LONG_ENDPOINT, "--level", "version")
     long_ref = f"s3://lake/{LONG_DATA}@{LONG_VERSION}"
     assert [r[:2] for r in rows(upstream, "ref") if r[0] == long_ref] == [[long_ref, LONG_DATA]]
     assert [r[0] for r in rows(piped("search", "retention"), "kind")].count("Endpoint") == 1
@@ -172,8 +172,8 @@ def test_nodes_are_named_by_their_most_specific_kind(loaded: Store) -> None:
 
 @pytest.mark.parametrize("ref", ["churn-prod", "data-v1.8.2", "churn@2.3.1", "churn-us"])
 def test_yes_only_on_the_row_of_a_live_deployment(loaded: Store, ref: str) -> None:
-    table = rows(run("impact", ref), "endpoint")
-    answer = json.loads(run("impact", ref, "--json"))
+    table = rows(run("impact", ref, "--level", "version"), "endpoint")
+    answer = json.loads(run("impact", ref, "--level", "version", "--json"))
     deployments = {d["id"]: d for e in answer["endpoints"] for d in e["affected_deployments"]}
     assert len(table) == len(deployments) > 0
     for endpoint, deployment, _, _, until, status, serving, _ in table:
@@ -187,8 +187,8 @@ def test_yes_only_on_the_row_of_a_live_deployment(loaded: Store, ref: str) -> No
 def test_every_node_the_cli_prints_is_named_by_a_ref_that_resolves_to_it(loaded: Store) -> None:
     printed: list[tuple[str, dict[str, Any]]] = []
     for command, ref in (("impact", "data-v1.8.2"), ("impact", "clean_customers"), ("upstream", "churn@2.3.1"), ("upstream", "churn-prod")):
-        answer = json.loads(run(command, ref, "--json"))
-        table = run(command, ref)
+        answer = json.loads(run(command, ref, "--level", "version", "--json"))
+        table = run(command, ref, "--level", "version")
         nodes = [answer["node"], *(i for key in ("dataset_versions", "feature_view_versions", "model_versions") for i in answer[key])]
         for node in nodes:
             printed.append((table, node))
@@ -253,9 +253,9 @@ def test_child_runs_are_counted_unless_all_runs(loaded: Store) -> None:
     from tests.conformance.test_static_lineage import dbt_story
 
     ingest(loaded, *dbt_story())
-    folded = run("impact", "duckdb://jaffle/raw.orders")
+    folded = run("impact", "duckdb://jaffle/raw.orders", "--level", "version")
     assert "3 child runs that touch no dataset folded under their parents" in folded and "sql.2" not in folded
-    listed = json.loads(run("impact", "duckdb://jaffle/raw.orders", "--all-runs", "--json"))
+    listed = json.loads(run("impact", "duckdb://jaffle/raw.orders", "--all-runs", "--level", "version", "--json"))
     assert len(listed["runs"]) == 4
 
 

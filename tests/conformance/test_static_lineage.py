@@ -42,12 +42,12 @@ RAW, DAILY = ids.dataset_id("warehouse", "raw_orders"), ids.dataset_id("warehous
 def test_a_job_event_declares_edges_that_impact_upstream_and_the_graph_follow(store: Store) -> None:
     one_by_one(store, [job_event("2026-03-01T00:00:00Z", "orders_daily", ["raw_orders"], ["orders_daily"])])
     assert declared_edges(store) == {(DECLARED_READ, JOB, RAW), (DECLARED_WRITE, JOB, DAILY)}
-    down = impact(store, "warehouse:raw_orders")
+    down = impact(store, "warehouse:raw_orders", level="version")
     assert [(j["id"], j.get("declared")) for j in down["jobs"]] == [(JOB, True)]
     assert [(d["id"], d.get("declared"), d["namespace"]) for d in down["datasets"]] == [(DAILY, True, "warehouse")]
     up = upstream(store, "warehouse:orders_daily")
     assert {i["id"] for i in up["jobs"] + up["datasets"]} == {JOB, RAW}
-    drawn = graph(store, "dbt:orders_daily", "both")
+    drawn = graph(store, "dbt:orders_daily", "both", level="version")
     assert {(e["type"], e["props"]["declared"]) for e in drawn["edges"]} == {(DECLARED_READ, True), (DECLARED_WRITE, True)}
 
 
@@ -103,13 +103,13 @@ def test_lineage_crosses_from_a_path_to_its_table_name_and_back_in_any_order(sto
         assert down["node"]["id"] == path_version
         assert {r["job"] for r in down["runs"]} == {"orders_report"}
         assert {v["name"] for v in down["dataset_versions"]} == {"report"}
-        up = upstream(store, "s3://reports/report")
+        up = upstream(store, "s3://reports/report", level="version")
         assert {r["job"] for r in up["runs"]} == {"spark_orders", "orders_report"}
         assert path_version in {v["id"] for v in up["dataset_versions"]}
         # Either name of the dataset answers for both.
-        assert {r["job"] for r in impact(store, f"{TABLE_NS}/{TABLE}")["runs"]} == {"orders_report"}
-        assert {r["job"] for r in upstream(store, f"{TABLE_NS}/{TABLE}")["runs"]} == {"spark_orders"}
-        assert {r["job"] for r in impact(store, f"{PATH_NS}/{PATH}")["runs"]} >= {"orders_report"}
+        assert {r["job"] for r in impact(store, f"{TABLE_NS}/{TABLE}", level="version")["runs"]} == {"orders_report"}
+        assert {r["job"] for r in upstream(store, f"{TABLE_NS}/{TABLE}", level="version")["runs"]} == {"spark_orders"}
+        assert {r["job"] for r in impact(store, f"{PATH_NS}/{PATH}", level="version")["runs"]} >= {"orders_report"}
     assert dumps[0] == dumps[1]
 
 
@@ -123,9 +123,9 @@ def test_a_symlink_learned_after_both_runs_joins_them(store: Store) -> None:
         "dataset": s.dataset(PATH, namespace=PATH_NS, facets={"symlinks": s.facet(identifiers=[{"namespace": TABLE_NS, "name": TABLE, "type": "TABLE"}])}),
     }
     one_by_one(store, [write, read])
-    assert {r["job"] for r in upstream(store, "s3://reports/report")["runs"]} == {"orders_report"}  # not joined yet
+    assert {r["job"] for r in upstream(store, "s3://reports/report", level="version")["runs"]} == {"orders_report"}  # not joined yet
     one_by_one(store, [link])
-    assert {r["job"] for r in upstream(store, "s3://reports/report")["runs"]} == {"spark_orders", "orders_report"}
+    assert {r["job"] for r in upstream(store, "s3://reports/report", level="version")["runs"]} == {"spark_orders", "orders_report"}
     joined = store.dump()
     store.reset()
     one_by_one(store, [link, read, write])
@@ -152,15 +152,15 @@ def dbt_story() -> list[dict[str, Any]]:
 def test_child_runs_that_touch_no_dataset_are_folded_under_their_parent(store: Store) -> None:
     one_by_one(store, dbt_story())
     model_run = ids.run_id(s.run_uuid("model#1"))
-    down = impact(store, "duckdb://jaffle/raw.orders")
+    down = impact(store, "duckdb://jaffle/raw.orders", level="version")
     assert [r["id"] for r in down["runs"]] == [model_run]
     assert down["runs"][0]["child_runs_folded"] == 3
     assert down["folded_runs"]["count"] == 3 and [(p["id"], p["child_runs"]) for p in down["folded_runs"]["parents"]] == [(model_run, 3)]
-    everything = impact(store, "duckdb://jaffle/raw.orders", all_runs=True)
+    everything = impact(store, "duckdb://jaffle/raw.orders", all_runs=True, level="version")
     assert sorted(r["job"] for r in everything["runs"]) == ["jaffle.orders", "jaffle.orders.sql.1", "jaffle.orders.sql.2", "jaffle.orders.sql.3"]
     assert {r.get("parent_run") for r in everything["runs"] if r["job"] != "jaffle.orders"} == {model_run}
     # Upstream, the dbt invocation is a parent with no dataset of its own, and no child: listed.
-    up = upstream(store, "duckdb://jaffle/main.orders")
+    up = upstream(store, "duckdb://jaffle/main.orders", level="version")
     assert sorted(r["job"] for r in up["runs"]) == ["dbt-run", "jaffle.orders"] and up["folded_runs"]["count"] == 0
     up_statement = upstream(store, ids.run_id(s.run_uuid("stmt#2")))  # a ref to a folded run still answers
     assert up_statement["node"]["job"] == "jaffle.orders.sql.2"
