@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, Literal, ParamSpec, Protocol, TypeVar
 
 from lineage.events import Event
 from lineage.graph import Edge, Node
 from lineage.merkle import TreeReader
+from lineage.store.levels import LevelWalk
 from lineage.store.stages import StageClock
 
 
@@ -219,6 +220,19 @@ class Store(Protocol):
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
+
+    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+        """The dataset/job-level adjacency (lineage/store/levels.py) walked from `start` within
+        `depth` level hops: each dataset or job reached with its distance, and the pairs among them."""
+
+    def level_summaries(
+        self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """Per dataset `{count, newest}` of its versions, per job of its runs, with since <= time <
+        until (times of writing, of starting): kept counts, or an index range within a window."""
+
+    def level_dump(self) -> Mapping[str, list[list[object]]]:
+        """The adjacency in a canonical form (levels.dump_rows), for tests and checks."""
 
     def count_events(self, flt: EventFilter) -> int: ...
 

@@ -10,6 +10,7 @@ from lineage.events import Event
 from lineage.ingest.parse import parse_event
 from lineage.store.base import EventFilter, Store
 from tests import corpus
+from tests.levels import kept
 
 NOW = "2026-03-02T00:00:00.000000Z"
 
@@ -37,8 +38,8 @@ def test_corpus_replay_twice_shuffled_and_rebuilt_gives_one_graph(store: Store) 
     unique = len({e.id for e in events})
     assert load(store, events) == unique  # byte-identical duplicates in the corpus are stored once
     assert store.event_count() == unique
-    expected = store.dump()
-    assert len(expected["nodes"]) > 100 and len(expected["edges"]) > 100
+    expected, levels = store.dump(), kept(store)
+    assert len(expected["nodes"]) > 100 and len(expected["edges"]) > 100 and len(levels["pairs"]) > 100
 
     assert load(store, events) == 0  # the whole corpus again: nothing new
     assert store.dump() == expected
@@ -48,9 +49,11 @@ def test_corpus_replay_twice_shuffled_and_rebuilt_gives_one_graph(store: Store) 
     random.Random(7).shuffle(shuffled)
     load(store, shuffled, chunk=17)
     assert store.dump() == expected
+    assert kept(store) == levels  # the dataset/job-level adjacency is order-independent too
 
     assert store.rebuild() == unique
     assert store.dump() == expected
+    assert kept(store) == levels
 
 
 def test_corpus_events_with_problems_are_stored_and_their_problems_shown_on_the_nodes(store: Store) -> None:

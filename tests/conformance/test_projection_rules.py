@@ -32,7 +32,9 @@ from lineage.graph import (
 from lineage.ingest.parse import parse_event
 from lineage.projection import project
 from lineage.store.base import EventFilter, Store, sort_dump
+from lineage.store.levels import from_graph
 from tests import scenario as s
+from tests.levels import kept
 
 NOW = "2026-03-02T00:00:00.000000Z"
 
@@ -298,7 +300,7 @@ ML_STORY = [
 
 def test_any_arrival_order_with_duplicates_gives_the_same_graph(store: Store) -> None:
     ingest(store, *ML_STORY)
-    expected = store.dump()
+    expected, levels = store.dump(), kept(store)
     for seed in range(3):
         store.reset()
         shuffled = ML_STORY + ML_STORY[:5]
@@ -306,13 +308,15 @@ def test_any_arrival_order_with_duplicates_gives_the_same_graph(store: Store) ->
         for body in shuffled:  # one at a time, as separate transactions
             ingest(store, body)
         assert store.dump() == expected, f"order seed {seed}"
+        assert kept(store) == levels, f"order seed {seed}"  # the dataset/job-level adjacency too
 
 
 def test_rebuild_replays_the_log_into_the_same_graph(store: Store) -> None:
     ingest(store, *ML_STORY)
-    expected = store.dump()
+    expected, levels = store.dump(), kept(store)
     assert store.rebuild() == len(ML_STORY)
     assert store.dump() == expected
+    assert kept(store) == levels
 
 
 def test_event_log_is_a_hash_chain_and_filterable(store: Store) -> None:
@@ -374,6 +378,14 @@ def test_property_any_permutation_with_duplicates_matches_the_reference_graph(
     for start in range(0, len(events), 3):  # several transactions, some holding duplicates
         ingest(store, *events[start : start + 3])
     assert store.dump() == REFERENCE
+    assert kept(store) == REFERENCE_LEVELS
+
+
+def _reference_levels() -> dict:
+    """The adjacency of REFERENCE, counted from scratch."""
+    nodes = [Node(n["id"], n["kind"], frozenset(n["labels"]), n["props"]) for n in REFERENCE["nodes"]]
+    change = from_graph(nodes, [(e["src"], e["type"], e["dst"], e["key"]) for e in REFERENCE["edges"]])
+    return {"pairs": sorted([list(r) for r in change.pair_rows()]), "members": sorted([list(r) for r in change.member_rows()])}
 
 
 def _reference() -> dict:
@@ -387,3 +399,4 @@ def _reference() -> dict:
 
 
 REFERENCE = _reference()
+REFERENCE_LEVELS = _reference_levels()
