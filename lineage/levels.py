@@ -90,9 +90,9 @@ def serving(
     for endpoint in endpoints:
         recent = store.versions_at(endpoint.id, END_OF_TIME, NEWEST_DEPLOYMENTS)
         live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
-        seen += live
         served = {e.src: e.dst for e in store.edges_from([d.id for d in live], SERVES)} if live else {}
         models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
+        seen += live + list(models.values())  # what serves now is what the answer warns about
         rows = []
         for dep in live:
             upstream = store.flow([dep.id], "up", depth)
@@ -138,14 +138,20 @@ def collapsed(
     for entries in groups.values():
         entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
     extra: list[Node] = [s["newest"] for s in sums.values() if s["newest"] is not None]
-    if direction == "down" and groups["endpoints"]:
-        status, live = serving(store, [found[e["id"]] for e in groups["endpoints"]], start, max(depth, 20), item)
-        extra += live
+    # Endpoints downstream, and an endpoint ref itself: what each serves now.
+    asked = [found[e["id"]] for e in groups["endpoints"]] if direction == "down" else []
+    if ENDPOINT in node.labels:
+        asked.append(node)
+    status, live = serving(store, asked, start, max(depth, 20), item) if asked else ({}, [])
+    extra += live
+    if direction == "down":
         for entry in groups["endpoints"]:
             entry |= status[entry["id"]]
-    mine = sums.get(node.id)
+    me = _entry(node, 0, sums.get(node.id), item)
+    if node.id in status:
+        me |= {k: v for k, v in status[node.id].items() if k != "currently_serving"}
     return {
-        "node": _entry(node, 0, mine, item),
+        "node": me,
         "since": lo,
         "until": hi,
         "counts": {g: len(v) for g, v in groups.items()},

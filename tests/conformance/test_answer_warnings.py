@@ -167,6 +167,8 @@ def test_warnings_cost_the_answer_not_the_history(holes: Store) -> None:
 
 def test_the_graph_for_drawing_warns_of_what_it_draws(holes: Store) -> None:
     drawn = queries.graph(holes, "churn-shadow", "up", 10, level="version")
+    collapsed = queries.graph(holes, "churn-shadow", "up", 10)  # the endpoint itself: what it serves now
+    assert ("untrained_model_version", gaps.model_version("2.0.5")) in gaps.kinds(collapsed)
     assert gaps.kinds(drawn) == {
         ("untrained_model_version", gaps.model_version("2.0.5")),
         ("failed_run", gaps.run("dep-shadow#2")),

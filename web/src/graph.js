@@ -48,6 +48,9 @@ function styles() {
     { selector: "edge.inferred", style: { "line-style": "dashed" } },
     { selector: "edge.synthetic", style: { "line-style": "dotted", label: "" } },
     { selector: "edge.declared", style: { "line-style": "dashed", "line-dash-pattern": [2, 4], "line-color": "#8e7cc3", "target-arrow-color": "#8e7cc3" } },
+    { selector: "edge.level", style: { label: "data(support)", width: "mapData(support, 1, 100, 1.2, 5)" } },
+    { selector: "node.collapsed", style: { "border-width": 2, "border-color": "#1d2327", "border-style": "double" } },
+    { selector: "node.expanded", style: { "border-style": "solid" } },
     { selector: "node.root", style: { "border-width": 4, "border-color": "#111111" } },
     { selector: "node:selected", style: { "overlay-color": "#2980b9", "overlay-opacity": 0.25, "overlay-padding": 6 } },
     { selector: "node.annotated", style: { "border-width": 3, "border-color": "#e74c3c", "border-style": "double" } },
@@ -104,7 +107,11 @@ export function elements(answer) {
     if (node.id === answer.root) classes.push("root");
     if ((node.annotations || []).length) classes.push("annotated");
     if (node.problems) classes.push("flawed");
-    const short = (node.problems ? "⚠ " : "") + shortLabel(node);
+    // A dataset/job-level node (issue 34) carries its counts: shown, so its size reads at a glance.
+    const counted = node.versions !== undefined || node.runs !== undefined;
+    if (counted) classes.push("collapsed");
+    const count = counted ? ` · ${node.runs !== undefined ? `${node.runs} runs` : `${node.versions} versions`}` : "";
+    const short = (node.problems ? "⚠ " : "") + shortLabel(node) + count;
     return { group: "nodes", data: { id: node.id, short, kind, node }, classes: classes.join(" ") };
   });
   const seen = new Set(nodes.map((n) => n.data.id));
@@ -114,6 +121,12 @@ export function elements(answer) {
     const [source, target] = flow(edge);
     // Inferred reads, and what a JobEvent declared rather than a run did (issue 30), look apart.
     const classes = edge.props && edge.props.inferred ? "inferred" : edge.props && edge.props.declared ? "declared" : "";
+    if (edge.type === "FLOWS") {
+      // A dataset/job-level edge: how many version-level edges stand behind it.
+      const data = { id: `${edge.src}|FLOWS|${edge.dst}`, source, target, type: "", support: edge.props.support, edge };
+      edges.push({ group: "edges", data, classes: "level" });
+      continue;
+    }
     edges.push({ group: "edges", data: { id: `${edge.src}|${edge.type}|${edge.dst}|${edge.key}`, source, target, type: edge.type, edge }, classes });
   }
   // A dataset, job or alias ref stands for where the walk began (its versions, runs, targets):
@@ -137,6 +150,11 @@ export function draw(cy, items) {
     cy.elements().remove();
     cy.add(items);
   });
+  return relayout(cy);
+}
+
+/** Lay out what is drawn again (after nodes were added); resolves when the layout has finished. */
+export function relayout(cy) {
   const layout = cy.layout({
     name: "dagre",
     rankDir: "LR",

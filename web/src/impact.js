@@ -7,6 +7,7 @@ const endpointId = (endpoint) => `endpoint:${endpoint.id}`;
 
 /** Extra elements: one node per affected endpoint, fed by its affected deployments. */
 export function impactElements(graphAnswer, impact) {
+  if (impact.level === "dataset") return []; // the endpoints are drawn already, as datasets
   const drawn = new Set(graphAnswer.nodes.map((n) => n.id));
   const items = [];
   for (const endpoint of impact.endpoints) {
@@ -35,8 +36,15 @@ export function highlight(cy, rootId, impact) {
   let onPaths = cy.collection().union(root);
   cy.batch(() => {
     for (const endpoint of impact.endpoints) {
-      const target = cy.getElementById(endpointId(endpoint));
+      const collapsed = impact.level === "dataset";
+      const target = cy.getElementById(collapsed ? endpoint.id : endpointId(endpoint));
       if (target.empty()) continue;
+      if (collapsed) {
+        // At dataset level the endpoint's own node stands out, by what it serves now (issue 34).
+        target.data("endpoint", endpoint.label).addClass(`endpoint impact-${endpoint.currently_serving ? "serving" : "past"}`);
+        onPaths = onPaths.union(root.successors().intersection(target.predecessors()).union(target));
+        continue;
+      }
       // A path element is downstream of the root and upstream of the endpoint.
       const path = root.successors().intersection(target.predecessors()).union(target);
       onPaths = onPaths.union(path);
@@ -56,6 +64,7 @@ export function renderImpact(container, impact, { onEndpoint }) {
   const past = impact.endpoints.filter((e) => !e.currently_serving);
   const counts = impact.counts || {};
   const folded = impact.folded_runs || {};
+  if (impact.level === "dataset") return renderCollapsed(container, impact, { onEndpoint });
   const rows = impact.endpoints.map((endpoint) => {
     const serving = endpoint.currently_serving;
     const affected = endpoint.affected_deployments
@@ -89,6 +98,44 @@ export function renderImpact(container, impact, { onEndpoint }) {
       `${counts.deployments || 0} deployments (within ${impact.depth} hops).`,
       counts.jobs || counts.datasets ? ` Declared or symlinked: ${counts.jobs || 0} jobs, ${counts.datasets || 0} datasets.` : "",
       folded.count ? ` ${folded.count} child runs that touch no dataset are counted under their parents.` : "",
+    ),
+    rows.length ? h("ul#impact-endpoints", {}, rows) : h("p.muted#impact-endpoints", {}, "No endpoint is downstream within this depth."),
+  );
+}
+
+/** The side list at dataset level: each endpoint reached, what it serves now and whether that
+ * comes from the ref; counts of what lies between. */
+function renderCollapsed(container, impact, { onEndpoint }) {
+  const counts = impact.counts || {};
+  const still = impact.endpoints.filter((e) => e.currently_serving);
+  const rows = impact.endpoints.map((endpoint) => {
+    const serving = endpoint.currently_serving;
+    const live = (endpoint.live_deployments || []).map((d) => `${show(d.model_version)} since ${when(d.since)}${d.canary ? " (canary)" : ""}`).join("; ");
+    return h(
+      "li.endpoint-row",
+      {
+        dataset: { endpoint: endpoint.label, id: endpoint.id, serving: String(serving) },
+        class: serving ? "serving" : "past",
+        tabindex: 0,
+        onclick: () => onEndpoint({ id: endpoint.id, name: endpoint.label }),
+        onkeydown: (event) => event.key === "Enter" && onEndpoint({ id: endpoint.id, name: endpoint.label }),
+      },
+      h("span.badge", {}, serving ? "still serving" : "used to serve"),
+      h("strong", {}, endpoint.label),
+      endpoint.environment ? h("span.muted", {}, ` (${endpoint.environment})`) : null,
+      h("div.small", {}, `live now: ${live || "nothing"}`),
+      h("div.small", {}, `${endpoint.versions} deployments, the newest ${show(endpoint.newest_version && endpoint.newest_version.label)}`),
+    );
+  });
+  fill(
+    container,
+    h("h2", {}, `Impact of ${impact.node.label}`),
+    h(
+      "p.summary",
+      {},
+      `${impact.endpoints.length} endpoints reached: ${still.length} serving a model downstream of it now. `,
+      `Downstream, each once: ${counts.jobs || 0} jobs, ${counts.datasets || 0} datasets, ${counts.feature_views || 0} feature views, `,
+      `${counts.models || 0} models (within ${impact.depth} hops). Expand a node for its versions and runs.`,
     ),
     rows.length ? h("ul#impact-endpoints", {}, rows) : h("p.muted#impact-endpoints", {}, "No endpoint is downstream within this depth."),
   );

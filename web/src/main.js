@@ -2,8 +2,9 @@
 // read a node's details. State lives in the URL hash, so a view can be shared and reloaded.
 import { ApiError, get, setToken, token } from "./api.js";
 import { fill, h } from "./dom.js";
-import { createGraph, draw, elements } from "./graph.js";
+import { createGraph, draw, elements, relayout } from "./graph.js";
 import { highlight, impactElements, renderImpact } from "./impact.js";
+import { EXPAND_LIMIT, expand } from "./levels.js";
 import { KINDS } from "./kinds.js";
 import { showDetail } from "./panel.js";
 import { askToken } from "./token.js";
@@ -11,7 +12,7 @@ import { setupSearch, suggestionItems } from "./search.js";
 import { warningBanner } from "./warnings.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { ref: "", mode: "graph", direction: "both", depth: 10, selected: "" };
+const state = { ref: "", mode: "graph", direction: "both", depth: 10, level: "", selected: "" };
 let loads = 0;
 
 function readHash() {
@@ -20,11 +21,13 @@ function readHash() {
   state.mode = params.get("mode") === "impact" ? "impact" : "graph";
   state.direction = ["up", "down", "both"].includes(params.get("direction")) ? params.get("direction") : "both";
   state.depth = Math.min(Math.max(Number(params.get("depth")) || 10, 1), 50);
+  state.level = params.get("level") === "version" ? "version" : "";
   state.selected = params.get("node") || "";
 }
 
 function writeHash() {
   const params = new URLSearchParams({ ref: state.ref, mode: state.mode, direction: state.direction, depth: String(state.depth) });
+  if (state.level) params.set("level", state.level);
   if (state.selected) params.set("node", state.selected);
   history.replaceState(null, "", `#${params}`);
 }
@@ -33,6 +36,7 @@ function syncControls() {
   $("direction").value = state.direction;
   $("direction").disabled = state.mode === "impact"; // impact is downstream by definition
   $("depth").value = String(state.depth);
+  $("level").value = state.level;
   for (const button of document.querySelectorAll("[data-mode-button]")) {
     button.setAttribute("aria-pressed", String(button.dataset.modeButton === state.mode));
   }
@@ -74,8 +78,8 @@ async function load() {
   const direction = state.mode === "impact" ? "down" : state.direction;
   try {
     const [answer, impact] = await Promise.all([
-      get("/graph", { ref: state.ref, direction, depth: state.depth }),
-      state.mode === "impact" ? get("/impact", { ref: state.ref, depth: state.depth }) : null,
+      get("/graph", { ref: state.ref, direction, depth: state.depth, level: state.level }),
+      state.mode === "impact" ? get("/impact", { ref: state.ref, depth: state.depth, level: state.level }) : null,
     ]);
     if (mine !== loads) return;
     const items = elements(answer);
@@ -92,8 +96,11 @@ async function load() {
     writeHash();
     graphEl.dataset.root = answer.root;
     graphEl.dataset.nodes = String(answer.nodes.length);
+    graphEl.dataset.level = answer.level || "version";
     graphEl.dataset.state = "ready";
-    status(`${root ? root.label : answer.root}: ${answer.nodes.length} nodes, ${answer.edges.length} edges${impact ? `, ${impact.endpoints.length} endpoints reached` : ""}`);
+    const level = answer.level === "dataset" ? " (each dataset and job once: select one and Expand for its versions)" : "";
+    const partial = answer.partial ? ` (the first ${answer.nodes.length} of ${answer.page.total_nodes} nodes)` : "";
+    status(`${root ? root.label : answer.root}: ${answer.nodes.length} nodes, ${answer.edges.length} edges${partial}${impact ? `, ${impact.endpoints.length} endpoints reached` : ""}${level}`);
     const selected = state.selected && cy.getElementById(state.selected).nonempty() ? cy.getElementById(state.selected).data("node") : root;
     if (selected) select(selected);
   } catch (error) {
@@ -111,6 +118,7 @@ function select(node) {
   cy.$(":selected").unselect();
   const drawn = cy.getElementById(node.id).union(cy.getElementById(`endpoint:${node.id}`));
   drawn.select();
+  $("expand").disabled = !cy.getElementById(node.id).hasClass("collapsed") || cy.getElementById(node.id).hasClass("expanded");
   showDetail($("detail"), node, { onSelect: select, onFocus: (n) => pick(n) });
 }
 
@@ -120,6 +128,28 @@ function pick(item) {
   state.selected = item.id || "";
   $("search").value = item.ref || item.label || item.id;
   load();
+}
+
+/** Draw the selected dataset or job's versions or runs beside it (one page of them). */
+async function expandSelected() {
+  const target = cy.getElementById(state.selected);
+  if (target.empty() || !target.hasClass("collapsed")) return;
+  const node = target.data("node");
+  const graphEl = $("graph");
+  graphEl.dataset.state = "loading";
+  $("expand").disabled = true;
+  try {
+    const direction = state.mode === "impact" ? "down" : state.direction;
+    const page = await expand(cy, node, direction);
+    await relayout(cy);
+    const more = page.partial ? ` (the first ${EXPAND_LIMIT}; more with level "versions and runs")` : "";
+    status(`${node.label}: ${page.nodes.length} versions, runs and neighbours added${more}`);
+    graphEl.dataset.expanded = String(cy.nodes(".expanded").length);
+    graphEl.dataset.state = "ready";
+  } catch (error) {
+    graphEl.dataset.state = "error";
+    status(`could not expand ${node.label}: ${error.message}`, "error");
+  }
 }
 
 function legend() {
@@ -148,6 +178,11 @@ function setupControls() {
       else syncControls();
     });
   }
+  $("level").addEventListener("change", () => {
+    state.level = $("level").value;
+    if (state.ref) load();
+  });
+  $("expand").addEventListener("click", () => expandSelected());
   $("fit").addEventListener("click", () => cy.fit(undefined, 30));
   $("token-button").addEventListener("click", async () => {
     const given = await askToken(token() ? "Replace the token this tab sends." : "Paste a bearer token for this service.");
