@@ -25,8 +25,9 @@ from lineage.store.levels import level_of
 
 LEVELS = ("dataset", "version")
 # How many of an endpoint's newest deployments are looked at for the live ones: a live
-# deployment sits among the newest (a canary beside it, a failed attempt after it).
-NEWEST_DEPLOYMENTS = 50
+# deployment sits among the newest (a canary beside it, a failed attempt after it). The first
+# look reads a few; only when they hold no live full rollout does a second read more.
+NEWEST_DEPLOYMENTS = (8, 64)
 GROUPS = ("jobs", "datasets", "feature_views", "models", "endpoints")
 
 
@@ -88,8 +89,11 @@ def serving(
     seen: list[Node] = []
     roots = set(start)
     for endpoint in endpoints:
-        recent = store.versions_at(endpoint.id, END_OF_TIME, NEWEST_DEPLOYMENTS)
-        live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
+        for look in NEWEST_DEPLOYMENTS:
+            recent = store.versions_at(endpoint.id, END_OF_TIME, look)
+            live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
+            if len(recent) < look or any(not d.props.get("canary") for d in live):
+                break
         served = {e.src: e.dst for e in store.edges_from([d.id for d in live], SERVES)} if live else {}
         models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
         seen += live + list(models.values())  # what serves now is what the answer warns about
