@@ -110,6 +110,37 @@ def measure(store: Store, versions: int, short: int, per_query: int = 100, round
     return out
 
 
+def every_dataset(store: Store, size: int, calls_each: int = 3) -> dict[str, Any]:
+    """The lineage of every dataset of bench/workload.py's `size`-event pipeline, at dataset
+    level (`/graph` both ways, what Marquez's `/lineage` answers, and `/impact`): p50, p95 and
+    the slowest ms over all datasets, each asked `calls_each` times after one untimed call."""
+    import statistics
+    import time
+
+    from bench.run import BULK_CHUNK, in_chunks, percentile
+    from bench.workload import Workload
+
+    events = [parse_event(e) for e in Workload(size).events()]
+    with tuned_gc():
+        for _ in store.ingest_chunks(in_chunks(events, BULK_CHUNK)):
+            pass
+    datasets = [n.id for ns in store.namespaces() for n in store.in_namespace("Dataset", ns, 10_000, 0)[1]]
+    jobs = [n.id for ns in store.namespaces() for n in store.in_namespace("Job", ns, 10_000, 0)[1]]
+    out: dict[str, Any] = {"events": size, "datasets": len(datasets), "jobs": len(jobs)}
+    asks = {"graph": lambda r: queries.graph(store, r, "both", 20), "impact": lambda r: queries.impact(store, r)}
+    with tuned_gc():
+        for name, ask in asks.items():
+            times: list[float] = []
+            for ref in datasets:
+                ask(ref)
+                for _ in range(calls_each):
+                    started = time.perf_counter()
+                    ask(ref)
+                    times.append((time.perf_counter() - started) * 1000)
+            out[name] = (statistics.median(times), percentile(times, 0.95), max(times))
+    return out
+
+
 def table(rows: list[tuple[str, dict[str, Any]]]) -> Table:
     t = Table(title=f"Long history (issue 34): dataset-level answers of a source with N versions against one with few, p50 / p95 ms, interleaved; target ratio <= {TARGET_RATIO:g}")
     for col in ("store", "versions (long / short)", "query", "long", "short", "p95 ratio", "entries (long / short)"):
@@ -132,8 +163,24 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--stores", default="sqlite,neo4j")
     parser.add_argument("--calls", type=int, default=100, help="timed calls of each query for each source")
+    parser.add_argument("--every-dataset", type=int, default=0, metavar="EVENTS",
+                        help="instead: the dataset-level lineage of every dataset of bench/workload.py's EVENTS-event pipeline")
     args = parser.parse_args()
     console = Console() if sys.stdout.isatty() else Console(width=240)
+    if args.every_dataset:
+        t = Table(title="Dataset-level lineage of every dataset (ms: p50 / p95 / slowest)")
+        for col in ("store", "events", "datasets", "jobs", "graph (both ways)", "impact"):
+            t.add_column(col)
+        for kind in args.stores.split(","):
+            with store_url(kind) as url:
+                store = open_store(Settings(store=url))
+                try:
+                    f = every_dataset(store, args.every_dataset)
+                finally:
+                    store.close()
+            t.add_row(kind, f"{f['events']:,}", str(f["datasets"]), str(f["jobs"]), *(" / ".join(f"{v:.1f}" for v in f[q]) for q in ("graph", "impact")))
+        console.print(t)
+        return
     rows = []
     for kind in args.stores.split(","):
         with store_url(kind) as url:
