@@ -189,10 +189,11 @@ def _deploy(
 def serving_environment(out: Path) -> EnvironmentRunFacet:
     """churn-eu's image: built from a lockfile that pins another openlineage-python than the
     pipeline's (written here, so its sha256 is a real file's)."""
-    pins = (HERE / "requirements.lock").read_text(encoding="utf-8")
+    pins = (HERE / "requirements.lock").read_text(encoding="utf-8").splitlines()
+    older = [("openlineage-python==1.30.0" if line.startswith("openlineage-python==") else line) for line in pins]
     lock = out / "serving" / DRIFTING / "requirements.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    lock.write_text(pins.replace("openlineage-python==1.54.0", "openlineage-python==1.30.0"), encoding="utf-8")
+    lock.write_text("\n".join(older) + "\n", encoding="utf-8")
     return EnvironmentRunFacet(**environment(HERE, lockfile=str(lock)))  # type: ignore[arg-type]
 
 
