@@ -8,7 +8,7 @@ follow; promote it, deploy it to churn-prod, to churn-eu (from an image built wi
 than training used; the first attempt fails its health check) and as a 20% canary on churn-us.
 Day 3: the incident: redeploy 2.2.0 to churn-prod after checking its artifact, and refuse a
 request to make 2.3.1 the champion. Production is moved back by the rollback playbook
-(questions.py). Every step is an `emitters` step; the data, features and models are real files
+(record.py). Every step is an `emitters` step; the data, features and models are real files
 written here.
 
 The story is dated: day 1 is three days ago (UTC), and each step runs at its scripted time
