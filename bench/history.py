@@ -4,9 +4,10 @@
     python -m bench.history --versions 1000 --stores sqlite
 
 Two chains of the same shape live in one store: a snapshot job writes a source dataset (one
-version an hour), a cleaning job reads it (inferred reads) and writes a clean table, a training
-job writes a model version from it, and a deploy job puts that version on an endpoint. One chain
-has run `versions` times, the other `short` times. The dataset-level impact and graph of each
+version an hour), a cleaning job reads that version and writes a clean table, a training job
+writes a model version from the clean table once a day (every TRAIN_EVERY versions, and after the
+last), and a deploy job puts each model version on an endpoint. One chain has run `versions`
+times, the other `short` times. The dataset-level impact and graph of each
 source are timed in interleaved rounds (bench/run.py's `interleaved_latencies`), so a slow
 minute of the machine falls on both alike, and the ratio of the long one's p95 to the short
 one's is what the issue's target is about: within 2x.
@@ -35,6 +36,7 @@ SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 NOW = "2026-06-01T00:00:00.000000Z"
 CHUNK = 500
+TRAIN_EVERY = 24  # an hourly source, a daily model
 TARGET_RATIO = 2.0
 
 
@@ -68,7 +70,9 @@ def chain(name: str, versions: int) -> Iterator[dict[str, Any]]:
     for i in range(versions):
         at = START + timedelta(hours=i)
         yield _run(f"{name}.snapshot", at, _uuid(name, "snap", i), [], [source | {"facets": {"version": _facet(datasetVersion=f"{name}-v{i}")}}])
-        yield _run(f"{name}.clean", at + timedelta(minutes=10), _uuid(name, "clean", i), [source], [clean])
+        yield _run(f"{name}.clean", at + timedelta(minutes=10), _uuid(name, "clean", i), [source | {"facets": {"version": _facet(datasetVersion=f"{name}-v{i}")}}], [clean])
+        if i % TRAIN_EVERY != TRAIN_EVERY - 1 and i != versions - 1:
+            continue
         model = {"namespace": "models://hist", "name": f"{name}/model", "facets": {"ml_modelVersion": _facet(name=f"{name}-model", version=f"1.{i}")}}
         yield _run(f"{name}.train", at + timedelta(minutes=20), _uuid(name, "train", i), [clean], [model])
         endpoint = {"namespace": "serving://hist", "name": f"{name}-ep", "facets": {"ml_endpoint": _facet(name=f"{name}-ep", environment="prod")}}

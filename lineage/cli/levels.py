@@ -46,7 +46,9 @@ def render_collapsed(console: Console, a: dict[str, Any], way: str, title: str) 
     node = a["node"]
     window = f" between {a['since'] or 'the start'} and {a['until'] or 'now'}" if a.get("since") or a.get("until") else ""
     what = f"{node.get('runs', node.get('versions', 0))} {'runs' if 'runs' in node else 'versions'}{window}"
-    console.print(f"{title}: {way} within {a['depth']} hops, at dataset/job level ({what})")
+    # The first line is the version level's, so that a script or a reader finds the ref the same way.
+    console.print(f"{title}: {way} within {a['depth']} hops")
+    console.print(f"At dataset/job level, each dataset and job once; {escape(str(node['ref']))} has {what}.")
     if not any(a[g] for g in GROUP_TITLES):
         console.print(f"Nothing {way} of {escape(str(node['ref']))} within {a['depth']} hops.")
         return

@@ -32,7 +32,10 @@ def test_impact_of_a_dataset_prints_each_dataset_and_job_once_with_its_counts(lo
     text = run("impact", "customers")
     answer = json.loads(run("impact", "customers", "--json"))
     assert answer["level"] == "dataset"
-    assert "at dataset/job level (2 versions)" in text.splitlines()[0]
+    assert text.splitlines()[:2] == [
+        "s3://lake/customers (Dataset): downstream within 20 hops",
+        "At dataset/job level, each dataset and job once; s3://lake/customers has 2 versions.",
+    ]
     for group in ("jobs", "feature_views", "models", "endpoints"):
         for entry in answer[group]:
             assert text.count(f"│ {entry['ref']} ") == 1, entry["ref"]  # once, in its table
