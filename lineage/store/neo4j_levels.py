@@ -69,23 +69,18 @@ WHERE b.id IN $p.ids
 RETURN a.id, b.id, f.support ORDER BY a.id, b.id
 """
 _COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
+# One id per query, at top level: so written, the planner reads the (dataset, written_at) and
+# (job, run_at) indexes in order and stops at the first row; the same read per row of an UNWIND
+# (a CALL subquery) sorted every version of the dataset, and its cost followed the history.
 _NEWEST_VERSION: LiteralString = """
-UNWIND $p.ids AS ds
-CALL (ds) {
-    MATCH (v:DatasetVersion)
-    WHERE v.dataset = ds AND v.written_at >= $p.lo AND v.written_at < $p.hi
-    RETURN v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
-}
-RETURN ds, v.id, v.kind, v.labels, v.props
+MATCH (v:DatasetVersion) WHERE v.dataset = $p.id AND v.written_at < $p.hi
+WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+RETURN v.id, v.kind, v.labels, v.props, v.written_at
 """
 _NEWEST_RUN: LiteralString = """
-UNWIND $p.ids AS job
-CALL (job) {
-    MATCH (r:Run)
-    WHERE r.job = job AND r.run_at >= $p.lo AND r.run_at < $p.hi
-    RETURN r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
-}
-RETURN job, r.id, r.kind, r.labels, r.props
+MATCH (r:Run) WHERE r.job = $p.id AND r.run_at < $p.hi
+WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+RETURN r.id, r.kind, r.labels, r.props, r.run_at
 """
 _VERSIONS_IN: LiteralString = """
 UNWIND $p.ids AS ds
@@ -192,9 +187,10 @@ def summaries(
         counts |= {r[0]: r[1] for r in _run(tx, _RUNS_IN, ids=list(jobs), lo=lo, hi=hi)}
     newest: dict[str, Node] = {}
     for query, ids in ((_NEWEST_VERSION, datasets), (_NEWEST_RUN, jobs)):
-        if ids:
-            for r in _run(tx, query, ids=list(ids), lo=lo, hi=hi):
-                newest[r[0]] = Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
+        for i in ids:
+            r = _run(tx, query, id=i, hi=hi).single()
+            if r is not None and r[4] >= lo:  # the newest before `until`, if it is in the window
+                newest[i] = Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
     for i in [*datasets, *jobs]:
         out[i] = {"count": counts.get(i, 0), "newest": newest.get(i)}
     return out
