@@ -69,17 +69,20 @@ WHERE b.id IN $p.ids
 RETURN a.id, b.id, f.support ORDER BY a.id, b.id
 """
 _COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
-# One id per query, at top level: so written, the planner reads the (dataset, written_at) and
-# (job, run_at) indexes in order and stops at the first row; the same read per row of an UNWIND
-# (a CALL subquery) sorted every version of the dataset, and its cost followed the history.
+# One id per query, ordered by both properties of the composite index: only so does the planner
+# read the (dataset, written_at) or (job, run_at) index backwards and stop after a few rows (a
+# plain Limit). Ordered by the time alone, or with the id as a tie-break, it sorts every version
+# (a Top): 50 ms against 5 at 10,000 versions here, and the same read per row of an UNWIND did
+# so too. Ties in time are broken by id in Python, among the rows read (NEWEST_TIES).
+NEWEST_TIES = 8
 _NEWEST_VERSION: LiteralString = """
 MATCH (v:DatasetVersion) WHERE v.dataset = $p.id AND v.written_at < $p.hi
-WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
 RETURN v.id, v.kind, v.labels, v.props, v.written_at
 """
 _NEWEST_RUN: LiteralString = """
 MATCH (r:Run) WHERE r.job = $p.id AND r.run_at < $p.hi
-WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
 RETURN r.id, r.kind, r.labels, r.props, r.run_at
 """
 _VERSIONS_IN: LiteralString = """
@@ -188,7 +191,8 @@ def summaries(
     newest: dict[str, Node] = {}
     for query, ids in ((_NEWEST_VERSION, datasets), (_NEWEST_RUN, jobs)):
         for i in ids:
-            r = _run(tx, query, id=i, hi=hi).single()
+            rows = list(_run(tx, query, id=i, hi=hi, ties=NEWEST_TIES))
+            r = max((row for row in rows if row[4] == rows[0][4]), key=lambda row: row[0]) if rows else None
             if r is not None and r[4] >= lo:  # the newest before `until`, if it is in the window
                 newest[i] = Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
     for i in [*datasets, *jobs]:
