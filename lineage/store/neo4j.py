@@ -1070,6 +1070,7 @@ class Neo4jStore:
                 while (after := session.execute_write(_backfill_first_seqs, after)) is not None:
                     pass
                 _run(session, MARK_FIRST_SEQS_DONE).consume()
+            neo4j_levels.backfill(session)  # a graph from before the dataset/job level (issue 34)
         self._schema_ready = True
 
     def _ensure_schema(self) -> None:

@@ -160,6 +160,32 @@ def replace(session: Session, pairs: Sequence[Sequence[Any]], members: Sequence[
         session.execute_write(lambda tx: write(tx, part))
 
 
+_NEEDS_BACKFILL: LiteralString = (
+    "RETURN NOT EXISTS { MATCH (:Level) } AND EXISTS { MATCH (n:Node) WHERE n:Dataset OR n:Job }"
+)
+_LEVEL_NODES: LiteralString = (
+    "MATCH (n:Node) WHERE n:Dataset OR n:Job OR n:DatasetVersion OR n:Run RETURN n.id, n.kind, n.props"
+)
+_LEVEL_EDGES: LiteralString = (
+    "MATCH (a:Node)-[r:WROTE|READ|SERVES|CHILD_OF|DECLARED_READ|DECLARED_WRITE|SYMLINK]->(b:Node)"
+    " RETURN a.id, type(r), b.id, r.key"
+)
+
+
+def backfill(session: Session) -> bool:
+    """Count the adjacency from the graph when a database from before it has none (once, at
+    setup: until then its dataset-level answers would be empty). True if it did."""
+    if not _run(session, _NEEDS_BACKFILL).single()[0]:
+        return False
+    from lineage.store.levels import from_graph
+
+    nodes = [Node(r[0], r[1], frozenset(), orjson.loads(r[2])) for r in _run(session, _LEVEL_NODES)]
+    edges = [(r[0], r[1], r[2], r[3]) for r in _run(session, _LEVEL_EDGES)]
+    change = from_graph(nodes, edges)
+    replace(session, change.pair_rows(), change.member_rows())
+    return True
+
+
 def walk(tx: ManagedTransaction, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
     """Breadth first over FLOWS, one round trip per level, each node expanded once."""
     reached = dict.fromkeys(start, 0)
