@@ -432,6 +432,16 @@ class Batch:
                 return all(e.ident != ident for e in self._base_reads[key])
         return False
 
+    def node_before(self, node_id: str) -> tuple[bool, Node | None]:
+        """Whether the batch knows what the store holds under `node_id` when its net changes
+        are written, and that node: (True, None) for a node the store lacks, or that the
+        batch deletes first; (False, None) when the batch never asked."""
+        if node_id in self._wiped:
+            return True, None
+        if node_id in self._base_nodes:
+            return True, self._base_nodes[node_id]
+        return False, None
+
     def mutations(self) -> list[Mutation]:
         """The batch's net changes, in an order that gives the same graph as applying each
         event's in turn: deletions of nodes (and with them their stored edges) first, then
