@@ -5,8 +5,8 @@
 Each turn runs one measurement in a fresh subprocess whose `lineage` package comes from one of
 the two checkouts (PYTHONPATH first), on a fresh store: a bulk load in chunks of 500 (on Neo4j a
 fresh server, which compiles its plans during the load), the same events again after a reset
-(a warm server), and the same events in 16-event commits (what the group commit makes of 32
-HTTP clients), each with its stage split. The builds alternate, so a slow minute of these
+(a warm server), the same events in 16-event commits (what the group commit makes of 32
+HTTP clients), and the last two again writing the log alone, each with its stage split. The builds alternate, so a slow minute of these
 shared cores falls on both alike; the medians and their ratio are printed.
 """
 
@@ -30,6 +30,9 @@ EVENTS = 10_000
 BULK_CHUNK = 500
 GROUP_CHUNK = 16
 NOW = "2026-06-01T00:00:00.000000Z"
+# Each turn's loads: bulk on a fresh store, bulk again after a reset, 16-event commits, and the
+# two again writing the log alone (`log_only`).
+FIGURES = ("fresh", "warm", "group", "log_bulk", "log_group")
 
 
 @contextmanager
@@ -67,6 +70,24 @@ def _load(store: Any, events: list[Any], chunk: int) -> dict[str, float]:
     return {"rate": len(events) / elapsed, **clock.per_event_us(), "bound": clock.storage_bound()}
 
 
+@contextmanager
+def log_only() -> Iterator[None]:
+    """Ingest that writes the log alone: no projection, no graph reads or writes. What a design
+    that acknowledges an event once its log entry commits, and projects the graph later, would
+    pay before the acknowledgement (the head's lock, the known ids, the entries, their subjects
+    and the Merkle tree)."""
+    from lineage.store import batch, neo4j
+
+    saved = (batch.project, batch.Batch.prefetch, neo4j.touched)
+    batch.project = lambda event, view: []  # type: ignore[assignment]
+    batch.Batch.prefetch = lambda self, events, subjects=None, nodes_seeded=False: None  # type: ignore[method-assign]
+    neo4j.touched = lambda event, about=None: []  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        batch.project, batch.Batch.prefetch, neo4j.touched = saved  # type: ignore[method-assign]
+
+
 def measure_one(kind: str, size: int) -> dict[str, Any]:
     """The figures of one turn, with the build measured: fresh bulk, warm bulk, 16-event commits."""
     import lineage
@@ -87,9 +108,19 @@ def measure_one(kind: str, size: int) -> dict[str, Any]:
             group = _load(store, events, GROUP_CHUNK)
             if store.event_count() != logged or logged != len({e.id for e in events}):
                 raise RuntimeError("a load did not log every event once")
+            with log_only():
+                store.reset()
+                log_bulk = _load(store, events, BULK_CHUNK)
+                store.reset()
+                log_group = _load(store, events, GROUP_CHUNK)
+            if store.event_count() != logged or store.dump()["nodes"]:
+                raise RuntimeError("the log-only load must log every event and no graph")
         finally:
             store.close()
-    return {"code": str(Path(lineage.__file__).parents[1]), "fresh": fresh, "warm": warm, "group": group}
+    return {
+        "code": str(Path(lineage.__file__).parents[1]), "fresh": fresh, "warm": warm, "group": group,
+        "log_bulk": log_bulk, "log_group": log_group,
+    }
 
 
 def _turn(checkout: Path, kind: str, size: int) -> dict[str, Any]:
@@ -124,7 +155,7 @@ def main() -> None:
                 runs[name].append(_turn(builds[name], kind, args.size))
                 print(f"{kind} turn {turn + 1} {name}: " + json.dumps(
                     {k: round(v["rate"]) for k, v in runs[name][-1].items() if k != "code"}), flush=True)
-        for figure in ("fresh", "warm", "group"):
+        for figure in FIGURES:
             cells = []
             for name in ("base", "this"):
                 rates = [r[figure]["rate"] for r in runs[name]]
