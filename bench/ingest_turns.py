@@ -1,6 +1,7 @@
 """Ingest throughput of two builds side by side: this checkout's and another's, taking turns.
 
     python -m bench.ingest_turns --base /path/to/other/checkout [--stores neo4j,sqlite] [--turns 3]
+    python -m bench.run --ingest-turns /path/to/other/checkout --repeat 3   # the same, from make bench
 
 Each turn runs one measurement in a fresh subprocess whose `lineage` package comes from one of
 the two checkouts (PYTHONPATH first), on a fresh store: a bulk load in chunks of 500 (on Neo4j a
@@ -135,6 +136,33 @@ def _turn(checkout: Path, kind: str, size: int) -> dict[str, Any]:
     return result
 
 
+def compare(base: Path, stores: list[str], turns: int = 3, size: int = EVENTS) -> None:
+    """Measure `base`'s build and this one's in turns on each store; print each turn and the medians."""
+    builds = {"base": base, "this": HERE}
+    for kind in stores:
+        runs: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
+        for turn in range(turns):
+            order = ["base", "this"] if turn % 2 == 0 else ["this", "base"]
+            for name in order:
+                runs[name].append(_turn(builds[name], kind, size))
+                print(f"{kind} turn {turn + 1} {name}: " + json.dumps(
+                    {k: round(v["rate"]) for k, v in runs[name][-1].items() if k != "code"}), flush=True)
+        for figure in FIGURES:
+            cells = []
+            for name in ("base", "this"):
+                rates = [r[figure]["rate"] for r in runs[name]]
+                stages = {s: statistics.median(r[figure][s] for r in runs[name]) for s in ("project", "write", "commit")}
+                bound = statistics.median(r[figure]["bound"] for r in runs[name])
+                cells.append(statistics.median(rates))
+                print(
+                    f"{kind} {figure:9} {name}: median {statistics.median(rates):,.0f} ev/s "
+                    f"({min(rates):,.0f}-{max(rates):,.0f}); µs/event project {stages['project']:.0f}, "
+                    f"write {stages['write']:.0f}, commit {stages['commit']:.0f}; storage bound {bound:,.0f} ev/s",
+                    flush=True,
+                )
+            print(f"{kind} {figure:9} ratio this/base: {cells[1] / cells[0]:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="the other checkout, measured in turns with this one")
@@ -146,28 +174,9 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure_one(args.one, args.size)))
         return
-    builds = {"base": args.base, "this": HERE}
-    for kind in args.stores.split(","):
-        runs: dict[str, list[dict[str, Any]]] = {"base": [], "this": []}
-        for turn in range(args.turns):
-            order = ["base", "this"] if turn % 2 == 0 else ["this", "base"]
-            for name in order:
-                runs[name].append(_turn(builds[name], kind, args.size))
-                print(f"{kind} turn {turn + 1} {name}: " + json.dumps(
-                    {k: round(v["rate"]) for k, v in runs[name][-1].items() if k != "code"}), flush=True)
-        for figure in FIGURES:
-            cells = []
-            for name in ("base", "this"):
-                rates = [r[figure]["rate"] for r in runs[name]]
-                stages = {s: statistics.median(r[figure][s] for r in runs[name]) for s in ("project", "write", "commit")}
-                bound = statistics.median(r[figure]["bound"] for r in runs[name])
-                cells.append(statistics.median(rates))
-                print(
-                    f"{kind} {figure:5} {name}: median {statistics.median(rates):,.0f} ev/s "
-                    f"({min(rates):,.0f}-{max(rates):,.0f}); µs/event project {stages['project']:.0f}, "
-                    f"write {stages['write']:.0f}, commit {stages['commit']:.0f}; storage bound {bound:,.0f} ev/s"
-                )
-            print(f"{kind} {figure:5} ratio this/base: {cells[1] / cells[0]:.2f}")
+    if args.base is None:
+        parser.error("--base is required")
+    compare(args.base, args.stores.split(","), args.turns, args.size)
 
 
 if __name__ == "__main__":
