@@ -344,6 +344,12 @@ class Batch:
             for value, found in self.base.nodes_with_many(kind, prop, unread).items():
                 self._base_reads[("nodes_with", kind, prop, value)] = found
 
+    def seed_matching(self, kind: str, prop: str, found: Mapping[str, Sequence[Node]]) -> None:
+        """Take `base.nodes_with_many(kind, prop, values)` read elsewhere (a store that asks in a
+        round trip it makes anyway): `found` holds every value asked for, each with its nodes."""
+        for value, nodes in found.items():
+            self._base_reads[("nodes_with", kind, prop, value)] = sorted(nodes, key=_by_id)[:10_000]
+
     # --- Reads: a batch whose changes are not yet stored is the base of the next ------------
     def rebase(self, base: Reads) -> None:
         """Answer from `base` from now on: the store once it holds what this batch's base gave.

@@ -1,7 +1,8 @@
 """Neo4j: a batch's write creates the nodes it knows are new, only updates the nodes whose labels
 stay, relabels the others, and links each log entry to each of its subjects once (one MERGE per
-subject of the batch). Whatever path a node or an entry takes, the store must hold what the
-SQLite store holds after the same batches, with Neo4j's own labels matching each node."""
+subject of the batch); the runs behind the batch's run labels come with the head. Whatever path a
+node or an entry takes, the store must hold what the SQLite store holds after the same batches,
+with Neo4j's own labels matching each node."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import lineage.store.neo4j as neo4j_module
 from lineage import ids
 from lineage.events import Event
 from lineage.graph import FEATURE_VIEW
@@ -93,3 +95,33 @@ def test_each_entry_is_about_each_of_its_subjects_once(store: Store) -> None:
         expected = [e.seq for e in logged if (e.id, subject) in pairs]
         assert [e.seq for e in store.events(EventFilter(subject=subject), 0, 100)] == expected, subject
         assert cypher(store, "MATCH (s:Subject {id: $id}) RETURN s.first_seqs", id=subject) == [[expected]]
+
+
+def test_run_labels_come_with_the_head_and_runs_sharing_one_are_told_apart_as_on_sqlite(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs of one job started within one second share a label (`graph.run_key`) and are told
+    apart by suffix; the runs behind each label an ingest needs come with its first round trip."""
+    asked: list[str] = []
+    original = neo4j_module._run
+
+    def counting(runner: Any, query: Any, params: Any = None, **named: Any) -> Any:
+        asked.append(query)
+        return original(runner, query, params, **named)
+
+    monkeypatch.setattr(neo4j_module, "_run", counting)
+
+    def run(n: int, state: str, minute: int = 0) -> Event:
+        return parse_event(s.event(f"train#{n}", state, s.ts(3, minute), job="train"))
+
+    batches = [[run(0, "START"), run(1, "START")], [run(2, "START"), run(0, "COMPLETE", 5)], [run(1, "COMPLETE", 6), run(3, "START")]]
+    reference = SqliteStore(str(tmp_path / "reference.db"))
+    try:
+        for i, batch in enumerate(batches):
+            assert store.ingest(batch, s.ts(9, i)) == reference.ingest(batch, s.ts(9, i))
+        assert store.dump() == reference.dump()
+    finally:
+        reference.close()
+    labels = {n["props"].get("run_label") for n in store.dump()["nodes"] if n["kind"] == "Run"}
+    assert len(labels) == 4  # four runs of one label, each with a label of its own
+    assert neo4j_module.FIND_MANY["run_key"] not in asked
