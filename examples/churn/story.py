@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from emitters import Data, FeatureView, Lineage, ModelVersion
-from examples.churn import data, model
+from examples.churn import columns, data, model
 
 LAKE = "lake://demo"
 STORE = "demo"  # feature store
@@ -90,7 +90,8 @@ def _snapshot(lineage: Lineage, out: Path, version: str, outcome: Outcome) -> Da
 def _features(lineage: Lineage, out: Path, snapshot: Data, version: str, outcome: Outcome) -> FeatureView:
     folder = out / "features" / "churn_features" / version
     assert snapshot.version is not None and snapshot.path is not None
-    view = FeatureView("churn_features", version, data.FEATURES, data.ENTITIES, store=STORE, path=folder, rows=snapshot.rows)
+    features = columns.features(snapshot, data.FEATURES)  # each names the columns it comes from
+    view = FeatureView("churn_features", version, features, data.ENTITIES, store=STORE, path=folder, rows=snapshot.rows)
     with lineage.feature_step(view, inputs=[snapshot]) as run:
         data.build_features(Path(snapshot.path), folder)
     outcome.runs[f"features {version}"] = run.run_id
@@ -107,7 +108,9 @@ def _train(lineage: Lineage, out: Path, view: FeatureView, version: str, outcome
     params = RELEASES[version].params
     folder = out / "registry" / "churn" / version
     registry_uri = folder.resolve().as_uri()
-    target = ModelVersion("churn", version, registry=REGISTRY, registry_uri=registry_uri, framework="python-logreg", path=folder)
+    target = ModelVersion(
+        "churn", version, registry=REGISTRY, registry_uri=registry_uri, framework="python-logreg", path=folder, inputs=view.inputs()
+    )
     assert view.path is not None
     with lineage.training_step(target, inputs=[view], params=params, seed=SEED) as run:
         train_rows, train_labels = _split(Path(view.path), holdout=False)
