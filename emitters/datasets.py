@@ -60,8 +60,10 @@ def _version_facets(version: str | None) -> dict[str, DatasetFacet]:
 @dataclass(frozen=True)
 class Data:
     """A dataset version: a table, a file snapshot, a folder. `fields` are (name, type) columns;
-    `columns` says, per output column, the input columns it is made from, and `dataset_columns`
-    the (INDIRECT) columns that shape every row: the `columnLineage` facet (issue 36)."""
+    `input_facets` are what a step reading it reports about it (data quality metrics and
+    assertions), sent with it as an input; `columns` says, per output column, the input columns
+    it is made from, and `dataset_columns` the (INDIRECT) columns that shape every row: the
+    `columnLineage` facet (issue 36)."""
 
     namespace: str
     name: str
@@ -71,6 +73,7 @@ class Data:
     fields: Sequence[tuple[str, str]] | None = None
     rows: int | None = None
     extra: Mapping[str, DatasetFacet] = field(default_factory=dict)
+    input_facets: Mapping[str, InputDatasetFacet] = field(default_factory=dict)
     columns: Mapping[str, Sequence[Column]] | None = None
     dataset_columns: Sequence[Column] = ()
 
@@ -224,6 +227,7 @@ def as_input(spec: DatasetSpec, artifact: Artifact | None = None) -> InputDatase
     io: dict[str, InputDatasetFacet] = {}
     if spec.rows is not None:
         io["inputStatistics"] = input_statistics_input_dataset.InputStatisticsInputDatasetFacet(rowCount=spec.rows)
+    io |= dict(getattr(spec, "input_facets", None) or {})
     return InputDataset(
         namespace=spec.namespace, name=spec.name, facets=spec.facets() | _artifact(spec, artifact), inputFacets=io
     )
