@@ -26,6 +26,7 @@ from lineage.graph import (
     READ,
     SERVES,
     VERSION,
+    VERSION_OF,
     WROTE,
     Edge,
     Node,
@@ -64,7 +65,7 @@ def resolve_field(store: Store, ref: str, field: str | None) -> Node:
     if node.kind == FIELD:
         raise InvalidEvent("field", f"{display(node)} is already a field; leave out the field name")
     if node.kind == DATASET:
-        versions = [n for n in store.nodes([e.src for e in store.in_edges(node.id, "VERSION_OF")]) if not n.props.get("placeholder")]
+        versions = [n for n in store.nodes([e.src for e in store.in_edges(node.id, VERSION_OF)]) if not n.props.get("placeholder")]
         versions.sort(key=lambda n: (n.props.get("written_at") or "", n.id), reverse=True)
         found = store.nodes([ids.field_id(v.id, field) for v in versions])
         by_version = {str(f.props.get("version_id")): f for f in found}
