@@ -1,0 +1,81 @@
+"""A real Spark job's OpenLineage events: all accepted, and its output's column lineage answered
+as the job made it, on both stores (issue 36, point 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.producers.conftest import SparkRun
+
+# What the job (tests/producers/spark_job.py) makes each output column from, written from its
+# code: output field -> {(input dataset, input field, transformation type, subtype)}.
+DIRECT = {
+    "customer_id": {("customers", "customer_id", "DIRECT", "IDENTITY")},
+    "region": {("customers", "region", "DIRECT", "IDENTITY")},
+    "income_k": {("customers", "income", "DIRECT", "TRANSFORMATION")},
+    "total_spent": {("orders", "amount", "DIRECT", "AGGREGATION")},
+}
+# What decides which rows the output has: the join key on both sides, the filter, the grouping.
+# Spark may name more (the null checks it adds to a join key), never a column the job did not
+# join, filter or group on.
+INDIRECT_AT_LEAST = {
+    ("customers", "customer_id", "INDIRECT", "JOIN"),
+    ("orders", "customer_id", "INDIRECT", "JOIN"),
+    ("orders", "customer_id", "INDIRECT", "GROUP_BY"),
+    ("orders", "status", "INDIRECT", "FILTER"),
+}
+INDIRECT_COLUMNS = {("customers", "customer_id"), ("orders", "customer_id"), ("orders", "status")}
+INPUTS = ("customers", "orders")
+
+
+def _output_event(run: SparkRun) -> dict[str, Any]:
+    """The last event that carries the output's column lineage (the COMPLETE of its write)."""
+    found = [
+        event for event in run.events()
+        for output in event.get("outputs") or []
+        if output["name"] == run.path("features") and "columnLineage" in (output.get("facets") or {})
+    ]
+    assert found, "the listener sent no columnLineage for the output"
+    return found[-1]
+
+
+def _short(run: SparkRun, name: str) -> str:
+    """An input dataset's OpenLineage name back to the short name the tables above use."""
+    for short in INPUTS:
+        if name == run.path(short):
+            return short
+    return name
+
+
+def test_the_listener_s_events_are_all_accepted(spark_run: SparkRun) -> None:
+    refused = [(x.status, x.answer) for x in spark_run.exchanges if x.status not in (200, 201)]
+    assert not refused, f"the service refused events of the Spark listener: {refused}"
+    statuses = {x.answer["status"] for x in spark_run.exchanges}
+    assert statuses <= {"created", "duplicate"}
+    # The job ran five Spark actions (two writes, a schema read, the feature write), each with a
+    # START and a COMPLETE, plus the application's own START and COMPLETE.
+    assert len(spark_run.exchanges) >= 10
+    warnings = [(x.event()["job"]["name"], w) for x in spark_run.exchanges for w in x.answer["warnings"]]
+    # Warnings are allowed (a producer's facet may break its schema); they are listed so a change
+    # in what Spark sends shows here.
+    print(f"{len(warnings)} warnings: {warnings}")
+
+
+def test_the_listener_s_facet_says_what_the_job_did(spark_run: SparkRun) -> None:
+    """The facet as Spark sent it, read directly: if this fails, Spark changed, not our service."""
+    output = next(o for o in _output_event(spark_run)["outputs"] if o["name"] == spark_run.path("features"))
+    facet = output["facets"]["columnLineage"]
+    direct = {
+        name: {
+            (_short(spark_run, i["name"]), i["field"], t["type"], t["subtype"])
+            for i in entry["inputFields"] for t in i["transformations"]
+        }
+        for name, entry in facet["fields"].items()
+    }
+    assert direct == DIRECT
+    indirect = {
+        (_short(spark_run, i["name"]), i["field"], t["type"], t["subtype"])
+        for i in facet["dataset"] for t in i["transformations"]
+    }
+    assert INDIRECT_AT_LEAST <= indirect
+    assert {(d, f) for d, f, _, _ in indirect} == INDIRECT_COLUMNS
