@@ -3,8 +3,16 @@ as the job made it, on both stores (issue 36, point 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from lineage.settings import Settings
+from lineage.store.base import Store
+from tests.producers.columns import answered_fields, made_from, written_version
 from tests.producers.conftest import SparkRun
 
 # What the job (tests/producers/spark_job.py) makes each output column from, written from its
@@ -79,3 +87,33 @@ def test_the_listener_s_facet_says_what_the_job_did(spark_run: SparkRun) -> None
     }
     assert INDIRECT_AT_LEAST <= indirect
     assert {(d, f) for d, f, _, _ in indirect} == INDIRECT_COLUMNS
+
+
+@pytest.fixture
+def client(store: Store, settings: Settings, spark_run: SparkRun) -> Iterator[TestClient]:
+    """A service on a fresh store of each backend, sent what the listener sent, in its order."""
+    with TestClient(create_app(settings, store=store)) as test_client:
+        for exchange in spark_run.exchanges:
+            answer = test_client.post(exchange.path, content=exchange.body, headers={"Content-Type": "application/json"})
+            assert answer.status_code in (200, 201), answer.text
+        yield test_client
+
+
+def test_the_output_s_columns_are_answered_as_the_job_made_them(
+    client: TestClient, store: Store, spark_run: SparkRun
+) -> None:
+    event = _output_event(spark_run)
+    version = written_version(store, event["run"]["runId"], "file", spark_run.path("features"))
+    assert answered_fields(client, version) == set(DIRECT)
+    for field, direct in DIRECT.items():
+        answer = made_from(client, version, field)
+        columns = {(_short(spark_run, name), column) for _, name, column in answer}
+        assert columns == {(d, f) for d, f, _, _ in direct} | INDIRECT_COLUMNS, field
+        given = {
+            (_short(spark_run, name), column, kind, subtype)
+            for (_, name, column), found in answer.items() for kind, subtype in found
+        }
+        assert {g for g in given if g[2] == "DIRECT"} == direct, field
+        indirect = {g for g in given if g[2] == "INDIRECT"}
+        # The dataset-wide list reaches every field of the output.
+        assert INDIRECT_AT_LEAST <= indirect and {(d, f) for d, f, _, _ in indirect} == INDIRECT_COLUMNS, field
