@@ -15,6 +15,10 @@ from lineage.store.base import Store
 from tests.producers.columns import answered_fields, made_from, written_version
 from tests.producers.conftest import SparkRun
 
+# The first test to ask for the Spark run waits for it (a JVM and Spark on a loaded machine), which
+# may take more than the suite's 300 s per test; the job itself is stopped after 600 s.
+pytestmark = pytest.mark.timeout(900)
+
 # What the job (tests/producers/spark_job.py) makes each output column from, written from its
 # code: output field -> {(input dataset, input field, transformation type, subtype)}.
 DIRECT = {
