@@ -1,49 +1,80 @@
-"""Column-lineage answers in the shape the producer tests compare: a version's fields, and what
-one field is made from, with the (type, subtype) of each transformation."""
+"""Column-lineage answers of the HTTP API in the shape the producer tests compare: a version's
+fields, and the columns one step up or down from a field, with the (type, subtype) of each
+transformation and the version each column belongs to. The client is the in-process app's
+TestClient or an httpx client of a running service."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from lineage import ids
-from lineage.graph import FEEDS, HAS_FIELD, WROTE
-from lineage.store.base import Store
+from lineage.graph import WROTE
 
 Column = tuple[str, str, str]  # namespace, dataset name, field
 Transformations = frozenset[tuple[str | None, str | None]]
 
 
-def _store(client: TestClient) -> Any:
-    return client.app.state.store  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class Neighbour:
+    """A column one FEEDS edge away from the field asked about."""
+
+    transformations: Transformations
+    version_id: str
+    placeholder: bool  # the version read is unknown
 
 
-def answered_fields(client: TestClient, version: str) -> set[str]:
-    """The fields the service knows of a dataset version."""
-    store = _store(client)
-    return {str(n.props["field"]) for n in store.nodes([e.dst for e in store.out_edges(version, HAS_FIELD)])}
+def answered_fields(client: httpx.Client, version: str) -> set[str]:
+    """The fields `GET /api/v1/fields` lists for a dataset version."""
+    answer = client.get("/api/v1/fields", params={"ref": version})
+    assert answer.status_code == 200, answer.text
+    return {str(f["field"]) for f in answer.json()["fields"]}
 
 
-def made_from(client: TestClient, version: str, field: str) -> dict[Column, Transformations]:
-    """The input columns one step upstream of `version`'s `field`, with their transformations."""
-    store = _store(client)
-    out: dict[Column, Transformations] = {}
-    for edge in store.in_edges(ids.field_id(version, field), FEEDS):
-        node = store.node(edge.src)
-        assert node is not None
-        of = node.props["of"]
-        column = (str(of["namespace"]), str(of["name"]), str(node.props["field"]))
-        out[column] = frozenset((t.get("type"), t.get("subtype")) for t in edge.props.get("transformations") or [])
+def neighbours(client: httpx.Client, version: str, field: str, direction: str = "up") -> dict[Column, Neighbour]:
+    """The columns one step `up` (what the field is made from) or `down` (what it feeds) that
+    `GET /api/v1/column-lineage` answers, DIRECT and INDIRECT edges both."""
+    answer = client.get(
+        "/api/v1/column-lineage",
+        params={"ref": version, "field": field, "direction": direction, "depth": 1, "transformations": "all"},
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    start = body["field"]["id"]
+    found = {f["id"]: f for f in body["fields"]}
+    out: dict[Column, Neighbour] = {}
+    for edge in body["edges"]:
+        if (edge["dst"] if direction == "up" else edge["src"]) != start:
+            continue
+        other = found[edge["src"] if direction == "up" else edge["dst"]]
+        column = (str(other["namespace"]), str(other["name"]), str(other["field"]))
+        assert column not in out, f"two edges between {field} and {column}"
+        out[column] = Neighbour(
+            frozenset((t.get("type"), t.get("subtype")) for t in edge["transformations"]),
+            str(other["version_id"]),
+            bool(other.get("placeholder")),
+        )
     return out
 
 
-def written_version(store: Store, run: str, namespace: str, name: str) -> str:
-    """The version of a dataset that a run wrote (found in the graph, not computed here)."""
+def made_from(client: httpx.Client, version: str, field: str) -> dict[Column, Transformations]:
+    """The input columns one step upstream of `version`'s `field`, with their transformations."""
+    return {column: n.transformations for column, n in neighbours(client, version, field, "up").items()}
+
+
+def written_version(client: httpx.Client, run: str, namespace: str, name: str) -> str:
+    """The id of the version of a dataset that a run wrote, as `GET /api/v1/nodes/{id}` shows
+    the run's WROTE edges (found in the graph, not computed here)."""
+    answer = client.get(f"/api/v1/nodes/{ids.run_id(run)}")
+    assert answer.status_code == 200, answer.text
     dataset = ids.dataset_id(namespace, name)
-    found = [
-        e.dst for e in store.out_edges(ids.run_id(run), WROTE)
-        if (node := store.node(e.dst)) is not None and node.props.get("dataset") == dataset
-    ]
+    found = []
+    for edge in answer.json()["out"]:
+        if edge["type"] == WROTE:
+            version = client.get(f"/api/v1/nodes/{edge['dst']}").json()
+            if version["props"].get("dataset") == dataset:
+                found.append(str(edge["dst"]))
     assert len(found) == 1, f"run {run} wrote {len(found)} versions of {namespace}:{name}"
     return found[0]

@@ -39,10 +39,10 @@ def test_the_corpus_has_column_lineage_to_check() -> None:
     assert kinds == {"DIRECT", "INDIRECT"}
 
 
-def test_corpus_column_lineage_is_answered_as_the_facets_say(client: TestClient, store: Store) -> None:
+def test_corpus_column_lineage_is_answered_as_the_facets_say(client: TestClient) -> None:
     wrong = []
     for output in corpus.column_outputs():
-        version = written_version(store, output.run, output.namespace, output.name)
+        version = written_version(client, output.run, output.namespace, output.name)
         where = f"{output.namespace}:{output.name} ({output.events[0]})"
         fields = answered_fields(client, version)
         if not output.fields <= fields:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from lineage.settings import Settings
 from lineage.store.base import Store
-from tests.producers.columns import answered_fields, made_from, written_version
+from tests.producers.columns import answered_fields, neighbours, written_version
 from tests.producers.conftest import SparkRun
 
 # The first test to ask for the Spark run waits for it (a JVM and Spark on a loaded machine), which
@@ -103,21 +104,48 @@ def client(store: Store, settings: Settings, spark_run: SparkRun) -> Iterator[Te
         yield test_client
 
 
-def test_the_output_s_columns_are_answered_as_the_job_made_them(
-    client: TestClient, store: Store, spark_run: SparkRun
-) -> None:
-    event = _output_event(spark_run)
-    version = written_version(store, event["run"]["runId"], "file", spark_run.path("features"))
+def _writer(run: SparkRun, short: str) -> str:
+    """The runId of the Spark action that wrote one of the job's datasets."""
+    runs = {
+        event["run"]["runId"] for event in run.events()
+        if event["eventType"] == "COMPLETE" and any(o["name"] == run.path(short) for o in event.get("outputs") or [])
+    }
+    assert len(runs) == 1, f"{short} written by {len(runs)} runs"
+    return runs.pop()
+
+
+def check_answers(client: httpx.Client, run: SparkRun) -> None:
+    """The output version's fields, what each is made from and how, from which input versions;
+    and the other way, what the input column `income` feeds."""
+    version = written_version(client, _writer(run, "features"), "file", run.path("features"))
+    inputs = {short: written_version(client, _writer(run, short), "file", run.path(short)) for short in INPUTS}
     assert answered_fields(client, version) == set(DIRECT)
     for field, direct in DIRECT.items():
-        answer = made_from(client, version, field)
-        columns = {(_short(spark_run, name), column) for _, name, column in answer}
+        answer = neighbours(client, version, field, "up")
+        columns = {(_short(run, name), column) for _, name, column in answer}
         assert columns == {(d, f) for d, f, _, _ in direct} | INDIRECT_COLUMNS, field
         given = {
-            (_short(spark_run, name), column, kind, subtype)
-            for (_, name, column), found in answer.items() for kind, subtype in found
+            (_short(run, name), column, kind, subtype)
+            for (_, name, column), found in answer.items() for kind, subtype in found.transformations
         }
         assert {g for g in given if g[2] == "DIRECT"} == direct, field
         indirect = {g for g in given if g[2] == "INDIRECT"}
         # The dataset-wide list reaches every field of the output.
         assert INDIRECT_AT_LEAST <= indirect and {(d, f) for d, f, _, _ in indirect} == INDIRECT_COLUMNS, field
+        # Version-exact: each input column is one of the versions the job wrote before reading it.
+        for (_, name, column), found in answer.items():
+            assert not found.placeholder and found.version_id == inputs[_short(run, name)], (field, name, column)
+    income = neighbours(client, inputs["customers"], "income", "down")
+    assert {(n, f): x.transformations for (_, n, f), x in income.items()} == {
+        (run.path("features"), "income_k"): frozenset({("DIRECT", "TRANSFORMATION")})
+    }
+    assert next(iter(income.values())).version_id == version
+
+
+def test_the_service_the_listener_sent_to_answers_the_output_s_columns(spark_run: SparkRun) -> None:
+    with httpx.Client(base_url=spark_run.url, timeout=60) as live:
+        check_answers(live, spark_run)
+
+
+def test_the_output_s_columns_are_answered_as_the_job_made_them(client: TestClient, spark_run: SparkRun) -> None:
+    check_answers(client, spark_run)
