@@ -60,8 +60,9 @@ class SparkRun:
         return [x.event() for x in self.exchanges if x.path.startswith("/api/v1/lineage")]
 
 
-# Filled by the fixture, printed at the end of the run: the time the Spark test adds.
-_TIMINGS: list[str] = []
+# Filled by the fixture, printed at the end of the run: the time the Spark test adds, and the
+# warnings the service gave the listener's events (allowed, but shown).
+_SUMMARY: list[str] = []
 
 
 @contextmanager
@@ -124,10 +125,18 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRun]:
         if proc.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
             pytest.fail(f"the Spark job failed (exit {proc.returncode}); the end of {log}:\n{tail}")
-        _TIMINGS.append(f"Spark job with the OpenLineage listener: {seconds:.1f} s, {len(seen)} requests sent")
+        warnings = [
+            f"  {x.event()['job']['name']}: {w.get('field')}: {w.get('problem')} {w.get('detail')}"
+            for x in seen if isinstance(x.answer, dict) for w in x.answer.get("warnings") or []
+        ]
+        _SUMMARY.append(
+            f"Spark job with the OpenLineage listener: {seconds:.1f} s, {len(seen)} events sent, "
+            f"{len(warnings)} warnings"
+        )
+        _SUMMARY.extend(warnings)
         yield SparkRun(data=data, url=url, exchanges=list(seen), seconds=seconds)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for line in _TIMINGS:
+    for line in _SUMMARY:
         terminalreporter.write_line(line)

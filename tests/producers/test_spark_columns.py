@@ -65,13 +65,13 @@ def test_the_listener_s_events_are_all_accepted(spark_run: SparkRun) -> None:
     assert not refused, f"the service refused events of the Spark listener: {refused}"
     statuses = {x.answer["status"] for x in spark_run.exchanges}
     assert statuses <= {"created", "duplicate"}
-    # The job ran five Spark actions (two writes, a schema read, the feature write), each with a
-    # START and a COMPLETE, plus the application's own START and COMPLETE.
+    # The job's Spark actions (two input writes, the CSV schema inference, the output write) each
+    # send a START and a COMPLETE, and the application its own START and COMPLETE.
     assert len(spark_run.exchanges) >= 10
-    warnings = [(x.event()["job"]["name"], w) for x in spark_run.exchanges for w in x.answer["warnings"]]
-    # Warnings are allowed (a producer's facet may break its schema); they are listed so a change
-    # in what Spark sends shows here.
-    print(f"{len(warnings)} warnings: {warnings}")
+    # Warnings are allowed (a producer's facet may break its schema): the run's summary lists
+    # them (tests/producers/conftest.py), so a change in what Spark sends shows there.
+    for exchange in spark_run.exchanges:
+        assert isinstance(exchange.answer["warnings"], list)
 
 
 def test_the_listener_s_facet_says_what_the_job_did(spark_run: SparkRun) -> None:
@@ -94,11 +94,13 @@ def test_the_listener_s_facet_says_what_the_job_did(spark_run: SparkRun) -> None
     assert {(d, f) for d, f, _, _ in indirect} == INDIRECT_COLUMNS
 
 
-@pytest.fixture
-def client(store: Store, settings: Settings, spark_run: SparkRun) -> Iterator[TestClient]:
-    """A service on a fresh store of each backend, sent what the listener sent, in its order."""
+@pytest.fixture(params=["as-sent", "reversed"])
+def client(store: Store, settings: Settings, spark_run: SparkRun, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """A service on a fresh store of each backend, sent what the listener sent, in its order and
+    in the reverse one: the answer is a function of the events, not of their arrival."""
+    sent = spark_run.exchanges if request.param == "as-sent" else spark_run.exchanges[::-1]
     with TestClient(create_app(settings, store=store)) as test_client:
-        for exchange in spark_run.exchanges:
+        for exchange in sent:
             answer = test_client.post(exchange.path, content=exchange.body, headers={"Content-Type": "application/json"})
             assert answer.status_code in (200, 201), answer.text
         yield test_client
