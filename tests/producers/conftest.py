@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -106,8 +108,7 @@ def recording_proxy(upstream: str) -> Iterator[tuple[str, list[Exchange]]]:
 def spark_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRun]:
     if importlib.util.find_spec("pyspark") is None:
         pytest.fail("pyspark is not installed: `make install` installs the test extras (pyproject.toml)")
-    sys.path.insert(0, str(ROOT / "ops"))
-    import spark_listener
+    import spark_listener  # ops/ is on the path (tests/conftest.py)
 
     jar = spark_listener.install()
     base = tmp_path_factory.mktemp("spark")
@@ -116,15 +117,22 @@ def spark_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRun]:
     with running(f"sqlite:///{base / 'live.db'}") as url, recording_proxy(url) as (proxy, seen):
         started = time.monotonic()
         with open(log, "wb") as out:
-            proc = subprocess.run(
+            # Its own process group: the JVM that pyspark starts goes with it on a timeout.
+            proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.producers.spark_job", str(jar), str(data), proxy],
-                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                timeout=JOB_TIMEOUT_SECONDS,
+                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
+            try:
+                code = proc.wait(JOB_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                code = None
         seconds = time.monotonic() - started
-        if proc.returncode != 0:
+        if code != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
-            pytest.fail(f"the Spark job failed (exit {proc.returncode}); the end of {log}:\n{tail}")
+            said = f"exit {code}" if code is not None else f"stopped after {JOB_TIMEOUT_SECONDS} s"
+            pytest.fail(f"the Spark job failed ({said}); the end of {log}:\n{tail}")
         warnings = [
             f"  {x.event()['job']['name']}: {w.get('field')}: {w.get('problem')} {w.get('detail')}"
             for x in seen if isinstance(x.answer, dict) for w in x.answer.get("warnings") or []
