@@ -93,6 +93,7 @@ class ColumnOutput:
     name: str
     events: tuple[str, ...]  # labels of the events it comes from
     fields: frozenset[str]  # the top-level fields its schema and columnLineage facets name
+    types: dict[str, str]  # field -> type, as its schema facet gives them
     sources: dict[str, frozenset[ColumnSource]]  # output field -> what it is made from
 
 
@@ -153,6 +154,7 @@ def column_outputs() -> list[ColumnOutput]:
             sources.setdefault(field, set()).update(wide)
         out.append(ColumnOutput(
             run=key[0], namespace=key[1], name=key[2], events=tuple(events), fields=fields,
+            types={f["name"]: f["type"] for f in schema.get("fields") or [] if f.get("type")},
             sources={
                 field: frozenset(_merged(found)) for field, found in sources.items()
             },

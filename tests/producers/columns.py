@@ -26,11 +26,11 @@ class Neighbour:
     placeholder: bool  # the version read is unknown
 
 
-def answered_fields(client: httpx.Client, version: str) -> set[str]:
-    """The fields `GET /api/v1/fields` lists for a dataset version."""
+def answered_fields(client: httpx.Client, version: str) -> dict[str, str | None]:
+    """The fields `GET /api/v1/fields` lists for a dataset version, with their types."""
     answer = client.get("/api/v1/fields", params={"ref": version})
     assert answer.status_code == 200, answer.text
-    return {str(f["field"]) for f in answer.json()["fields"]}
+    return {str(f["field"]): f.get("type") for f in answer.json()["fields"]}
 
 
 def neighbours(client: httpx.Client, version: str, field: str, direction: str = "up") -> dict[Column, Neighbour]:

@@ -45,8 +45,11 @@ def test_corpus_column_lineage_is_answered_as_the_facets_say(client: TestClient)
         version = written_version(client, output.run, output.namespace, output.name)
         where = f"{output.namespace}:{output.name} ({output.events[0]})"
         fields = answered_fields(client, version)
-        if not output.fields <= fields:
-            wrong.append(f"{where}: fields {sorted(output.fields - fields)} missing")
+        if not output.fields <= set(fields):
+            wrong.append(f"{where}: fields {sorted(output.fields - set(fields))} missing")
+        types = {name: fields.get(name) for name in output.types}
+        if types != output.types:
+            wrong.append(f"{where}: field types {types}, the schema facet says {output.types}")
         for field in sorted(output.fields):
             answer = made_from(client, version, field)
             expected = {(s.namespace, s.name, s.field): s for s in output.sources.get(field, ())}
