@@ -884,7 +884,9 @@ class _Projector:
             self.rebind_inferred(dataset, since)
         # Column lineage follows the reads: a run whose reads changed recomputes its outputs'.
         for run in sorted(self.runs_to_refresh):
-            for edge in self.g.out_edges(run, WROTE):
+            wrote = self.g.out_edges(run, WROTE)
+            self.g.preload([e.dst for e in wrote])  # read again by refresh_deployments below
+            for edge in wrote:
                 if (node := self.g.node(edge.dst)) is not None and has_columns(node):
                     self.columns_to_refresh.add(edge.dst)
         for version in sorted(self.columns_to_refresh):

@@ -18,7 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["column lineage"], dependencies=[requ
 Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 
 
-@router.get("/column-lineage", summary="Column lineage of a field: ours (ref, field) or Marquez's (nodeId)")
+# Tagged marquez too: with `nodeId` (or nothing) its 400s have Marquez's shape (api/errors.py).
+@router.get("/column-lineage", tags=["marquez"], summary="Column lineage of a field: ours (ref, field) or Marquez's (nodeId)")
 def column_lineage(
     store: StoreDep,
     settings: SettingsDep,
