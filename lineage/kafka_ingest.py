@@ -276,13 +276,13 @@ class TopicConsumer:
                 pass  # no longer ours: its new owner starts from the committed offset
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.status.assigned = len(consumer.assignment())
+        self.status.assigned = len(partitions)  # the eager protocol hands out the whole assignment
         log.info("partitions assigned", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]})
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Called inside consume(), never during a batch: every batch handed out so far was
         # committed or rewound, so there is nothing to flush here.
-        self.status.assigned = max(0, len(consumer.assignment()) - len(partitions))
+        self.status.assigned = 0  # and takes it back whole
         self._kept.clear()
         self._produced.clear()
         log.info("partitions revoked", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]})
