@@ -58,7 +58,9 @@ def _version_facets(version: str | None) -> dict[str, DatasetFacet]:
 
 @dataclass(frozen=True)
 class Data:
-    """A dataset version: a table, a file snapshot, a folder. `fields` are (name, type) columns."""
+    """A dataset version: a table, a file snapshot, a folder. `fields` are (name, type) columns;
+    `input_facets` are what a step reading it reports about it (data quality metrics and
+    assertions), sent with it as an input."""
 
     namespace: str
     name: str
@@ -68,6 +70,7 @@ class Data:
     fields: Sequence[tuple[str, str]] | None = None
     rows: int | None = None
     extra: Mapping[str, DatasetFacet] = field(default_factory=dict)
+    input_facets: Mapping[str, InputDatasetFacet] = field(default_factory=dict)
 
     def facets(self) -> dict[str, DatasetFacet]:
         facets = _version_facets(self.version)
@@ -198,6 +201,7 @@ def as_input(spec: DatasetSpec, artifact: Artifact | None = None) -> InputDatase
     io: dict[str, InputDatasetFacet] = {}
     if spec.rows is not None:
         io["inputStatistics"] = input_statistics_input_dataset.InputStatisticsInputDatasetFacet(rowCount=spec.rows)
+    io |= dict(getattr(spec, "input_facets", None) or {})
     return InputDataset(
         namespace=spec.namespace, name=spec.name, facets=spec.facets() | _artifact(spec, artifact), inputFacets=io
     )

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import IngestDep, SettingsDep, StoreDep, require
+from api.deps import IngestDep, SettingsDep, StoreDep, authorize, require
 from api.responses import json_response
 from lineage import actions, queries, releases
 from lineage.ids import annotation_id
@@ -70,8 +70,11 @@ class RollbackIn(BaseModel):
     by: str = Field(default="", max_length=256)
 
 
-@router.post("/models/{name}/aliases/{alias}/rollback", dependencies=[require("ingest")], summary="Move an alias back to its last known good version: plan, or record and notify (never deploys)")
-async def rollback(name: str, alias: str, body: RollbackIn, store: StoreDep, settings: SettingsDep, ingest: IngestDep) -> dict[str, Any]:
+@router.post("/models/{name}/aliases/{alias}/rollback", dependencies=[require("read")], summary="Move an alias back to its last known good version: plan, or record and notify (never deploys)")
+async def rollback(request: Request, name: str, alias: str, body: RollbackIn, store: StoreDep, settings: SettingsDep, ingest: IngestDep) -> dict[str, Any]:
+    # A dry run only reads, so a read token may plan; recording the move writes evidence.
+    if not body.dry_run:
+        await authorize(request, "ingest")
     plan = await asyncio.to_thread(actions.rollback_plan, store, name, alias)
     if body.dry_run:
         return plan | {"dry_run": True}

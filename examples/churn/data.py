@@ -2,7 +2,8 @@
 
 A snapshot is a folder with `customers.csv` (raw CRM export, with a `status` column) and
 `manifest.json`, which says how `status` maps to the churn label. data-v1.8.2 ships the biased
-mapping the incident is about: `paused` customers are labelled as churned.
+mapping the incident is about: `paused` customers are labelled as churned. It also dropped the
+`region` column under a minor version bump, a breaking change of its data contract.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ SNAPSHOTS = {
     "data-v1.8.2": (800, BIASED_MAPPING),
 }
 SEED = 42
+# Columns a snapshot no longer exports: data-v1.8.2 dropped `region` (no feature reads it, but
+# the contract of `customers` promised it).
+DROPPED = {"data-v1.8.2": ("region",)}
+
+
+def columns(version: str) -> list[tuple[str, str]]:
+    """The (name, type) columns snapshot `version` exports."""
+    return [(n, t) for n, t in COLUMNS if n not in DROPPED.get(version, ())]
 
 
 def customers(count: int, seed: int = SEED) -> list[dict[str, Any]]:
@@ -75,15 +84,16 @@ def write_snapshot(folder: Path, version: str) -> dict[str, Any]:
     count, mapping = SNAPSHOTS[version]
     folder.mkdir(parents=True, exist_ok=True)
     rows = customers(count)
+    exported = columns(version)
     with (folder / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[c for c, _ in COLUMNS], lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=[c for c, _ in exported], extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     manifest = {
         "dataset": "customers",
         "version": version,
         "rows": len(rows),
-        "columns": [{"name": n, "type": t} for n, t in COLUMNS],
+        "columns": [{"name": n, "type": t} for n, t in exported],
         "label": {"column": "status", "mapping": mapping},
         "source": f"synthetic CRM export (seed {SEED})",
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from examples.churn.record import ask_record, report_record
 from examples.churn.story import Outcome
 
 
@@ -31,12 +32,13 @@ class Asker:
 
 
 def ask(url: str, outcome: Outcome) -> dict[str, Any]:
-    """Quarantine data-v1.8.2 as responders would, then ask the four questions."""
+    """Quarantine data-v1.8.2 as responders would, roll Production back, then ask the questions."""
     api = Asker(url)
     reason = "biased label mapping: paused counted as churned"
     api.post("/api/v1/annotations", {"ref": "data-v1.8.2", "tag": "quarantined", "author": "oncall", "reason": reason})
     during = outcome.times["2.3.1 to churn-prod"].replace(hour=15)
-    return {
+    record = ask_record(api, outcome)
+    return record | {
         "impact": api.get("/api/v1/impact", ref="data-v1.8.2"),
         "diff": api.get("/api/v1/diff", **{"from": "churn@2.2.0", "to": "churn@2.3.1"}),
         "endpoint": api.get("/api/v1/endpoints/churn-prod", at=during.isoformat()),
@@ -87,4 +89,5 @@ def report(answers: dict[str, Any], outcome: Outcome) -> str:
     ]
     for excluded in answers["versions"].get("excluded", []):
         lines.append(f"   skipped {excluded['version']}: {excluded['reason']}")
+    lines += report_record(answers, diff)
     return "\n".join(lines)

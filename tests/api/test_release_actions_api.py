@@ -132,3 +132,30 @@ def test_verify_over_http(client: TestClient) -> None:
     }
     assert verdict == {GOOD_SHA: "match", "f" * 64: "mismatch"}
     assert client.post("/api/v1/artifacts/verify", json={"ref": "churn@2.2.0", "sha256": "xyz"}).status_code in (400, 422)
+
+
+def test_a_read_token_may_plan_a_rollback_but_recording_it_needs_ingest_too(store: Store, settings: Settings, receiver: Receiver) -> None:
+    from lineage.auth import new_token
+    from tests.api.test_auth import bearer, tokens
+
+    settings = settings.model_copy(update={"owner_webhook_url": receiver.url})
+    secrets = tokens(store)
+    secrets["oncall"], oncall = new_token("oncall", ["read", "ingest"], "2026-01-01T00:00:00.000000Z")
+    store.put_token(oncall)
+    with client_for(store, settings) as test_client:
+        loaded = test_client.post("/api/v1/lineage/batch", json=story(), headers=bearer(secrets["pipeline"]))
+        assert loaded.status_code == 200
+        before = store.count_events(EventFilter())
+        path = "/api/v1/models/churn/aliases/Production/rollback"
+        assert test_client.post(path, json={}).status_code == 401
+        plan = test_client.post(path, json={}, headers=bearer(secrets["responder"]))
+        assert plan.status_code == 200 and plan.json()["last_known_good"]["version"] == "2.2.0"
+        record = {"dry_run": False, "reason": "bad labels", "by": "oncall"}
+        refused = test_client.post(path, json=record, headers=bearer(secrets["responder"]))
+        assert refused.status_code == 403
+        assert store.count_events(EventFilter()) == before and receiver.posts == []
+        assert test_client.post(path, json=record, headers=bearer(secrets["pipeline"])).status_code == 403
+        assert store.count_events(EventFilter()) == before
+        recorded = test_client.post(path, json=record, headers=bearer(secrets["oncall"]))
+        assert recorded.status_code == 200 and recorded.json()["moved_to"] == "2.2.0"
+        assert store.count_events(EventFilter()) == before + 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
+from openlineage.client.facet_v2 import data_quality_assertions_dataset as dqa
 
 from api.app import create_app
 from emitters import Data, Endpoint, FeatureView, ModelVersion, current_step
@@ -36,6 +37,15 @@ def data_step(c: Capture, tmp: Path) -> None:
     _write(raw)
     with c.lineage.data_step("clean", inputs=[raw], outputs=[out]):
         _write(out)
+
+
+def checked_input(c: Capture, tmp: Path) -> None:
+    """A validation step: what it found about its input goes as the input's quality facets."""
+    raw = _data(tmp, "raw", "v1")
+    _write(raw)
+    found = dqa.DataQualityAssertionsDatasetFacet(assertions=[dqa.Assertion(assertion="not_null", success=False, column="x")])
+    with c.lineage.data_step("check-raw", inputs=[Data(raw.namespace, raw.name, raw.version, path=raw.path, rows=2, input_facets={"dataQualityAssertions": found})]):
+        pass
 
 
 def feature_step(c: Capture, tmp: Path) -> None:
@@ -92,6 +102,7 @@ def failing_step(c: Capture, tmp: Path) -> None:
 
 HELPERS: dict[str, Callable[[Capture, Path], None]] = {
     "data": data_step,
+    "checked-input": checked_input,
     "feature": feature_step,
     "training": training_step,
     "promotion": promotion,
@@ -178,3 +189,12 @@ def test_every_custom_facet_validates_against_its_published_schema(
 )
 def test_published_schemas_refuse_what_the_service_refuses(key: str, facet: dict[str, Any], published: dict[str, dict[str, Any]]) -> None:
     assert not Draft202012Validator(published[key]).is_valid(facet)
+
+
+def test_an_input_carries_what_the_step_reported_about_it(capture: Capture, tmp_path: Path) -> None:
+    checked_input(capture, tmp_path)
+    for event in capture.events():
+        (read,) = event["inputs"]
+        assert set(read["inputFacets"]) == {"inputStatistics", "dataQualityAssertions"}
+        (assertion,) = read["inputFacets"]["dataQualityAssertions"]["assertions"]
+        assert (assertion["assertion"], assertion["success"], assertion["column"]) == ("not_null", False, "x")

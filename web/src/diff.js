@@ -1,6 +1,7 @@
 // Side-by-side diff of two model versions (/diff): what differs upstream of them, from on the
 // left and to on the right, as `lineage diff` prints it.
 import { get } from "./api.js";
+import { dataChanges } from "./datachanges.js";
 import { h, fill, show, table } from "./dom.js";
 import { warningBanner } from "./warnings.js";
 
@@ -28,6 +29,7 @@ export function renderDiff(answer) {
   for (const [title, list] of [["Params", answer.params], ["Metrics", answer.metrics]]) {
     if (list.length) parts.push(h("h4", {}, title), table(["job", "name", "from", "to"], rows(list, (p) => `${p.job} ${p.name}`, (p) => [p.job, p.name, show(p.from), show(p.to)]), { id: `diff-${title.toLowerCase()}` }));
   }
+  parts.push(...dataChanges(answer));
   return h("div.diff", {}, parts);
 }
 
