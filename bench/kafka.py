@@ -3,12 +3,15 @@
     python -m bench.run --kafka                  # both stores, one consumer, 2 partitions
     python -m bench.run --kafka --stores sqlite
 
-Three runs on each store, on a broker started here (`ops/kafka_local.py`) unless
-LINEAGE_BENCH_KAFKA_BOOTSTRAP names one:
+Four runs on each store, on a broker started here (`ops/kafka_local.py`) unless
+LINEAGE_BENCH_KAFKA_BOOTSTRAP names one, after a warm-up load (a fresh Neo4j compiles its plans):
 
+0. The store alone: the same number of events ingested in this process, 500 a transaction,
+   the rate the store takes at this moment's machine speed with no HTTP and no Kafka.
 1. HTTP -> Kafka: `lineage serve` with LINEAGE_KAFKA_HTTP_TO_TOPIC, 32 clients posting single
    events, each answered 202 once Kafka acknowledged it; no consumer runs.
-2. Kafka -> store: one `lineage consume` drains what run 1 left in the topic.
+2. Kafka -> store: one `lineage consume` drains what run 1 left in the topic, timed from the
+   first event stored (its start and group join are not ingest).
 3. Both at once: the clients post while the consumer drains; the rate is events over the time
    from the first post until the last event is in the store.
 
@@ -36,8 +39,10 @@ import httpx
 import orjson
 
 from bench.load import Connection
-from bench.run import HTTP_DAYS_PER_RUN, ROOT, percentile, process_tree
+from bench.run import HTTP_DAYS_PER_RUN, ROOT, in_chunks, machine_speed, percentile, process_tree
 from bench.workload import Workload
+from lineage.ingest.parse import parse_event
+from lineage.runtime import tuned_gc
 from lineage.settings import Settings
 from lineage.store import open_store
 
@@ -129,7 +134,8 @@ def make_topic(bootstrap: str) -> str:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    for future in AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(name, PARTITIONS, 1)]).values():
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # held until the futures resolve: its end fails them
+    for future in admin.create_topics([NewTopic(name, PARTITIONS, 1)]).values():
         future.result(timeout=60)
     return name
 
@@ -183,14 +189,40 @@ async def post_all(base: str, offset: int) -> list[float]:
     return latencies
 
 
-def wait_for_count(url: str, count: int, timeout: float = 1800) -> None:
+def wait_for_count(url: str, count: int, timeout: float = 1800) -> float:
+    """Wait until the store holds `count` events; perf_counter() when the first new one landed."""
     store = open_store(Settings(store=url))
     try:
         deadline = time.monotonic() + timeout
-        while store.event_count() < count:
+        before, first = store.event_count(), None
+        while (now := store.event_count()) < count:
+            if first is None and now > before:
+                first = time.perf_counter()
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{store.event_count()} of {count} events in the store after {timeout:.0f} s")
+                raise RuntimeError(f"{now} of {count} events in the store after {timeout:.0f} s")
             time.sleep(0.05)
+        return first or time.perf_counter()
+    finally:
+        store.close()
+
+
+def store_alone(url: str, offset: int, components: dict[str, int]) -> Run:
+    """The same number of events bulk-ingested in process, chunks of 500 as a consumer's batch:
+    what the store takes with no HTTP and no Kafka, at this moment's machine speed."""
+    workload = Workload(CLIENTS * PER_CLIENT, seed=2000 + offset, first_day=HTTP_DAYS_PER_RUN * offset)
+    events = [parse_event(e) for e in workload.events()]
+    store = open_store(Settings(store=url))
+    try:
+        meter = Meter(components)
+        meter.start()
+        client_cpu = time.process_time()  # this process is the consumer here
+        started = time.perf_counter()
+        with tuned_gc():
+            for chunk, received in in_chunks(events, 500):
+                store.ingest(chunk, received)
+        seconds = time.perf_counter() - started
+        cpu = meter.stop() | {"consumer": time.process_time() - client_cpu}
+        return Run("store alone (in process, 500 a commit)", "", len(events), seconds, [], cpu)
     finally:
         store.close()
 
@@ -206,6 +238,10 @@ def measure(kind: str) -> list[Run]:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         others = {"broker": broker_pid, "neo4j": store_pid}
+        speed = machine_speed()
+        # A fresh Neo4j compiles its query plans on first use: warm it (and SQLite's file) first.
+        store_alone(url, 10, {})
+        runs.append(store_alone(url, 11, {k: v for k, v in others.items() if v}))
         with process(["serve", "--port", str(port)], kafka_env | {"LINEAGE_KAFKA_HTTP_TO_TOPIC": "true"}) as api:
             wait_ready(base)
             components = {"api": api.pid, **{k: v for k, v in others.items() if v}}
@@ -217,18 +253,21 @@ def measure(kind: str) -> list[Run]:
             runs.append(Run("HTTP -> Kafka", kind, len(latencies), time.perf_counter() - started, latencies, meter.stop()))
             sent = len(latencies)
             # 2. Kafka -> store: one consumer drains the topic.
+            stored = CLIENTS * PER_CLIENT * 2  # the two store-alone loads
             with process(["consume"], kafka_env) as consumer:
                 meter = Meter(components | {"consumer": consumer.pid})
                 meter.start()
-                started = time.perf_counter()
-                wait_for_count(url, sent)
-                runs.append(Run("Kafka -> store", kind, sent, time.perf_counter() - started, [], meter.stop()))
+                # Timed from the first event stored: the consumer's start and group join are not ingest.
+                first = wait_for_count(url, stored + sent)
+                runs.append(Run("Kafka -> store (1 consumer)", kind, sent, time.perf_counter() - first, [], meter.stop()))
                 # 3. Both at once.
                 meter.start()
                 started = time.perf_counter()
                 latencies = asyncio.run(post_all(base, 1))
-                wait_for_count(url, sent + len(latencies))
+                wait_for_count(url, stored + sent + len(latencies))
                 runs.append(Run("HTTP -> Kafka -> store", kind, len(latencies), time.perf_counter() - started, latencies, meter.stop()))
+    for run in runs:
+        run.store = f"{kind} (speed {speed:.0f} µs)"
     return runs
 
 
