@@ -22,10 +22,12 @@ run: $(STAMP)
 
 ## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set),
 ## with a real Kafka 4.x broker (started locally unless LINEAGE_TEST_KAFKA_BOOTSTRAP is set),
-## and the explorer page in Debian's headless Chromium
+## the explorer page in Debian's headless Chromium, and a real Spark job with the OpenLineage
+## listener (pyspark from the test extras, the listener jar fetched by Maven into .spark/)
 test: $(STAMP) chromium
 	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
 	@if [ -z "$$LINEAGE_TEST_KAFKA_BOOTSTRAP" ]; then $(BIN)/python ops/kafka_local.py install; fi
+	$(BIN)/python ops/spark_listener.py install >/dev/null
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads browsers)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from api import errors, observe
 from api.deadline import Deadline
 from api.deps import BodyBudget
-from api.routes import audit, checkpoints, lineage, marquez, ops, queries, rejections, releases, web
+from api.routes import audit, checkpoints, columns, lineage, marquez, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
 from lineage.checkpoints import Signer
@@ -164,6 +164,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_middleware(Deadline, short_s=settings.request_deadline_seconds, long_s=settings.query_deadline_seconds)
     observe.install(app)
     app.include_router(queries.router)
+    app.include_router(columns.router)
     marquez.install(app)
     app.include_router(releases.router)
     app.include_router(audit.router)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import SettingsDep, StoreDep, require
-from lineage import queries
+from lineage import fieldlineage, queries
 
 router = APIRouter(prefix="/api/v1", tags=["queries"], dependencies=[require("read")])
 
@@ -22,19 +22,28 @@ Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 
 
 AllRuns = Annotated[bool, Query(description="List child runs that touch no dataset instead of counting them under their parent")]
+# Issue 36: with a field, impact and upstream answer for that column (docs/column-lineage.md).
+Field = Annotated[str | None, Query(description="A field of the version the ref names: answer with its column lineage")]
+Transformations = Annotated[str, Query(description="With field: direct (DIRECT edges only) or all")]
 
 
 @router.get("/impact", summary="Everything downstream of a ref, and the endpoints it reached")
 def impact(
-    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
+    field: Field = None, transformations: Transformations = "all",
 ) -> dict[str, Any]:
+    if field is not None:
+        return fieldlineage.column_lineage(store, ref, field, "down", depth, transformations, stale_run_hours=settings.stale_run_hours)
     return queries.impact(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
 
 
 @router.get("/upstream", summary="Provenance of a ref: commits, data, features, runs, models")
 def upstream(
-    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False
+    store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
+    field: Field = None, transformations: Transformations = "all",
 ) -> dict[str, Any]:
+    if field is not None:
+        return fieldlineage.column_lineage(store, ref, field, "up", depth, transformations, stale_run_hours=settings.stale_run_hours)
     return queries.upstream(store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs)
 
 

@@ -258,6 +258,8 @@ OUT_EDGES: dict[str, LiteralString] = {
     "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_READ]->(b:Node)" + _OUT,
     "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_WRITE]->(b:Node)" + _OUT,
     "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SYMLINK]->(b:Node)" + _OUT,
+    "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:HAS_FIELD]->(b:Node)" + _OUT,
+    "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:FEEDS]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
@@ -272,6 +274,8 @@ IN_EDGES: dict[str, LiteralString] = {
     "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_READ]->(b:Node {id: id})" + _IN,
     "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_WRITE]->(b:Node {id: id})" + _IN,
     "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SYMLINK]->(b:Node {id: id})" + _IN,
+    "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
+    "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
