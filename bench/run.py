@@ -8,6 +8,7 @@
     python -m bench.run --repeat 5            # each timed HTTP run 5 times: median and range
     python -m bench.run --tree-cost           # only the Merkle tree's ingest cost (bench/tree_cost.py)
     python -m bench.run --ingest-turns ../main --repeat 3   # ingest of this build and another's, in turns
+    python -m bench.run --kafka               # only HTTP -> Kafka -> store (bench/kafka.py)
 
 Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
 stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
@@ -318,11 +319,17 @@ def main() -> None:
         "--ingest-turns", type=Path, metavar="CHECKOUT",
         help="only ingest throughput, of this build and CHECKOUT's in turns, --repeat turns each (bench/ingest_turns.py)",
     )
+    parser.add_argument("--kafka", action="store_true", help="only HTTP -> Kafka -> store, with CPU per component (bench/kafka.py)")
     args = parser.parse_args()
     if args.ingest_turns:
         from bench import ingest_turns
 
         ingest_turns.compare(args.ingest_turns, args.stores.split(","), max(args.repeat, 2))
+        return
+    if args.kafka:
+        from bench import kafka
+
+        kafka.main(args.stores.split(","))
         return
     if args.tree_cost:
         from bench import tree_cost
