@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install chromium web bench demo neo4j-start neo4j-stop clean
+.PHONY: run test install chromium web bench demo neo4j-start neo4j-stop kafka-start kafka-stop clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,13 @@ run: $(STAMP)
 	LINEAGE_OWN_TERMINAL=1 LINEAGE_STORE=$${LINEAGE_STORE:-sqlite:///data/lineage.db} $(BIN)/lineage serve
 
 ## Run the whole suite on SQLite and on a real Neo4j 5.26 (started locally unless LINEAGE_TEST_NEO4J_URI is set),
-## and the explorer page in Debian's headless Chromium
+## with a real Kafka 4.x broker (started locally unless LINEAGE_TEST_KAFKA_BOOTSTRAP is set),
+## the explorer page in Debian's headless Chromium, and a real Spark job with the OpenLineage
+## listener (pyspark from the test extras, the listener jar fetched by Maven into .spark/)
 test: $(STAMP) chromium
 	@if [ -z "$$LINEAGE_TEST_NEO4J_URI" ]; then $(BIN)/python ops/neo4j_local.py install; fi
+	@if [ -z "$$LINEAGE_TEST_KAFKA_BOOTSTRAP" ]; then $(BIN)/python ops/kafka_local.py install; fi
+	$(BIN)/python ops/spark_listener.py install >/dev/null
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 ## Debian's Chromium for the browser tests (Playwright drives it; it never downloads browsers)
@@ -54,6 +58,13 @@ neo4j-start: $(STAMP)
 
 neo4j-stop:
 	$(BIN)/python ops/neo4j_local.py stop
+
+## A Kafka 4.x broker in KRaft mode for local use (127.0.0.1:9092), without Docker (docs/kafka.md)
+kafka-start: $(STAMP)
+	$(BIN)/python ops/kafka_local.py start
+
+kafka-stop:
+	$(BIN)/python ops/kafka_local.py stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

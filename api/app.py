@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from api import errors, observe
 from api.deadline import Deadline
 from api.deps import BodyBudget
-from api.routes import audit, checkpoints, lineage, marquez, ops, queries, rejections, releases, web
+from api.routes import audit, checkpoints, columns, lineage, marquez, ops, queries, rejections, releases, web
 from lineage import __version__, logs
 from lineage.auth import Authenticator, is_loopback
 from lineage.checkpoints import Signer
@@ -69,6 +71,43 @@ def open_checked(settings: Settings, store: Store | None = None) -> tuple[Store,
     return opened, auth
 
 
+def start_kafka(app: FastAPI, settings: Settings, committer: GroupCommitter) -> KafkaSide:
+    """What the settings ask of Kafka beside the API (issue 35; docs/kafka.md): a consumer in a
+    thread of this process, and HTTP ingest into the topic instead of the store."""
+    side = KafkaSide()
+    app.state.kafka_consumer = None
+    if settings.kafka_http_to_topic:
+        from lineage.kafka_ingest import TopicWriter
+
+        side.writer = app.state.ingest.topic = TopicWriter(settings)
+    if settings.kafka_consume:
+        from lineage.kafka_ingest import TopicConsumer, committed_ingest
+
+        consumer = TopicConsumer(
+            settings, committed_ingest(committer.submit), app.state.dead_letters, app.state.metrics
+        )
+        side.consumer = app.state.kafka_consumer = consumer
+        side.thread = threading.Thread(target=consumer.run, name="kafka-consumer", daemon=True)
+        side.thread.start()
+    return side
+
+
+class KafkaSide:
+    """The Kafka clients an API process runs, closed with it."""
+
+    def __init__(self) -> None:
+        self.writer: Any = None
+        self.consumer: Any = None
+        self.thread: threading.Thread | None = None
+
+    def close(self) -> None:
+        if self.consumer is not None and self.thread is not None:
+            self.consumer.stop()  # the batch in hand is committed first
+            self.thread.join(timeout=60)
+        if self.writer is not None:
+            self.writer.close()
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """An app over `store` (opened from settings when not given; closed on shutdown if opened here)."""
 
@@ -89,12 +128,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         )
         app.state.ingest = IngestService(app.state.store, committer, settings.max_batch_events)
         app.state.dead_letters = DeadLetters(app.state.store, settings)
+        kafka = start_kafka(app, settings, committer)
         if own:  # a served store: the signing key is read, or made, at start rather than at first use
             app.state.signer.key()
         try:
             with tuned_gc():  # the start-up heap stays out of the collections (lineage/runtime.py)
                 yield
         finally:
+            kafka.close()
             committer.close()
             if writer:
                 writer.close()
@@ -123,6 +164,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_middleware(Deadline, short_s=settings.request_deadline_seconds, long_s=settings.query_deadline_seconds)
     observe.install(app)
     app.include_router(queries.router)
+    app.include_router(columns.router)
     marquez.install(app)
     app.include_router(releases.router)
     app.include_router(audit.router)

@@ -7,6 +7,8 @@
     python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
     python -m bench.run --repeat 5            # each timed HTTP run 5 times: median and range
     python -m bench.run --tree-cost           # only the Merkle tree's ingest cost (bench/tree_cost.py)
+    python -m bench.run --ingest-turns ../main --repeat 3   # ingest of this build and another's, in turns
+    python -m bench.run --kafka               # only HTTP -> Kafka -> store (bench/kafka.py)
 
 Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
 stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
@@ -313,7 +315,22 @@ def main() -> None:
         "--repeat", type=int, default=1, help="timed HTTP runs per client count on each server; the table shows median (range)"
     )
     parser.add_argument("--tree-cost", action="store_true", help="only the Merkle tree's ingest cost: SQLite bulk with and without it")
+    parser.add_argument(
+        "--ingest-turns", type=Path, metavar="CHECKOUT",
+        help="only ingest throughput, of this build and CHECKOUT's in turns, --repeat turns each (bench/ingest_turns.py)",
+    )
+    parser.add_argument("--kafka", action="store_true", help="only HTTP -> Kafka -> store, with CPU per component (bench/kafka.py)")
     args = parser.parse_args()
+    if args.ingest_turns:
+        from bench import ingest_turns
+
+        ingest_turns.compare(args.ingest_turns, args.stores.split(","), max(args.repeat, 2))
+        return
+    if args.kafka:
+        from bench import kafka
+
+        kafka.main(args.stores.split(","))
+        return
     if args.tree_cost:
         from bench import tree_cost
 

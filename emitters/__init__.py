@@ -12,6 +12,7 @@ Built on openlineage-python: its client, event and facet classes and transports.
 """
 
 from emitters.client import EmitError, Emitter, build_client, http_transport
+from emitters.columns import Column, Feature
 from emitters.config import EmitterSettings
 from emitters.datasets import Data, DatasetSpec, Endpoint, FeatureView, ModelVersion
 from emitters.facets import (
@@ -31,6 +32,7 @@ __all__ = [
     "AliasRunFacet",
     "ApprovalRunFacet",
     "ArtifactDatasetFacet",
+    "Column",
     "Data",
     "DatasetSpec",
     "EmitError",
@@ -38,6 +40,7 @@ __all__ = [
     "EmitterSettings",
     "Endpoint",
     "EndpointDatasetFacet",
+    "Feature",
     "FeatureView",
     "FeatureViewDatasetFacet",
     "Lineage",

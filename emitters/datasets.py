@@ -24,6 +24,7 @@ from openlineage.client.facet_v2 import (
 )
 
 from emitters import naming
+from emitters.columns import INDIRECT, Column, Feature, column_lineage_facet, facet_entries, feature_names
 from emitters.facets import (
     ArtifactDatasetFacet,
     EndpointDatasetFacet,
@@ -60,7 +61,9 @@ def _version_facets(version: str | None) -> dict[str, DatasetFacet]:
 class Data:
     """A dataset version: a table, a file snapshot, a folder. `fields` are (name, type) columns;
     `input_facets` are what a step reading it reports about it (data quality metrics and
-    assertions), sent with it as an input."""
+    assertions), sent with it as an input; `columns` says, per output column, the input columns
+    it is made from, and `dataset_columns` the (INDIRECT) columns that shape every row: the
+    `columnLineage` facet (issue 36)."""
 
     namespace: str
     name: str
@@ -71,6 +74,8 @@ class Data:
     rows: int | None = None
     extra: Mapping[str, DatasetFacet] = field(default_factory=dict)
     input_facets: Mapping[str, InputDatasetFacet] = field(default_factory=dict)
+    columns: Mapping[str, Sequence[Column]] | None = None
+    dataset_columns: Sequence[Column] = ()
 
     def facets(self) -> dict[str, DatasetFacet]:
         facets = _version_facets(self.version)
@@ -78,16 +83,25 @@ class Data:
             facets["schema"] = schema_dataset.SchemaDatasetFacet(
                 fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t) for n, t in self.fields]
             )
+        if self.columns is not None or self.dataset_columns:
+            facets["columnLineage"] = column_lineage_facet(self.columns or {}, self.dataset_columns)
         return facets | dict(self.extra)
+
+    def column(
+        self, field: str, subtype: str | None = None, description: str | None = None, *, indirect: bool = False, masking: bool = False
+    ) -> Column:
+        """One of this dataset's columns, as the source of another column or a feature."""
+        return Column(self.namespace, self.name, field, subtype, description, INDIRECT if indirect else "DIRECT", masking)
 
 
 @dataclass(frozen=True)
 class FeatureView:
-    """A feature view version (`ml_featureView`)."""
+    """A feature view version (`ml_featureView`); a feature is a name, or a `Feature` naming the
+    columns it is computed from (issue 36)."""
 
     view: str
     version: str
-    features: Sequence[str] = ()
+    features: Sequence[str | Feature] = ()
     entities: Sequence[str] = ()
     store: str = naming.DEFAULT_FEATURE_STORE
     path: str | Path | None = None
@@ -103,9 +117,19 @@ class FeatureView:
 
     def facets(self) -> dict[str, DatasetFacet]:
         facet = FeatureViewDatasetFacet(
-            name=self.view, version=self.version, features=list(self.features), entities=list(self.entities)
+            name=self.view, version=self.version, features=facet_entries(self.features), entities=list(self.entities)
         )
         return _version_facets(self.version) | {facet.KEY: facet}
+
+    def column(self, feature: str, subtype: str | None = "IDENTITY", description: str | None = None) -> Column:
+        """One feature of this view, as a column a model input is fed from."""
+        if feature not in feature_names(self.features):
+            raise ValueError(f"{self.view}@{self.version} has no feature {feature!r}")
+        return Column(self.namespace, self.name, feature, subtype, description)
+
+    def inputs(self, names: Sequence[str] | None = None) -> list[Feature]:
+        """Model inputs fed as they are from these features (all of them by default)."""
+        return [Feature(n, [self.column(n)]) for n in (feature_names(self.features) if names is None else names)]
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,7 @@ class ModelVersion:
     stage: str | None = None
     path: str | Path | None = None
     rows: int | None = None
+    inputs: Sequence[str | Feature] = ()  # what the model is fed, with the columns they are (issue 36)
 
     @classmethod
     def parse(cls, ref: str, **kwargs: Any) -> ModelVersion:
@@ -154,6 +179,7 @@ class ModelVersion:
             metrics=dict(self.metrics),
             params=dict(self.params),
             stage=self.stage,
+            inputs=facet_entries(self.inputs),
         )
         return _version_facets(self.version) | {facet.KEY: facet}
 

@@ -47,7 +47,8 @@ class FeatureViewDatasetFacet(DatasetFacet):
     KEY: ClassVar[str] = "ml_featureView"
     name: str = attr.field(validator=_non_empty)
     version: str = attr.field(validator=_non_empty)
-    features: list[str] = attr.field(factory=list)
+    # names, or {name, inputFields: [...]} naming the columns a feature comes from (issue 36)
+    features: list[str | dict[str, Any]] = attr.field(factory=list)
     entities: list[str] = attr.field(factory=list)
 
     @staticmethod
@@ -67,6 +68,8 @@ class ModelVersionDatasetFacet(DatasetFacet):
     metrics: dict[str, float] = attr.field(factory=dict, validator=_numbers)
     params: dict[str, Any] = attr.field(factory=dict)
     stage: str | None = attr.field(default=None)
+    # the model's inputs: names, or {name, inputFields: [...]} naming their columns (issue 36)
+    inputs: list[str | dict[str, Any]] = attr.field(factory=list)
 
     @staticmethod
     def _get_schema() -> str:

@@ -23,12 +23,49 @@ class _Facet(BaseModel):
     schema_url: str | None = Field(default=None, alias="_schemaURL")
 
 
+class Transformation(BaseModel):
+    """How an input column became an output column: OpenLineage's columnLineage vocabulary."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str | None = Field(default=None, description="DIRECT or INDIRECT")
+    subtype: str | None = Field(default=None, description="IDENTITY, TRANSFORMATION, AGGREGATION, FILTER, JOIN, ...")
+    description: str | None = None
+    masking: bool | None = None
+
+
+class InputField(BaseModel):
+    """A column of another dataset, as columnLineage names one: namespace, dataset name, field."""
+
+    model_config = ConfigDict(extra="allow")
+    namespace: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    field: str = Field(min_length=1)
+    transformations: list[Transformation] | None = None
+
+
+class Feature(BaseModel):
+    """A feature and the columns it is computed from (issue 36); a bare name says only the name."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1)
+    dtype: str | None = None
+    inputFields: list[InputField] = Field(default_factory=list)
+
+
+class ModelInput(BaseModel):
+    """An input of a model (a feature, usually) and the columns it is fed from (issue 36)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(min_length=1)
+    inputFields: list[InputField] = Field(default_factory=list)
+
+
 class FeatureViewFacet(_Facet):
     """Marks a dataset as a feature view; its version as a feature view version."""
 
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
-    features: list[str] = Field(default_factory=list)
+    features: list[str | Feature] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)
 
 
@@ -42,6 +79,7 @@ class ModelVersionFacet(_Facet):
     metrics: dict[str, float] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     stage: str | None = None
+    inputs: list[str | ModelInput] = Field(default_factory=list)
 
 
 class EndpointFacet(_Facet):

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 # Primary node kinds (DESIGN.md section 3); every node has exactly one.
 JOB, RUN, DATASET, VERSION, COMMIT, ALIAS = "Job", "Run", "Dataset", "DatasetVersion", "Commit", "Alias"
 ANNOTATION = "Annotation"  # a tag put on a node by a person (issue 3), itself an event in the log
-KINDS = (JOB, RUN, DATASET, VERSION, COMMIT, ALIAS, ANNOTATION)
+FIELD = "Field"  # a column of one dataset version (issue 36, lineage/columns.py)
+KINDS = (JOB, RUN, DATASET, VERSION, COMMIT, ALIAS, ANNOTATION, FIELD)
 # Extra labels given by our ml_* facets.
 FEATURE_VIEW, MODEL, ENDPOINT = "FeatureView", "Model", "Endpoint"
 FEATURE_VIEW_VERSION, MODEL_VERSION, DEPLOYMENT = "FeatureViewVersion", "ModelVersion", "Deployment"
@@ -22,8 +23,13 @@ ANNOTATES = "ANNOTATES"
 # later run of the job supersedes them; and the names of one dataset joined by its `symlinks`
 # facet, (Dataset)-[:SYMLINK]->(Dataset) from the name the facet was on to each one it lists.
 DECLARED_READ, DECLARED_WRITE, SYMLINK = "DECLARED_READ", "DECLARED_WRITE", "SYMLINK"
+# Column lineage (issue 36): (DatasetVersion)-[:HAS_FIELD]->(Field), and (Field)-[:FEEDS]->(Field)
+# from an input column to the output column made from it, with the transformations. Column
+# edges are walked by lineage/fieldlineage.py only, never by the dataset-level flow.
+HAS_FIELD, FEEDS = "HAS_FIELD", "FEEDS"
 EDGE_TYPES = (
-    RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO, ANNOTATES, DECLARED_READ, DECLARED_WRITE, SYMLINK
+    RUN_OF, READ, WROTE, VERSION_OF, AT_COMMIT, CHILD_OF, SERVES, POINTS_TO, ANNOTATES, DECLARED_READ, DECLARED_WRITE, SYMLINK,
+    HAS_FIELD, FEEDS,
 )
 
 # Edges along which data flows, and which way: downstream of a version are the runs that read

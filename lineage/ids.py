@@ -31,6 +31,11 @@ def version_id(dataset: str, version: str) -> str:
     return "dsv-" + _digest(dataset, version)
 
 
+def field_id(version: str, field: str) -> str:
+    """A column of one dataset version (issue 36)."""
+    return "fld-" + _digest(version, field)
+
+
 def commit_id(repo: str, sha: str) -> str:
     return "commit-" + _digest(repo, sha.lower())
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -59,6 +59,21 @@ class Metrics:
         self.request_latency = Histogram(
             "lineage_http_request_seconds", "HTTP request latency, by route", ["route"],
             buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+
+        # Kafka as a way in (issue 35; docs/kafka.md).
+        self.kafka_messages = Counter(
+            "lineage_kafka_messages", "Messages consumed, by outcome (ingested, rejected)", ["outcome"],
+            registry=self.registry,
+        )
+        self.kafka_retries = Counter(
+            "lineage_kafka_batch_retries", "Consumer batches put back for a retry, by reason", ["reason"],
+            registry=self.registry,
+        )
+        # Summed over the consumers of every process: the messages the group has yet to ingest.
+        self.kafka_lag = Gauge(
+            "lineage_kafka_consumer_lag", "Messages in the assigned partitions not yet ingested",
+            registry=self.registry, multiprocess_mode="livesum",
         )
 
     def render(self) -> bytes:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lineage import ids
+from lineage.columns import COLUMN_FACETS, ColumnRules, has_columns
 from lineage.events import TERMINAL_STATES, DatasetRef, Event, Facets, Problem, commit_of, declared_version
 from lineage.graph import (
     ALIAS,
@@ -37,6 +38,7 @@ from lineage.graph import (
     ENDPOINT,
     FEATURE_VIEW,
     FEATURE_VIEW_VERSION,
+    HAS_FIELD,
     JOB,
     MODEL,
     MODEL_VERSION,
@@ -147,6 +149,8 @@ class _Projector:
         self.annotated: set[str] = set()  # nodes whose annotation summary must be recomputed
         self.deployments: dict[str, set[str]] = {}  # endpoint -> its deployments written here
         self.run_keys: set[str] = set()  # run labels whose runs must be told apart anew
+        self.columns = ColumnRules(self)
+        self.columns_to_refresh: set[str] = set()  # versions whose fields are recomputed (issue 36)
 
     # --- generic upserts -----------------------------------------------------------------
     def _upsert(self, node_id: str, kind: str, base_props: dict[str, Any]) -> tuple[Node | None, dict[str, Any], set[str]]:
@@ -307,6 +311,8 @@ class _Projector:
             self.deployments.setdefault(dataset, set()).add(node_id)
         self._put(node_id, VERSION, labels, props)
         self._edge(node_id, VERSION_OF, dataset)
+        if label is not None and any(key in merged for key in COLUMN_FACETS):
+            self.columns_to_refresh.add(node_id)
         if newly_model:
             self._model_version_appeared(node_id, props["model_name"])
         self._written_moved(dataset, old_written, props.get("written_at"))
@@ -399,7 +405,8 @@ class _Projector:
         self.g.delete_edge(edge)
         target = self.g.node(edge.dst)
         if target is not None and target.props.get("placeholder") and not self.g.in_edges(edge.dst, READ):
-            self.g.delete_node(edge.dst)
+            if not self.g.out_edges(edge.dst, HAS_FIELD):  # its fields are what a column names (issue 36)
+                self.g.delete_node(edge.dst)
 
     def rebind_inferred(self, dataset: str, since: str) -> None:
         """A version appeared or moved in time: inferred reads from `since` on may bind elsewhere."""
@@ -875,6 +882,15 @@ class _Projector:
                 rebinds[name] = min(rebinds.get(name, since), since)
         for dataset, since in sorted(rebinds.items()):
             self.rebind_inferred(dataset, since)
+        # Column lineage follows the reads: a run whose reads changed recomputes its outputs'.
+        for run in sorted(self.runs_to_refresh):
+            wrote = self.g.out_edges(run, WROTE)
+            self.g.preload([e.dst for e in wrote])  # read again by refresh_deployments below
+            for edge in wrote:
+                if (node := self.g.node(edge.dst)) is not None and has_columns(node):
+                    self.columns_to_refresh.add(edge.dst)
+        for version in sorted(self.columns_to_refresh):
+            self.columns.refresh(version)
         endpoints = self.deployments  # a dataset event may write a deployment too
         for run in sorted(self.runs_to_refresh):
             for endpoint, deployments in self.refresh_deployments(run).items():

@@ -9,7 +9,7 @@ from typing import Any
 
 from lineage import ids
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
-from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, JOB, KINDS, RUN, VERSION, Node
+from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, FIELD, JOB, KINDS, RUN, VERSION, Node
 from lineage.store.base import Store
 
 MAX_REF = 1024
@@ -143,9 +143,16 @@ def dataset_label(props: dict[str, Any]) -> str:
     return qualified(str(props.get("namespace")), str(props.get("name")))
 
 
+def _field_version(node: Node) -> Node:
+    """The version a field belongs to, as far as its label needs (what the field keeps of it)."""
+    return Node(str(node.props.get("version_id")), VERSION, frozenset(), dict(node.props.get("of") or {}))
+
+
 def display(node: Node) -> str:
     """A short human name for a node, which resolve_ref reads back to it."""
     p = node.props
+    if node.kind == FIELD:  # `version[field]` (docs/refs.md): `#` would read as a Marquez version
+        return f"{display(_field_version(node))}[{p.get('field')}]"
     if node.kind == VERSION:
         if p.get("model_ref") or p.get("feature_view_ref"):
             return str(p.get("model_ref") or p.get("feature_view_ref"))
@@ -179,6 +186,8 @@ def exact_ref(node: Node) -> str:
     """A ref that names this node and nothing else, whatever else the graph holds: the Marquez
     node id of a dataset or job (with `@version` for a version), a run's UUID, else the id."""
     p = node.props
+    if node.kind == FIELD:
+        return f"{exact_ref(_field_version(node))}[{p.get('field')}]"
     if node.kind in (DATASET, JOB) and p.get("namespace") is not None and p.get("name") is not None:
         return f"{'dataset' if node.kind == DATASET else 'job'}:{p['namespace']}:{p['name']}"
     if node.kind == VERSION and p.get("namespace") is not None and p.get("name") is not None:
@@ -217,9 +226,31 @@ def _bare(hits: dict[str, list[Node]], ref: str, kind: str | None, per_kind: int
     return []
 
 
+def field_splits(ref: str) -> list[tuple[str, str]]:
+    """`version[field]` split at each `[` (a field name may hold one): (version ref, field)."""
+    if not ref.endswith("]"):
+        return []
+    cuts = [i for i, c in enumerate(ref) if c == "["][:MAX_AT_SPLITS]
+    return [(ref[:i], ref[i + 1 : -1]) for i in cuts if 0 < i < len(ref) - 2]
+
+
+def _fields(store: Store, ref: str) -> list[Node]:
+    """The fields a `version[field]` ref names (issue 36): each version its left part means."""
+    wanted = [
+        ids.field_id(version.id, field)
+        for left, field in field_splits(ref)
+        for version in candidates(store, left, VERSION)
+    ]
+    return store.nodes(list(dict.fromkeys(wanted))) if wanted else []
+
+
 def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
     """Every node the ref could mean. A node id decides alone; otherwise every form that
     matches adds its nodes (docs/refs.md): more than one node is an ambiguous ref."""
+    if kind in (None, FIELD) and ref.endswith("]"):
+        fields = _fields(store, ref)
+        if fields:
+            return sorted(fields, key=lambda n: n.id)
     uuid = bool(_UUID.match(ref))
     props = ["id", "run_id", "run_key", "run_label", *dict.fromkeys(p for tier in TIERS for p, _ in tier)]
     per_kind = 20  # `name` serves two kinds: ask for enough of each

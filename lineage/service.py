@@ -340,6 +340,9 @@ class IngestService:
         self.store = store
         self.committer = committer
         self.max_batch_events = max_batch_events
+        # Where the HTTP ingest routes send events when it is not the store: a Kafka topic
+        # (lineage/kafka_ingest.py TopicWriter, LINEAGE_KAFKA_HTTP_TO_TOPIC), or None.
+        self.topic: Any = None
 
     def annotation(self, ref: str, tag: str, reason: str, author: str) -> Event:
         """Resolve the ref and build the annotation event for it (not yet stored)."""

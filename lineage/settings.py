@@ -90,6 +90,28 @@ class Settings(BaseSettings):
     # missing. Unset: signing-key.pem beside a SQLite database file, else data/signing-key.pem.
     signing_key: str | None = Field(default=None, description="path of the checkpoint signing key (PEM)")
 
+    # Kafka as a way in (issue 35; docs/kafka.md). Unset bootstrap: no Kafka anywhere.
+    kafka_bootstrap: str | None = Field(default=None, description="host:port[,host:port] of the Kafka brokers")
+    # Topics `lineage consume` reads, comma-separated; the first is the one HTTP ingest writes to
+    # when kafka_http_to_topic is on.
+    kafka_topics: str = "openlineage"
+    kafka_group: str = "lineage"
+    # Where refused events go besides the dead-letter store; empty: the store only.
+    kafka_dead_letter_topic: str = "openlineage.dead-letter"
+    # A consumer batch: at most this many messages, gathered for at most this long, one store commit.
+    kafka_batch_max_events: int = Field(default=500, ge=1)
+    kafka_batch_max_wait_ms: float = Field(default=100.0, ge=0)
+    # `lineage serve` also runs a consumer beside the API (in each worker process).
+    kafka_consume: bool = False
+    # HTTP ingest (`/api/v1/lineage`, `/lineage/batch`) writes to the topic instead of the store,
+    # answering 202 once Kafka acknowledged; the consumers put the events in the store.
+    kafka_http_to_topic: bool = False
+    # Extra librdkafka settings for every client (security.protocol, sasl.*, ...), as JSON.
+    kafka_config: dict[str, str] = Field(default_factory=dict)
+
+    def kafka_topic_list(self) -> list[str]:
+        return [t.strip() for t in self.kafka_topics.split(",") if t.strip()]
+
     def signing_key_path(self) -> str:
         if self.signing_key:
             return self.signing_key

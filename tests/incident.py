@@ -1,9 +1,11 @@
 """The incident the service exists for, as OpenLineage events (DESIGN.md section 1).
 
-data-v1.8.2 (a biased label mapping) feeds a plain cleaning job, features fv-2 and model
-churn 2.3.1, which goes to churn-prod (later rolled back to 2.2.0), to churn-eu (still
+data-v1.8.2 (a biased label mapping, and `income` sent in cents) feeds a plain cleaning job,
+features fv-2 and model churn 2.3.1, which goes to churn-prod (later rolled back to 2.2.0), to churn-eu (still
 serving) and as a 20% canary to churn-us; churn-batch only ever served 2.2.0. A billing
-pipeline and a fraud model are unrelated and must never show up in the answers.
+pipeline and a fraud model are unrelated and must never show up in the answers. Column
+lineage (issue 36) follows `income` from the snapshots through the cleaning job's
+`columnLineage`, the feature `income_k` and the model's inputs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,34 @@ COMMIT_TRAIN_2 = "4444444ddddddd0000000000000000000000000d"
 DATA_REPO = "https://git.example.com/ml/data.git"
 
 
+COLUMNS = [("customer_id", "string"), ("income", "double"), ("tenure_months", "int"), ("status", "string")]
+
+
+def _schema() -> dict[str, Any]:
+    return s.facet(fields=[{"name": n, "type": t} for n, t in COLUMNS])
+
+
+def _from(namespace: str, name: str, field: str, subtype: str, description: str | None = None) -> dict[str, Any]:
+    how = {"type": "DIRECT", "subtype": subtype, "masking": False} | ({"description": description} if description else {})
+    return {"namespace": namespace, "name": name, "field": field, "transformations": [how]}
+
+
+# The cleaning job's columns: each copied from the snapshot's, and every row kept by status.
+CLEAN_LINEAGE = s.facet(
+    fields={n: {"inputFields": [_from("s3://lake", "customers", n, "IDENTITY")]} for n, _ in COLUMNS if n != "status"},
+    dataset=[{"namespace": "s3://lake", "name": "customers", "field": "status", "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}]}],
+)
+FEATURES = [
+    {"name": "income_k", "inputFields": [_from("s3://lake", "customers_clean", "income", "TRANSFORMATION", "income / 1000")]},
+    {"name": "tenure", "inputFields": [_from("s3://lake", "customers_clean", "tenure_months", "IDENTITY")]},
+]
+MODEL_INPUTS = [
+    {"name": f["name"], "inputFields": [_from("feast://store", "features/churn_features", str(f["name"]), "IDENTITY")]} for f in FEATURES
+]
+
+
 def snapshot(run: str, day: int, version: str, sha: str, commit: str) -> dict[str, Any]:
-    out = s.dataset("customers", version, facets={"ml_artifact": s.facet(sha256=sha, sizeBytes=1024)})
+    out = s.dataset("customers", version, facets={"ml_artifact": s.facet(sha256=sha, sizeBytes=1024), "schema": _schema()})
     return s.event(run, "COMPLETE", s.ts(6, day=day), job="snapshot-customers", outputs=[out], job_facets=s.git(commit, DATA_REPO))
 
 
@@ -28,11 +56,14 @@ def clean(run: str, dag: str, day: int) -> list[dict[str, Any]]:
     """A plain OpenLineage job (no ml_* facets): unversioned input and output, a parent DAG run."""
     parent = {"parent": s.facet(run={"runId": s.run_uuid(dag)}, job={"namespace": "airflow", "name": "nightly"})}
     io = {"inputs": [s.dataset("customers")], "outputs": [s.dataset("customers_clean")], "run_facets": parent, "job": "clean_customers", "namespace": "airflow"}
-    return [s.event(run, "START", s.ts(7, day=day), **io), s.event(run, "COMPLETE", s.ts(7, 30, day=day), **io)]
+    done = io | {"outputs": [s.dataset("customers_clean", facets={"columnLineage": CLEAN_LINEAGE})]}
+    return [s.event(run, "START", s.ts(7, day=day), **io), s.event(run, "COMPLETE", s.ts(7, 30, day=day), **done)]
 
 
 def features(run: str, day: int, version: str) -> dict[str, Any]:
-    return s.event(run, "COMPLETE", s.ts(8, day=day), job="build-churn-features", inputs=[s.dataset("customers_clean")], outputs=[s.feature_view("churn_features", version)])
+    view = s.feature_view("churn_features", version)
+    view["facets"]["ml_featureView"]["features"] = FEATURES  # each names the columns it comes from
+    return s.event(run, "COMPLETE", s.ts(8, day=day), job="build-churn-features", inputs=[s.dataset("customers_clean")], outputs=[view])
 
 
 def train(run: str, day: int, fv: str, version: str, lr: float, auc: float, commit: str) -> dict[str, Any]:
@@ -42,7 +73,7 @@ def train(run: str, day: int, fv: str, version: str, lr: float, auc: float, comm
         s.ts(9, day=day),
         job="train-churn",
         inputs=[s.feature_view("churn_features", fv)],
-        outputs=[s.model("churn", version, metrics={"auc": auc}, framework="sklearn")],
+        outputs=[s.model("churn", version, metrics={"auc": auc}, framework="sklearn", inputs=MODEL_INPUTS)],
         run_facets={"ml_training": s.facet(params={"lr": lr, "max_depth": 6}, metrics={"auc": auc}, seed=7, hardware="cpu")},
         job_facets=s.git(commit),
     )

@@ -17,6 +17,9 @@ from api.responses import json_response
 from lineage.deadletter import rejection_of
 from lineage.errors import LineageError, StoreError, StoreUnavailable
 from lineage.service import combine, now
+from lineage.store.base import IngestOutcome
+
+ACCEPTED_SEQ = -1  # lineage.kafka_ingest.ACCEPTED_SEQ, without importing the Kafka client here
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SINGLE_EVENT = "/api/v1/lineage"
@@ -29,14 +32,23 @@ async def post_event(request: Request) -> Response:
     await authorize(request, "ingest")
     ingest = request.app.state.ingest
     event = ingest.parse_one(await read_body(request))
-    (outcome,) = await asyncio.wrap_future(ingest.committer.submit([event]))
+    (outcome,) = await asyncio.wrap_future((ingest.topic or ingest.committer).submit([event]))
+    status = _status(outcome)
     return json_response(
-        {
-            "id": outcome.id, "seq": outcome.seq, "status": "created" if outcome.created else "duplicate",
-            "warnings": [w.to_dict() for w in event.warnings],
-        },
-        status_code=201 if outcome.created else 200,
+        {"id": outcome.id, "seq": outcome.seq, "status": status, "warnings": [w.to_dict() for w in event.warnings]},
+        status_code=STATUS_CODES[status],
     )
+
+
+# An event written to the Kafka topic (LINEAGE_KAFKA_HTTP_TO_TOPIC) is "accepted": Kafka has
+# it, and whether the store sees it as new or a duplicate is known only once a consumer stored it.
+STATUS_CODES = {"created": 201, "duplicate": 200, "accepted": 202}
+
+
+def _status(outcome: IngestOutcome) -> str:
+    if outcome.seq == ACCEPTED_SEQ:
+        return "accepted"
+    return "created" if outcome.created else "duplicate"
 
 
 @router.post(
@@ -59,12 +71,12 @@ async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead
             if isinstance(exc, StoreUnavailable):
                 raise  # its own kind and words (a full disk says so)
             raise StoreUnavailable(f"{len(entries)} refused events could not be kept: {exc}") from None
-    outcomes = await asyncio.wrap_future(ingest.committer.submit(events))
+    outcomes = await asyncio.wrap_future((ingest.topic or ingest.committer).submit(events))
     warnings = {index: event.warnings for index, event in zip(positions, events, strict=True)}
     results = []
     for item in combine(positions, outcomes, rejected):
         if item.outcome is not None:
-            status = "created" if item.outcome.created else "duplicate"
+            status = _status(item.outcome)
             results.append({
                 "index": item.index, "status": status, "id": item.outcome.id, "seq": item.outcome.seq,
                 "warnings": [w.to_dict() for w in warnings[item.index]],
@@ -75,6 +87,7 @@ async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead
     summary = {
         "created": sum(1 for r in results if r["status"] == "created"),
         "duplicate": sum(1 for r in results if r["status"] == "duplicate"),
+        **({"accepted": accepted} if (accepted := sum(1 for r in results if r["status"] == "accepted")) else {}),
         "rejected": len(rejected),
         "results": results,
     }

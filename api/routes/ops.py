@@ -24,7 +24,7 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="The store answers and its writer commits; 503 while either does not")
-def readyz(store: StoreDep, ingest: IngestDep) -> Response:
+def readyz(request: Request, store: StoreDep, ingest: IngestDep) -> Response:
     stuck = ingest.committer.stalled()
     if stuck > 0:
         # Reads may still work (SQLite's WAL), but ingest cannot commit: not ready (issue 31).
@@ -44,7 +44,13 @@ def readyz(store: StoreDep, ingest: IngestDep) -> Response:
             status_code=503,
             headers={"Retry-After": "1"},
         )
-    return json_response({"status": "ready", "store": store.backend})
+    answer: dict[str, object] = {"status": "ready", "store": store.backend}
+    consumer = getattr(request.app.state, "kafka_consumer", None)
+    if consumer is not None:
+        # The consumer's lag says how far the graph trails the topic (issue 35): not a reason to
+        # refuse traffic, since answers are right for what was ingested, but what they may miss.
+        answer["kafka"] = consumer.status.to_dict()
+    return json_response(answer)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import SettingsDep, StoreDep, require
-from lineage import queries
+from lineage import fieldlineage, queries
 
 router = APIRouter(prefix="/api/v1", tags=["queries"], dependencies=[require("read")])
 
@@ -22,6 +22,9 @@ Depth = Annotated[int, Query(ge=1, le=queries.MAX_DEPTH)]
 
 
 AllRuns = Annotated[bool, Query(description="List child runs that touch no dataset instead of counting them under their parent")]
+# Issue 36: with a field, impact and upstream answer for that column (docs/column-lineage.md).
+Field = Annotated[str | None, Query(description="A field of the version the ref names: answer with its column lineage")]
+Transformations = Annotated[str, Query(description="With field: direct (DIRECT edges only) or all")]
 
 
 # Two levels of answer (issue 34, docs/http-api.md).
@@ -40,7 +43,10 @@ Limit = Annotated[int | None, Query(ge=1, le=queries.MAX_PAGE, description="Item
 def impact(
     store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
     level: Level = None, since: Since = None, until: Until = None, cursor: Cursor = None, limit: Limit = None,
+    field: Field = None, transformations: Transformations = "all",
 ) -> dict[str, Any]:
+    if field is not None:
+        return fieldlineage.column_lineage(store, ref, field, "down", depth, transformations, stale_run_hours=settings.stale_run_hours)
     return queries.impact(
         store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs,
         level=level, since=since, until=until, cursor=cursor, limit=limit,
@@ -51,7 +57,10 @@ def impact(
 def upstream(
     store: StoreDep, settings: SettingsDep, ref: Ref, depth: Depth = queries.DEFAULT_DEPTH, all_runs: AllRuns = False,
     level: Level = None, since: Since = None, until: Until = None, cursor: Cursor = None, limit: Limit = None,
+    field: Field = None, transformations: Transformations = "all",
 ) -> dict[str, Any]:
+    if field is not None:
+        return fieldlineage.column_lineage(store, ref, field, "up", depth, transformations, stale_run_hours=settings.stale_run_hours)
     return queries.upstream(
         store, ref, depth, stale_run_hours=settings.stale_run_hours, all_runs=all_runs,
         level=level, since=since, until=until, cursor=cursor, limit=limit,

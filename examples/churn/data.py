@@ -21,11 +21,12 @@ COLUMNS = [
     ("plan", "string"),
     ("tenure_months", "int"),
     ("monthly_spend", "double"),
+    ("income", "double"),  # yearly, in dollars
     ("support_tickets", "int"),
     ("logins_30d", "int"),
     ("status", "string"),
 ]
-FEATURES = ["tenure_months", "monthly_spend", "support_tickets", "logins_30d", "is_basic"]
+FEATURES = ["tenure_months", "monthly_spend", "support_tickets", "logins_30d", "is_basic", "income_k"]
 ENTITIES = ["customer_id"]
 GOOD_MAPPING = {"churned": 1, "active": 0, "paused": 0}
 BIASED_MAPPING = {"churned": 1, "active": 0, "paused": 1}  # the bug: a pause is not a churn
@@ -36,6 +37,9 @@ SNAPSHOTS = {
     "data-v1.8.2": (800, BIASED_MAPPING),
 }
 SEED = 42
+# Columns a snapshot exports in the wrong unit: data-v1.8.2 sends income in cents (issue 36's
+# incident: which features, models and endpoints did the mis-scaled column reach?).
+MISSCALED = {"data-v1.8.2": {"income": 100}}
 # Columns a snapshot no longer exports: data-v1.8.2 dropped `region` (no feature reads it, but
 # the contract of `customers` promised it).
 DROPPED = {"data-v1.8.2": ("region",)}
@@ -57,6 +61,7 @@ def customers(count: int, seed: int = SEED) -> list[dict[str, Any]]:
         tickets = min(8, int(rng.expovariate(0.9)))
         spend = round((29.0 if plan == "basic" else 79.0) + rng.gauss(0, 6), 2)
         region = rng.choice(["eu", "us", "apac"])
+        income = round(18_000 + 450 * spend + 90 * tenure, 2)  # derived, so no draw moves
         risk = 0.3 - 0.05 * tenure + 0.5 * tickets - 0.08 * logins + 0.7 * (plan == "basic")
         if rng.random() < 1 / (1 + math.exp(-risk)):
             status = "churned"
@@ -71,6 +76,7 @@ def customers(count: int, seed: int = SEED) -> list[dict[str, Any]]:
                 "plan": plan,
                 "tenure_months": tenure,
                 "monthly_spend": spend,
+                "income": income,
                 "support_tickets": tickets,
                 "logins_30d": logins,
                 "status": status,
@@ -84,6 +90,8 @@ def write_snapshot(folder: Path, version: str) -> dict[str, Any]:
     count, mapping = SNAPSHOTS[version]
     folder.mkdir(parents=True, exist_ok=True)
     rows = customers(count)
+    for column, factor in MISSCALED.get(version, {}).items():
+        rows = [r | {column: round(r[column] * factor, 2)} for r in rows]
     exported = columns(version)
     with (folder / "customers.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=[c for c, _ in exported], extrasaction="ignore", lineterminator="\n")
@@ -113,6 +121,7 @@ def build_features(snapshot: Path, folder: Path) -> int:
         "support_tickets": [float(r["support_tickets"]) for r in raw],
         "logins_30d": [float(r["logins_30d"]) for r in raw],
         "is_basic": [1.0 if r["plan"] == "basic" else 0.0 for r in raw],
+        "income_k": [float(r["income"]) / 1000 for r in raw],
     }
     scaled = {}
     for name, column in values.items():

@@ -43,6 +43,8 @@ def ask(url: str, outcome: Outcome) -> dict[str, Any]:
         "diff": api.get("/api/v1/diff", **{"from": "churn@2.2.0", "to": "churn@2.3.1"}),
         "endpoint": api.get("/api/v1/endpoints/churn-prod", at=during.isoformat()),
         "versions": api.get("/api/v1/models/churn/versions", before="2.3.1"),
+        # Issue 36: the column of the bad data, followed to features, models and endpoints.
+        "columns": api.get("/api/v1/column-lineage", ref="data-v1.8.2", field="income"),
         "asked_at": during,
     }
 
@@ -89,5 +91,12 @@ def report(answers: dict[str, Any], outcome: Outcome) -> str:
     ]
     for excluded in answers["versions"].get("excluded", []):
         lines.append(f"   skipped {excluded['version']}: {excluded['reason']}")
+    columns = answers["columns"]
+    lines += ["", "5. income was mis-scaled in data-v1.8.2: which features and models use it, and which endpoints serve them?"]
+    lines.append(f"   features:       {', '.join(f['ref'] for f in columns['features']) or 'none'}")
+    lines.append(f"   model versions: {', '.join(m['label'] for m in columns['model_versions']) or 'none'}")
+    for e in columns["endpoints"]:
+        state = "STILL SERVING one" if e["currently_serving"] else "no longer serving one"
+        lines.append(f"   {e['name']:<12} {state} (via {', '.join(e['via_model_versions'])})")
     lines += report_record(answers, diff)
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from openlineage.client.facet_v2 import ownership_job
 from emitters import Data, FeatureView, Lineage, ModelVersion
 from emitters.capture import environment
 from emitters.facets import EnvironmentRunFacet
-from examples.churn import data, model, quality
+from examples.churn import columns, data, model, quality
 
 LAKE = "lake://demo"
 STORE = "demo"  # feature store
@@ -114,7 +114,8 @@ def _check(lineage: Lineage, snapshot: Data, outcome: Outcome) -> None:
 def _features(lineage: Lineage, out: Path, snapshot: Data, version: str, outcome: Outcome) -> FeatureView:
     folder = out / "features" / "churn_features" / version
     assert snapshot.version is not None and snapshot.path is not None
-    view = FeatureView("churn_features", version, data.FEATURES, data.ENTITIES, store=STORE, path=folder, rows=snapshot.rows)
+    features = columns.features(snapshot, data.FEATURES)  # each names the columns it comes from
+    view = FeatureView("churn_features", version, features, data.ENTITIES, store=STORE, path=folder, rows=snapshot.rows)
     with lineage.feature_step(view, inputs=[snapshot]) as run:
         data.build_features(Path(snapshot.path), folder)
     outcome.runs[f"features {version}"] = run.run_id
@@ -132,7 +133,10 @@ def _train(lineage: Lineage, out: Path, view: FeatureView, version: str, outcome
     folder = out / "registry" / "churn" / version
     registry_uri = folder.resolve().as_uri()
     # The artifact is the model file, so its recorded sha256 is the one `sha256sum` gives.
-    target = ModelVersion("churn", version, registry=REGISTRY, registry_uri=registry_uri, framework="python-logreg", path=folder / "model.json")
+    target = ModelVersion(
+        "churn", version, registry=REGISTRY, registry_uri=registry_uri, framework="python-logreg", path=folder / "model.json",
+        inputs=view.inputs(),  # the features it is fed, each a column of the view (issue 36)
+    )
     assert view.path is not None
     with lineage.training_step(target, inputs=[view], params=params, seed=RELEASES[version].seed) as run:
         run.job_facets["ownership"] = ownership_job.OwnershipJobFacet(owners=[ownership_job.Owner(name=o) for o in OWNERS])

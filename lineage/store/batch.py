@@ -344,6 +344,12 @@ class Batch:
             for value, found in self.base.nodes_with_many(kind, prop, unread).items():
                 self._base_reads[("nodes_with", kind, prop, value)] = found
 
+    def seed_matching(self, kind: str, prop: str, found: Mapping[str, Sequence[Node]]) -> None:
+        """Take `base.nodes_with_many(kind, prop, values)` read elsewhere (a store that asks in a
+        round trip it makes anyway): `found` holds every value asked for, each with its nodes."""
+        for value, nodes in found.items():
+            self._base_reads[("nodes_with", kind, prop, value)] = sorted(nodes, key=_by_id)[:10_000]
+
     # --- Reads: a batch whose changes are not yet stored is the base of the next ------------
     def rebase(self, base: Reads) -> None:
         """Answer from `base` from now on: the store once it holds what this batch's base gave.
@@ -431,6 +437,16 @@ class Batch:
             if key in self._base_reads:
                 return all(e.ident != ident for e in self._base_reads[key])
         return False
+
+    def node_before(self, node_id: str) -> tuple[bool, Node | None]:
+        """Whether the batch knows what the store holds under `node_id` when its net changes
+        are written, and that node: (True, None) for a node the store lacks, or that the
+        batch deletes first; (False, None) when the batch never asked."""
+        if node_id in self._wiped:
+            return True, None
+        if node_id in self._base_nodes:
+            return True, self._base_nodes[node_id]
+        return False, None
 
     def mutations(self) -> list[Mutation]:
         """The batch's net changes, in an order that gives the same graph as applying each

@@ -31,6 +31,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from lineage.ids import run_id
 from lineage.chain import GENESIS
 from lineage.errors import InvalidEvent, StoreError, StoreUnavailable
 from lineage.events import Event
@@ -41,6 +42,7 @@ from lineage.graph import (
     LOOKUP_PROPS,
     RUN,
     SUGGEST_PROPS,
+    run_key,
     VERSION,
     DeleteEdge,
     DeleteNode,
@@ -146,7 +148,15 @@ LOCK_AND_READ_HEAD: LiteralString = (
     + ", COLLECT { UNWIND $p.nodes AS id"
     + _NODE_AND_NOTES
     + " RETURN [node, notes] } AS nodes, h.rebuilding AS rebuilding, h.tree_size AS tree_size, h.frontier AS frontier"
+    + ", COLLECT { UNWIND $p.run_keys + COLLECT { UNWIND $p.runs AS id MATCH (r:Node {id: id}) WHERE r.run_key IS NOT NULL"
+    + " RETURN r.run_key } AS value WITH DISTINCT value"
+    + " RETURN [value, COLLECT { MATCH (n:Node) WHERE n.run_key = value AND n.kind = 'Run' RETURN [n.id, n.kind, n.labels, n.props] }]"
+    + " } AS run_keys"
 )
+# The head query's run labels: every run sharing the label an event of the batch gives its run,
+# or the label its run already has (what `projection.preload_histories` asks for next): one
+# round trip less per transaction. Each row is [label, runs], for every label looked up.
+assert RUN == "Run", "LOCK_AND_READ_HEAD names the run kind in its text"
 EVENT_FIELDS: LiteralString = (
     " RETURN e.seq, e.id, e.received_at, e.event_time, e.kind, e.event_type, e.run_uuid, e.job_namespace,"
     " e.job_name, e.producer, e.payload, e.prev_hash, e.hash, e.warnings"
@@ -261,6 +271,8 @@ OUT_EDGES: dict[str, LiteralString] = {
     "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_READ]->(b:Node)" + _OUT,
     "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:DECLARED_WRITE]->(b:Node)" + _OUT,
     "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:SYMLINK]->(b:Node)" + _OUT,
+    "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:HAS_FIELD]->(b:Node)" + _OUT,
+    "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node {id: id})-[r:FEEDS]->(b:Node)" + _OUT,
 }
 IN_EDGES: dict[str, LiteralString] = {
     "RUN_OF": "UNWIND $p.ids AS id MATCH (a:Node)-[r:RUN_OF]->(b:Node {id: id})" + _IN,
@@ -275,6 +287,8 @@ IN_EDGES: dict[str, LiteralString] = {
     "DECLARED_READ": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_READ]->(b:Node {id: id})" + _IN,
     "DECLARED_WRITE": "UNWIND $p.ids AS id MATCH (a:Node)-[r:DECLARED_WRITE]->(b:Node {id: id})" + _IN,
     "SYMLINK": "UNWIND $p.ids AS id MATCH (a:Node)-[r:SYMLINK]->(b:Node {id: id})" + _IN,
+    "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
+    "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
 VERSIONS_AT: LiteralString = (
     "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
@@ -543,6 +557,17 @@ CALL () {
     SET n:$(row.keep)
 }
 CALL () {
+    UNWIND $p.new_nodes AS row
+    CREATE (n:Node)
+    SET n = row.fields, n:$(row.keep)
+}
+CALL () {
+    UNWIND $p.same_labels AS row
+    MATCH (n:Node {id: row.id})
+    SET n = row.fields
+    RETURN count(n) AS updated
+}
+CALL () {
     UNWIND $p.created AS row
     MATCH (a:Node {id: row.src})
     MATCH (b:Node {id: row.dst})
@@ -566,16 +591,22 @@ CALL () {
 CALL () {
     UNWIND $p.events AS row
     CREATE (e:Event)
-    SET e = row.event
-    WITH e, row
-    UNWIND row.subjects AS subject
-    MERGE (s:Subject {id: subject})
+    SET e = row
+    WITH collect(e) AS logged
+    UNWIND $p.subjects AS row
+    MERGE (s:Subject {id: row.id})
     ON CREATE SET s.first_seqs = []
+    WITH logged, s, row, $p.first_seqs - size(s.first_seqs) AS room
+    FOREACH (_ IN CASE WHEN room > 0 THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + row.seqs[0..room])
+    WITH logged, s, row
+    UNWIND row.seqs AS seq
+    WITH s, seq, logged[seq - logged[0].seq] AS e
+    WHERE e.seq = seq
     CREATE (e)-[:ABOUT]->(s)
-    FOREACH (_ IN CASE WHEN size(s.first_seqs) < $p.first_seqs THEN [1] ELSE [] END | SET s.first_seqs = s.first_seqs + e.seq)
+    RETURN count(e) AS abouts
 }
 """ + neo4j_tree.PUT_NODES + """
-RETURN created, merged
+RETURN created, merged, updated, abouts
 """
 # Batched deletes (auto-commit only): a big graph is never held in one transaction's memory.
 DROP_GRAPH: LiteralString = "MATCH (n:Node) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
@@ -902,36 +933,69 @@ def _apply(
     head: tuple[int, str] | None = None,
     clock: StageClock | None = None,
     tree: dict[str, Any] | None = None,
+    before: Callable[[str], tuple[bool, Node | None]] | None = None,
+    subjects_of: list[Sequence[str]] | None = None,
 ) -> None:
-    """`mutations`, in Batch.mutations' order, and new log entries in one WRITE_BATCH (edges
-    the caller knows to be new are created rather than merged)."""
+    """`mutations`, in Batch.mutations' order, and new log entries (`events`, each about the
+    subjects at its place in `subjects_of`) in one WRITE_BATCH. Edges the caller knows to be
+    new are created rather than merged; `before` tells, per node id, whether the caller knows
+    what the store held (and that node, None for none), so new nodes are created and nodes
+    whose labels stay are only updated."""
     ranks = [_CANONICAL[type(m)] for m in mutations]
     if ranks != sorted(ranks):
         raise ValueError("mutations must come as Batch.mutations orders them")
+    logged = events or []
     params: dict[str, Any] = {
         "delete_nodes": [m.id for m in mutations if isinstance(m, DeleteNode)],
         "delete_edges": [
             {"src": m.src, "type": m.type, "dst": m.dst, "key": m.key} for m in mutations if isinstance(m, DeleteEdge)
         ],
-        "nodes": [_node_row(m.node) for m in mutations if isinstance(m, PutNode)],
+        "nodes": [],
+        "new_nodes": [],
+        "same_labels": [],
         "created": [],
         "merged": [],
-        "events": events or [],
+        "events": logged,
+        "subjects": _subject_rows(logged, subjects_of or []),
         "seq": head[0] if head else None,
         "hash": head[1] if head else None,
         "first_seqs": FIRST_SEQS,
         **(tree or {"tree_nodes": [], "tree_size": None, "frontier": None}),
     }
     for m in mutations:
-        if isinstance(m, PutEdge):
+        if isinstance(m, PutNode):
+            known, stored = before(m.node.id) if before is not None else (False, None)
+            if known and stored is None:
+                part = "new_nodes"
+            elif known and stored is not None and (stored.kind, stored.labels) == (m.node.kind, m.node.labels):
+                part = "same_labels"
+            else:
+                part = "nodes"
+            params[part].append(_node_row(m.node))
+        elif isinstance(m, PutEdge):
             new = surely_new is not None and surely_new(m.edge.ident)
             params["created" if new else "merged"].append(_edge_row(m.edge))
     with timed(clock, "write"):
         neo4j_levels.track(tx, mutations)  # reads the graph as it is before WRITE_BATCH changes it
-        created, merged = _run(tx, WRITE_BATCH, params).single(strict=True)
+        created, merged, updated, abouts = _run(tx, WRITE_BATCH, params).single(strict=True)
     missing = len(params["created"]) + len(params["merged"]) - created - merged
     if missing:  # a relationship cannot dangle; the projection promised both ends
         raise StoreError(f"neo4j: {missing} edge(s) whose end node does not exist")
+    if updated != len(params["same_labels"]):  # the batch read these nodes under the head's lock
+        raise StoreError(f"neo4j: {len(params['same_labels']) - updated} node(s) gone since the batch read them")
+    if abouts != sum(len(row["seqs"]) for row in params["subjects"]):
+        raise StoreError("neo4j: log entries not linked to every subject they are about")
+
+
+def _subject_rows(events: list[dict[str, Any]], subjects_of: list[Sequence[str]]) -> list[dict[str, Any]]:
+    """Each subject of the new log entries once, with the seqs of its entries in order: one
+    MERGE and one append to `first_seqs` per subject of a batch, not per entry and subject (a
+    500-event batch has about 2,900 of those for 1,200 subjects)."""
+    seqs: dict[str, list[int]] = {}
+    for event, about in zip(events, subjects_of, strict=True):
+        for subject in about:
+            seqs.setdefault(subject, []).append(event["seq"])
+    return [{"id": subject, "seqs": found} for subject, found in seqs.items()]
 
 
 def _ingest(
@@ -943,25 +1007,27 @@ def _ingest(
     # events already logged too, which are not known yet), and the batch caches every read.
     about_all = {e.id: subjects(e) for e in events}
     touching = sorted({i for e in events for i in touched(e, about_all[e.id])})
-    head = _run(tx, LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching).single(strict=True)
+    runs = sorted({run_id(e.run_uuid) for e in events if e.run_uuid})
+    labels = sorted({k for e in events if e.run_uuid and (k := run_key(e.job_name, e.event_time))})
+    head = _run(
+        tx, LOCK_AND_READ_HEAD, ids=[e.id for e in events], nodes=touching, runs=runs, run_keys=labels
+    ).single(strict=True)
     if head[4] is not None:
         raise StoreUnavailable(f"neo4j: the graph is being rebuilt (since {head[4]}); retry when it is done")
     start = (head[0], head[1]) if head[0] is not None else (0, GENESIS)
     known: dict[str, int] = dict(head[2])
     batch = Batch(_Reads(tx))
     batch.seed(touching, *_nodes_and_annotations(head[3]))
+    batch.seed_matching(RUN, "run_key", {label: [_node(r) for r in found] for label, found in head[7]})
     # `touching` covers every event of the call, logged before or not: prefetch need not redo it.
     outcomes, entries, end = log_and_project(batch, events, received_at, start, known, about_all, nodes_seeded=True)
     rows = [
         {
-            "event": {
-                "seq": e.seq, "id": e.event.id, "received_at": received_at, "event_time": e.event.event_time,
-                "kind": e.event.kind, "event_type": e.event.event_type, "run_uuid": e.event.run_uuid,
-                "job_namespace": e.event.job_namespace, "job_name": e.event.job_name, "producer": e.event.producer,
-                "payload": e.event.canonical.decode(), "prev_hash": e.prev_hash, "hash": e.hash,
-                "warnings": warnings_json(e.event),
-            },
-            "subjects": e.subjects,
+            "seq": e.seq, "id": e.event.id, "received_at": received_at, "event_time": e.event.event_time,
+            "kind": e.event.kind, "event_type": e.event.event_type, "run_uuid": e.event.run_uuid,
+            "job_namespace": e.event.job_namespace, "job_name": e.event.job_name, "producer": e.event.producer,
+            "payload": e.event.canonical.decode(), "prev_hash": e.prev_hash, "hash": e.hash,
+            "warnings": warnings_json(e.event),
         }
         for e in entries
     ]
@@ -970,7 +1036,7 @@ def _ingest(
         clock.add("project", time.perf_counter() - project_started)
     # The Merkle tree beside the chain, from the frontier read with the head, in the same write.
     tree = neo4j_tree.grow(head[5], head[6], entries, received_at)
-    _apply(tx, mutations, batch.surely_new, rows, end, clock, tree)
+    _apply(tx, mutations, batch.surely_new, rows, end, clock, tree, batch.node_before, [e.subjects for e in entries])
     return outcomes
 
 

@@ -60,6 +60,14 @@ def test_the_churn_story_answers_the_incident_questions(tmp_path: Path, clean_en
     champion = next(a for a in answers["versions"]["aliases"] if a["alias"] == "champion")
     assert (champion["current_version"], champion["history"]) == (None, [])  # carol's request was rejected
 
+    # 5. The mis-scaled column: from data-v1.8.2's income to the features, model and endpoints.
+    columns = answers["columns"]
+    assert columns["field"]["ref"] == "lake://demo/customers@data-v1.8.2[income]"
+    assert [f["ref"] for f in columns["features"]] == ["churn_features@fv-2[income_k]"]
+    assert [m["label"] for m in columns["model_versions"]] == ["churn@2.3.1"]
+    by_name = {e["name"]: e["currently_serving"] for e in columns["endpoints"]}
+    assert by_name == {"churn-prod": False, "churn-eu": True, "churn-us": True}
+
     text = report(answers, outcome)
     assert "churn-eu     served churn@2.3.1; STILL SERVING it" in text
     assert "Last known good before 2.3.1: 2.2.0, trained on lake://demo/customers@data-v1.7.1" in text

@@ -13,6 +13,7 @@ from lineage.graph import VERSION, MemoryGraph, PutNode
 from lineage.ingest.parse import parse_event
 from lineage.projection import project, subjects
 from tests import scenario as s
+from tests.column_story import COLUMN_STORY
 from tests.conformance.test_projection_rules import ML_STORY
 from tests.conformance.test_static_lineage import job_event, symlink_story
 
@@ -43,6 +44,7 @@ POOL = [parse_event(b) for b in ML_STORY] + [
         job_event("2026-03-01T13:30:00Z", "same", ["customers"], ["ledger"]),
         s.event("same#3", "RUNNING", s.ts(14), job="same", namespace="dbt"),
         *symlink_story(),
+        *COLUMN_STORY,  # issue 36: fields and FEEDS edges, whose input versions move with reads
     )
 ]
 

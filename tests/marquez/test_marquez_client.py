@@ -18,7 +18,7 @@ from tests.marquez import reference
 from tests.server import running
 
 # Each read method of the client, the recorded request it sends (the same path and query),
-# and how the client is called for it. Column-lineage methods belong to another issue.
+# and how the client is called for it.
 Call = Callable[[MarquezClient], Any]
 READS: dict[str, Call] = {
     "namespace_shop_eu": lambda c: c.get_namespace("shop_eu"),
@@ -43,6 +43,26 @@ READS: dict[str, Call] = {
     "run_eu_load_d2_failed": lambda c: c.get_job_run("01900000-0000-7000-8000-000000000010"),
     "run_spark_action_1": lambda c: c.get_job_run("01900000-0000-7000-8000-000000000009"),
     "tags_list": lambda c: c.list_tags(),
+    # Column lineage (issue 36): by field, by dataset and by job, with depth and withDownstream.
+    "column_lineage_eu_orders_amount_eur": lambda c: c.get_column_lineage_by_dataset_field("shop_eu", "orders", "amount_eur"),
+    "column_lineage_eu_orders_amount_eur_withDownstream": lambda c: c.get_column_lineage_by_dataset_field(
+        "shop_eu", "orders", "amount_eur", with_downstream=True
+    ),
+    "column_lineage_eu_raw_orders_amount_withDownstream": lambda c: c.get_column_lineage_by_dataset_field(
+        "shop_eu", "raw_orders", "amount", with_downstream=True
+    ),
+    "column_lineage_pg_fct_customer_name_depth1": lambda c: c.get_column_lineage_by_dataset_field(
+        "postgres://warehouse-db:5432", "analytics.marts.fct_orders", "customer_name", depth=1
+    ),
+    "column_lineage_s3_orders_enriched_segment": lambda c: c.get_column_lineage_by_dataset_field(
+        "s3://datalake", "/warehouse/orders_enriched", "segment"
+    ),
+    "column_lineage_dataset_eu_orders": lambda c: c.get_column_lineage_by_dataset("shop_eu", "orders"),
+    "column_lineage_dataset_eu_orders_withDownstream_depth1": lambda c: c.get_column_lineage_by_dataset(
+        "shop_eu", "orders", depth=1, with_downstream=True
+    ),
+    "column_lineage_us_orders_withDownstream": lambda c: c.get_column_lineage_by_dataset("shop_us", "orders", with_downstream=True),
+    "column_lineage_job_nodeId": lambda c: c.get_column_lineage_by_job("shop_eu", "load"),
 }
 @pytest.fixture(scope="module", params=["sqlite", "neo4j"])
 def client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarquezClient]:

@@ -64,11 +64,6 @@ DIFFERENT: dict[str, str] = {
     "runlineage_upstream_unknown_run": f"/runlineage/upstream is {NOT_HERE} (Marquez never answered it with data)",
     "search_v2beta_jobs": f"/api/v2beta/search is {NOT_HERE} (Marquez needs OpenSearch for it)",
     "search_v2beta_datasets": f"/api/v2beta/search is {NOT_HERE} (Marquez needs OpenSearch for it)",
-    **{
-        name: "column lineage belongs to the column-lineage issue"
-        for name in reference.READS
-        if name.startswith("column_lineage")
-    },
     **{name: f"/stats is {NOT_HERE}: its buckets follow the server clock" for name in reference.READS if name.startswith("stats_")},
 }
 

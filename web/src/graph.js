@@ -46,6 +46,8 @@ function styles() {
       },
     },
     { selector: "edge.inferred", style: { "line-style": "dashed" } },
+    // Column mode (issue 36): an INDIRECT column edge (a filter, a join key) is dashed.
+    { selector: "edge.indirect", style: { "line-style": "dashed", "line-dash-pattern": [6, 3] } },
     { selector: "edge.synthetic", style: { "line-style": "dotted", label: "" } },
     { selector: "edge.declared", style: { "line-style": "dashed", "line-dash-pattern": [2, 4], "line-color": "#8e7cc3", "target-arrow-color": "#8e7cc3" } },
     { selector: "edge.level", style: { label: "data(support)", width: "mapData(support, 1, 100, 1.2, 5)" } },

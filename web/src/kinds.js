@@ -9,6 +9,7 @@ export const KINDS = {
   model: { name: "model version", shape: "octagon", color: "#8e44ad" },
   deployment: { name: "endpoint deployment", shape: "round-triangle", color: "#d35400" },
   endpoint: { name: "endpoint", shape: "star", color: "#34495e" },
+  field: { name: "field (column)", shape: "tag", color: "#2e86c1" },
   other: { name: "job, dataset, model, alias", shape: "rectangle", color: "#95a5a6" },
 };
 
@@ -17,6 +18,7 @@ export function kindOf(node) {
   const labels = node.labels || [];
   if (node.kind === "Commit") return "commit";
   if (node.kind === "Run") return "run";
+  if (node.kind === "Field") return "field";
   if (node.kind === "DatasetVersion") {
     if (labels.includes("Deployment")) return "deployment";
     if (labels.includes("ModelVersion")) return "model";

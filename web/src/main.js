@@ -3,6 +3,7 @@
 import { ApiError, get, setToken, token } from "./api.js";
 import { fill, h } from "./dom.js";
 import { createGraph, draw, elements, relayout } from "./graph.js";
+import { columnElements, highlightColumns, renderColumns } from "./columns.js";
 import { highlight, impactElements, renderImpact } from "./impact.js";
 import { EXPAND_LIMIT, expand } from "./levels.js";
 import { KINDS } from "./kinds.js";
@@ -18,7 +19,7 @@ let loads = 0;
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   state.ref = params.get("ref") || "";
-  state.mode = params.get("mode") === "impact" ? "impact" : "graph";
+  state.mode = ["impact", "columns"].includes(params.get("mode")) ? params.get("mode") : "graph";
   state.direction = ["up", "down", "both"].includes(params.get("direction")) ? params.get("direction") : "both";
   state.depth = Math.min(Math.max(Number(params.get("depth")) || 10, 1), 50);
   state.level = params.get("level") === "version" ? "version" : "";
@@ -40,7 +41,7 @@ function syncControls() {
   for (const button of document.querySelectorAll("[data-mode-button]")) {
     button.setAttribute("aria-pressed", String(button.dataset.modeButton === state.mode));
   }
-  $("impact").hidden = state.mode !== "impact";
+  $("impact").hidden = state.mode === "graph";
 }
 
 /** The page's banner: what the answer on screen could not see (impact's in impact mode). */
@@ -67,6 +68,37 @@ function offer(error) {
   }
 }
 
+/** Column mode (issue 36): the column lineage of the field the ref names. */
+async function loadColumns(mine) {
+  const graphEl = $("graph");
+  const direction = state.direction === "up" ? "up" : "down";
+  const answer = await get("/column-lineage", { ref: state.ref, direction, depth: state.depth });
+  if (mine !== loads) return;
+  await draw(cy, columnElements(answer));
+  if (mine !== loads) return;
+  showWarnings(answer);
+  highlightColumns(cy, answer);
+  const onEndpoint = (e) => select({ id: e.id, kind: "Dataset", labels: ["Endpoint"], label: e.name });
+  renderColumns($("impact"), answer, { onEndpoint, onField: (f) => select(f) });
+  state.ref = answer.field.id;
+  writeHash();
+  graphEl.dataset.root = answer.field.id;
+  graphEl.dataset.nodes = String(answer.fields.length + 1);
+  graphEl.dataset.state = "ready";
+  status(`${answer.field.label}: ${answer.fields.length} fields ${direction === "down" ? "downstream" : "upstream"}, ${answer.endpoints.length} endpoints reached`);
+  const selected = state.selected && cy.getElementById(state.selected).nonempty() ? cy.getElementById(state.selected).data("node") : answer.field;
+  select(selected);
+}
+
+/** Open the column lineage of a field (from a version's field list). */
+function openColumn(field) {
+  state.mode = "columns";
+  state.ref = field.id || field.ref;
+  state.selected = field.id || "";
+  $("search").value = field.ref || field.label || field.id;
+  load();
+}
+
 async function load() {
   const mine = ++loads;
   const graphEl = $("graph");
@@ -75,6 +107,18 @@ async function load() {
   syncControls();
   writeHash();
   status(`loading ${state.ref}…`);
+  if (state.mode === "columns") {
+    try {
+      await loadColumns(mine);
+    } catch (error) {
+      if (mine !== loads) return;
+      graphEl.dataset.state = "error";
+      showWarnings(null);
+      if (error instanceof ApiError && (error.status === 404 || error.status === 409)) offer(error);
+      else status(`could not load the column lineage of ${state.ref}: ${error.message}`, "error");
+    }
+    return;
+  }
   const direction = state.mode === "impact" ? "down" : state.direction;
   try {
     const [answer, impact] = await Promise.all([
@@ -119,7 +163,7 @@ function select(node) {
   const drawn = cy.getElementById(node.id).union(cy.getElementById(`endpoint:${node.id}`));
   drawn.select();
   $("expand").disabled = !cy.getElementById(node.id).hasClass("collapsed") || cy.getElementById(node.id).hasClass("expanded");
-  showDetail($("detail"), node, { onSelect: select, onFocus: (n) => pick(n) });
+  showDetail($("detail"), node, { onSelect: select, onFocus: (n) => pick(n), onColumn: openColumn });
 }
 
 /** Centre the view on a node (or on a typed ref). */
@@ -157,7 +201,7 @@ function legend() {
   entries.push(
     h("li", {}, h("span.swatch.impact-serving"), "endpoint still serving an affected model"),
     h("li", {}, h("span.swatch.impact-past"), "endpoint that used to serve one"),
-    h("li", {}, h("span.line.impact-path"), "impact path"),
+    h("li", {}, h("span.line.impact-path"), "impact path (in column mode: the columns that reach an endpoint)"),
   );
   fill($("legend"), h("ul", {}, entries));
 }

@@ -110,6 +110,29 @@ function checklistSection(node) {
   ]);
 }
 
+/** A dataset version's fields (issue 36); each opens its column lineage. */
+function fieldsSection(node, onColumn) {
+  if (node.kind !== "DatasetVersion" || !onColumn) return null;
+  return later("Fields", "fields", get("/fields", { ref: node.id }), (a) =>
+    a.fields.length
+      ? table(
+          ["field", "type", "made from", "feeds"],
+          a.fields.map((f) =>
+            h(
+              "tr.field",
+              { dataset: { ref: f.ref, field: f.field } },
+              h("td", {}, h("button.link", { type: "button", title: "Column lineage of this field", onclick: () => onColumn(f) }, f.field)),
+              h("td.small", {}, f.type || ""),
+              h("td.small", {}, String(f.inputs)),
+              h("td.small", {}, String(f.outputs)),
+            ),
+          ),
+          { id: "version-fields" },
+        )
+      : h("p.muted", {}, "No fields: no schema or column lineage names any."),
+  );
+}
+
 /** The kind-specific section: endpoint timeline, model versions with diff, or dataset versions. */
 function versionsSection(node, onSelect) {
   const labels = node.labels || [];
@@ -129,7 +152,7 @@ function versionsSection(node, onSelect) {
 }
 
 /** Show `node` (an item from any answer: needs at least `id`) in `container`. */
-export async function showDetail(container, node, { onSelect, onFocus }) {
+export async function showDetail(container, node, { onSelect, onFocus, onColumn }) {
   const mine = ++shown;
   container.dataset.node = node.id;
   container.dataset.state = "loading";
@@ -159,6 +182,7 @@ export async function showDetail(container, node, { onSelect, onFocus }) {
     ),
     section("Properties", pairs(props), { name: "properties" }),
     section(`Facets (${facets.length})`, facets.length ? h("div", {}, facets.map(([key, value]) => h("details", {}, h("summary", {}, key), json(value)))) : h("p.muted", {}, "No facets."), { name: "facets" }),
+    fieldsSection(detail, onColumn),
     versionsSection(detail, onSelect),
     checklistSection(detail),
     section(`Annotations (${detail.annotations.length})`, annotations(detail.annotations), { name: "annotations" }),

@@ -1,0 +1,68 @@
+"""`lineage columns`: a version's fields and a field's lineage, tables for people and --json, on both stores."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from lineage import fieldlineage
+from lineage.cli.main import app
+from lineage.refs import resolve_ref
+from lineage.store.base import Store
+from tests import column_story as c
+from tests.cli.test_query_cli import table_rows
+from tests.conformance.test_projection_rules import ingest
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def loaded(store_env: Store) -> Store:
+    ingest(store_env, *c.COLUMN_STORY)
+    return store_env
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_json_is_the_api_answer(loaded: Store) -> None:
+    got = json.loads(run("columns", "data-v1.8.2", "income", "--json"))
+    assert got == json.loads(json.dumps(fieldlineage.column_lineage(loaded, "data-v1.8.2", "income")))
+
+
+def test_the_table_follows_the_column_to_the_endpoint(loaded: Store) -> None:
+    out = run("columns", "data-v1.8.2", "income")
+    fields = table_rows(out, "field")
+    assert fields["churn@2.3.1[income_scaled]"]["hops"] == "3"
+    assert "income / 1000" in next(r for k, r in fields.items() if k.startswith("s3://lake/clean@"))["made from (transformation)"]
+    endpoints = table_rows(out, "endpoint")
+    assert endpoints["churn-prod"]["serving it now"] == "YES"
+    for label in fields:  # every field label printed is a ref that resolves to a field
+        assert resolve_ref(loaded, label).kind == "Field"
+
+
+def test_upstream_direct_only_and_the_field_form(loaded: Store) -> None:
+    out = run("columns", "churn@2.3.1[income_scaled]", "--up", "--direct")
+    fields = table_rows(out, "field")
+    assert "s3://lake/customers@data-v1.8.2[income]" in fields
+    assert "s3://lake/customers@data-v1.8.2[churned]" not in fields  # a filter, INDIRECT
+    assert "churned" in table_rows(run("columns", "churn@2.3.1[income_scaled]", "--up"), "field").__repr__()
+
+
+def test_a_version_alone_lists_its_fields(loaded: Store) -> None:
+    rows = table_rows(run("columns", "s3://lake/customers@data-v1.8.2"), "field")
+    assert {k: r["type"] for k, r in rows.items()} == {
+        f"s3://lake/customers@data-v1.8.2[{n}]": t for n, t in (("churned", "boolean"), ("customer_id", "bigint"), ("income", "double"), ("tenure", "int"))
+    }
+
+
+def test_an_unknown_field_suggests_near_ones(loaded: Store) -> None:
+    result = runner.invoke(app, ["columns", "data-v1.8.2", "incom"])
+    assert result.exit_code == 1
+    assert re.search(r"did you mean s3://lake/customers@data-v1\.8\.2\[income\]", result.output)

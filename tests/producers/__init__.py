@@ -1,0 +1,1 @@
+"""Column lineage from real producers: a Spark job with the OpenLineage listener, and the corpus."""
