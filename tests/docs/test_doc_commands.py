@@ -48,6 +48,7 @@ CHECK_ONLY = {
     "make test": "the whole suite, about 20 minutes",
     "make demo": "starts its own service on port 5000",
     "make bench": "minutes to an hour, with Neo4j",
+    "python -m bench.history": "minutes, with Neo4j (tests/bench/test_history.py runs a small one)",
     "make neo4j-start": "starts a Neo4j server",
     "make neo4j-stop": "stops that server",
     "make kafka-start": "starts a Kafka broker",
