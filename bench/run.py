@@ -7,6 +7,7 @@
     python -m bench.run --workers 1,2         # API processes of the HTTP runs (default 1,2)
     python -m bench.run --repeat 5            # each timed HTTP run 5 times: median and range
     python -m bench.run --tree-cost           # only the Merkle tree's ingest cost (bench/tree_cost.py)
+    python -m bench.run --history 0           # without the long-history workload (bench/history.py)
     python -m bench.run --ingest-turns ../main --repeat 3   # ingest of this build and another's, in turns
     python -m bench.run --kafka               # only HTTP -> Kafka -> store (bench/kafka.py)
 
@@ -316,6 +317,10 @@ def main() -> None:
     )
     parser.add_argument("--tree-cost", action="store_true", help="only the Merkle tree's ingest cost: SQLite bulk with and without it")
     parser.add_argument(
+        "--history", type=int, default=10_000, metavar="VERSIONS",
+        help="the long-history workload (bench/history.py): a source with VERSIONS versions against one with 10; 0 skips it",
+    )
+    parser.add_argument(
         "--ingest-turns", type=Path, metavar="CHECKOUT",
         help="only ingest throughput, of this build and CHECKOUT's in turns, --repeat turns each (bench/ingest_turns.py)",
     )
@@ -419,6 +424,18 @@ def main() -> None:
     for row in stage_rows:
         table.add_row(*row)
     console.print(table)
+    if args.history:
+        from bench import history
+
+        found = []
+        for kind in args.stores.split(","):
+            with store_url(kind) as url:
+                store = open_store(Settings(store=url))
+                try:
+                    found.append((kind, history.measure(store, args.history, 10, QUERY_CALLS, QUERY_ROUNDS)))
+                finally:
+                    store.close()
+        console.print(history.table(found))
     table = Table(title="Replay of the shared OpenLineage corpus (bulk ingest)")
     for col in ("store", "accepted", "rejected (invalid on purpose)", "events/s"):
         table.add_column(col)
