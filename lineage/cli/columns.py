@@ -63,6 +63,21 @@ def render_fields(console: Console, a: dict[str, Any]) -> None:
     console.print(_table("Fields", ["field", "type", "made from", "feeds"], rows))
 
 
+def show_field_lineage(ref: str, field: str | None, direction: str, depth: int, direct: bool, url: str | None, as_json: bool) -> None:
+    """One field's column lineage, asked of the service at `url` or read from the store; also
+    what `lineage impact|upstream REF --field F` print."""
+    only = "direct" if direct else "all"
+    params = {"ref": ref, "field": field, "direction": direction, "depth": depth, "transformations": only}
+    _run(
+        as_json,
+        lambda: ask(
+            url, "GET", "/api/v1/column-lineage", params,
+            lambda s: fieldlineage.column_lineage(s, ref, field, direction, depth, only, stale_run_hours=_hours()),
+        ),
+        render_columns,
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def columns(
@@ -80,13 +95,4 @@ def register(app: typer.Typer) -> None:
         if field is None and not ref.endswith("]"):
             _run(as_json, lambda: ask(url, "GET", "/api/v1/fields", {"ref": ref}, lambda s: fieldlineage.version_fields(s, ref)), render_fields)
             return
-        direction, only = ("up" if up else "down"), ("direct" if direct else "all")
-        params = {"ref": ref, "field": field, "direction": direction, "depth": depth, "transformations": only}
-        _run(
-            as_json,
-            lambda: ask(
-                url, "GET", "/api/v1/column-lineage", params,
-                lambda s: fieldlineage.column_lineage(s, ref, field, direction, depth, only, stale_run_hours=_hours()),
-            ),
-            render_columns,
-        )
+        show_field_lineage(ref, field, "up" if up else "down", depth, direct, url, as_json)

@@ -385,13 +385,23 @@ def render_search(console: Console, a: dict[str, Any], where: str = "") -> None:
     console.print(_table(f"Search {a['q']!r}", ["kind", "ref", "of", "id"], rows))
 
 
+FieldOpt = Annotated[str | None, typer.Option("--field", help="A field of the version REF names: answer with that column's lineage")]
+DirectOpt = Annotated[bool, typer.Option("--direct", help="With --field: follow DIRECT transformations only")]
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def impact(
         ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False,
         level: LevelOpt = None, since: SinceOpt = None, until: UntilOpt = None, cursor: CursorOpt = None, limit: LimitOpt = None,
+        field: FieldOpt = None, direct: DirectOpt = False,
     ) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
+        if field is not None:
+            from lineage.cli.columns import show_field_lineage  # it builds on this module
+
+            show_field_lineage(ref, field, "down", depth, direct, url, as_json)
+            return
         lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
         params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
         _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_impact)
@@ -400,8 +410,14 @@ def register(app: typer.Typer) -> None:
     def upstream(
         ref: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False, all_runs: AllRunsOpt = False,
         level: LevelOpt = None, since: SinceOpt = None, until: UntilOpt = None, cursor: CursorOpt = None, limit: LimitOpt = None,
+        field: FieldOpt = None, direct: DirectOpt = False,
     ) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
+        if field is not None:
+            from lineage.cli.columns import show_field_lineage  # it builds on this module
+
+            show_field_lineage(ref, field, "up", depth, direct, url, as_json)
+            return
         lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
         params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
         _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_upstream)

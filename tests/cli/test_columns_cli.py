@@ -66,3 +66,12 @@ def test_an_unknown_field_suggests_near_ones(loaded: Store) -> None:
     result = runner.invoke(app, ["columns", "data-v1.8.2", "incom"])
     assert result.exit_code == 1
     assert re.search(r"did you mean s3://lake/customers@data-v1\.8\.2\[income\]", result.output)
+
+
+def test_impact_and_upstream_with_a_field_answer_that_columns_lineage(loaded: Store) -> None:
+    down = json.loads(run("impact", "data-v1.8.2", "--field", "income", "--json"))
+    assert down == json.loads(json.dumps(fieldlineage.column_lineage(loaded, "data-v1.8.2", "income", "down")))
+    assert "churn@2.3.1[income_scaled]" in {f["ref"] for f in down["fields"]}
+    up = json.loads(run("upstream", "churn@2.3.1", "--field", "income_scaled", "--direct", "--json"))
+    assert up == json.loads(json.dumps(fieldlineage.column_lineage(loaded, "churn@2.3.1", "income_scaled", "up", transformations="direct")))
+    assert up["direction"] == "up" and up["transformations"] == "direct" and up["fields"]
