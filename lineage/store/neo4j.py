@@ -976,8 +976,14 @@ def _apply(
             new = surely_new is not None and surely_new(m.edge.ident)
             params["created" if new else "merged"].append(_edge_row(m.edge))
     with timed(clock, "write"):
-        neo4j_levels.track(tx, mutations)  # reads the graph as it is before WRITE_BATCH changes it
+        levels = neo4j_levels.track(tx, mutations)  # reads the graph as it is before WRITE_BATCH changes it
+        # WRITE_BATCH must be the transaction's first write (LOCK_HEAD's SET of an unchanged value
+        # leaves no transaction state): Neo4j keys a cached plan by whether the transaction has
+        # uncommitted changes too, so with the level write before it only when a batch changed the
+        # adjacency, WRITE_BATCH was compiled a second time. The level write reads no :Node, so
+        # after WRITE_BATCH it writes the same, and always with changes pending.
         created, merged, updated, abouts = _run(tx, WRITE_BATCH, params).single(strict=True)
+        neo4j_levels.write(tx, levels)
     missing = len(params["created"]) + len(params["merged"]) - created - merged
     if missing:  # a relationship cannot dangle; the projection promised both ends
         raise StoreError(f"neo4j: {missing} edge(s) whose end node does not exist")

@@ -4,7 +4,8 @@ A :Level node stands for one Dataset or Job (same id) and holds its `versions` a
 counts; FLOWS joins two that data flows between. They are kept apart from the :Node graph, so
 dumps, rebuild's staging and the graph's writes never see them. `track` runs in the ingest's
 transaction before its graph write: it reads what the batch's mutations touch as it stands
-(lineage/store/levels.py works out the difference) and adds it in one statement.
+(lineage/store/levels.py works out the difference); the one statement that adds it runs after
+the graph write.
 """
 
 from __future__ import annotations
@@ -139,9 +140,11 @@ def write(runner: ManagedTransaction | Session, change: Delta) -> None:
         _run(runner, _WRITE, pairs=[list(r) for r in change.pair_rows()], members=[list(r) for r in change.member_rows()]).consume()
 
 
-def track(tx: ManagedTransaction, mutations: Sequence[Mutation]) -> None:
-    """Keep the adjacency in step with `mutations`, about to be written in `tx`."""
-    write(tx, delta(mutations, _Before(tx)))
+def track(tx: ManagedTransaction, mutations: Sequence[Mutation]) -> Delta:
+    """What keeps the adjacency in step with `mutations`, about to be written in `tx`: read
+    before the graph write, to be written with `write` after it (see lineage/store/neo4j.py's
+    `_apply` for why after)."""
+    return delta(mutations, _Before(tx))
 
 
 def replace(session: Session, pairs: Sequence[Sequence[Any]], members: Sequence[Sequence[Any]]) -> None:
