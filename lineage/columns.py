@@ -219,6 +219,8 @@ class ColumnRules:
         if version is None or version.kind != VERSION or version.props.get("placeholder"):
             return
         names, sources = column_sources(version.props.get("facets") or {})
+        # One read for every field of the version and what feeds it, not one per field.
+        self.g.preload([ids.field_id(version_id, name) for name in names], in_types=(FEEDS,))
         fields = {name: self.field(version, name) for name in names}
         have = [e.dst for e in self.g.out_edges(version_id, HAS_FIELD) if e.dst not in fields.values()]
         self.g.preload(have, out_types=(FEEDS,), in_types=(FEEDS,))
@@ -228,9 +230,11 @@ class ColumnRules:
             self.field(version, str(node.props.get("field")))
         wanted: dict[tuple[str, str], list[dict[str, Any]]] = {}
         reads = self._read_versions(version_id) if sources else {}
+        inputs = {(source.namespace, source.name): self._inputs(source, reads) for _, found in sorted(sources.items()) for source in found}
+        self.g.preload([ids.field_id(read.id, source.field) for found in sources.values() for source in found for read in inputs[(source.namespace, source.name)]])
         for name, found in sorted(sources.items()):
             for source in found:
-                for read in self._inputs(source, reads):
+                for read in inputs[(source.namespace, source.name)]:
                     src = self.field(read, source.field)
                     wanted.setdefault((src, fields[name]), []).extend(dict(t) for t in source.transformations)
         self.g.preload(list(fields.values()), in_types=(FEEDS,))
