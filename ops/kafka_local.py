@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
-import fcntl
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+
+from maven_jars import fetch, pinned_version  # ops/, beside this file
 
 # The launcher helpers that do not depend on what server runs (ports, pids, java, log tails).
 from neo4j_local import _java, _pid_alive, _port_open, _tail, free_port
@@ -37,7 +36,6 @@ CONSOLE_LOG = "kafka-console.log"
 CONFIG_FILE = "server.properties"
 PID_FILE = "kafka.pid"
 PORT_FILE = "kafka.port"
-MARKER_FILE = ".installed-version"
 
 JVM_FLAGS: tuple[str, ...] = (
     "-XX:+UseG1GC",
@@ -49,56 +47,12 @@ JVM_FLAGS: tuple[str, ...] = (
 )
 
 
-def _pinned_version(pom: Path = POM_PATH) -> str:
-    """Read kafka.version from the pom so the pin lives in exactly one place."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.parse(pom).getroot().find("m:properties/m:kafka.version", ns)
-    if node is None or not (node.text or "").strip():
-        raise RuntimeError(f"kafka.version property missing from {pom}")
-    return (node.text or "").strip()
-
-
-KAFKA_VERSION = _pinned_version()
-
-
-def _installed_version(marker: Path) -> str | None:
-    try:
-        return marker.read_text().strip()
-    except OSError:
-        return None
+KAFKA_VERSION = pinned_version(POM_PATH, "kafka.version")
 
 
 def install(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     """Copy the pinned Kafka jars into cache_dir/lib via Maven (~/.m2 caches them); no-op when there."""
-    lib = cache_dir / "lib"
-    marker = lib / MARKER_FILE
-    if _installed_version(marker) == KAFKA_VERSION:
-        return lib
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # A file lock, because parallel test processes may all call install() at once.
-    with open(cache_dir / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _installed_version(marker) == KAFKA_VERSION:
-            return lib
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise RuntimeError("mvn not found on PATH; it is needed once to fetch the Kafka jars")
-        # A scratch dir renamed into place: a half-finished download never looks installed.
-        staging = cache_dir / f"lib.tmp-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        cmd = [
-            mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(POM_PATH),
-            "dependency:copy-dependencies", f"-Dkafka.lib.dir={staging}",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0 or not (staging / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file():
-            shutil.rmtree(staging, ignore_errors=True)
-            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-            raise RuntimeError(f"Maven failed to fetch Kafka {KAFKA_VERSION} (exit {proc.returncode}):\n{out}")
-        (staging / MARKER_FILE).write_text(KAFKA_VERSION + "\n")
-        shutil.rmtree(lib, ignore_errors=True)
-        staging.rename(lib)
-    return lib
+    return fetch(POM_PATH, "kafka.lib.dir", cache_dir, KAFKA_VERSION, f"kafka_2.13-{KAFKA_VERSION}.jar", "Kafka")
 
 
 def server_config(home: Path, port: int, controller_port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:

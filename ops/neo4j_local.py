@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import fcntl
 import os
 import shutil
 import signal
@@ -12,10 +11,11 @@ import socket
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+
+from maven_jars import fetch, pinned_version  # ops/, beside this file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POM_PATH = REPO_ROOT / "ops" / "neo4j" / "pom.xml"
@@ -30,7 +30,6 @@ READY_LINE = "INFO  Started."
 CONSOLE_LOG = "neo4j-console.log"
 PID_FILE = "neo4j.pid"
 PORT_FILE = "neo4j.port"
-MARKER_FILE = ".installed-version"
 
 # What the official `bin/neo4j` script adds on Java 17. Without the
 # --add-opens Neo4j cannot reach file descriptors / direct buffers and logs
@@ -52,16 +51,7 @@ JVM_FLAGS: tuple[str, ...] = (
 )
 
 
-def _pinned_version(pom: Path = POM_PATH) -> str:
-    """Read neo4j.version from the pom so the pin lives in exactly one place."""
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.parse(pom).getroot().find("m:properties/m:neo4j.version", ns)
-    if node is None or not (node.text or "").strip():
-        raise RuntimeError(f"neo4j.version property missing from {pom}")
-    return (node.text or "").strip()
-
-
-NEO4J_VERSION = _pinned_version()
+NEO4J_VERSION = pinned_version(POM_PATH, "neo4j.version")
 
 
 def free_port(host: str = HOST) -> int:
@@ -89,44 +79,7 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def install(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     """Copy the pinned Neo4j jars into cache_dir/lib via Maven; no-op when already there."""
-    lib = cache_dir / "lib"
-    marker = lib / MARKER_FILE
-    if _installed_version(marker) == NEO4J_VERSION:
-        return lib
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # A file lock, because parallel pytest workers may all call install() at once.
-    with open(cache_dir / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _installed_version(marker) == NEO4J_VERSION:
-            return lib
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise RuntimeError("mvn not found on PATH; it is needed once to fetch the Neo4j jars")
-        # Copy into a scratch dir and rename it into place, so a half-finished
-        # download never looks installed and jars of two versions never mix on
-        # the classpath.
-        staging = cache_dir / f"lib.tmp-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        cmd = [
-            mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(POM_PATH),
-            "dependency:copy-dependencies", f"-Dneo4j.lib.dir={staging}",
-        ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0 or not (staging / f"neo4j-{NEO4J_VERSION}.jar").is_file():
-            shutil.rmtree(staging, ignore_errors=True)
-            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-            raise RuntimeError(f"Maven failed to fetch Neo4j {NEO4J_VERSION} (exit {proc.returncode}):\n{out}")
-        (staging / MARKER_FILE).write_text(NEO4J_VERSION + "\n")
-        shutil.rmtree(lib, ignore_errors=True)
-        staging.rename(lib)
-    return lib
-
-
-def _installed_version(marker: Path) -> str | None:
-    try:
-        return marker.read_text().strip()
-    except OSError:
-        return None
+    return fetch(POM_PATH, "neo4j.lib.dir", cache_dir, NEO4J_VERSION, f"neo4j-{NEO4J_VERSION}.jar", "Neo4j")
 
 
 def _java() -> str:
