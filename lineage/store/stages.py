@@ -45,6 +45,14 @@ class StageClock:
         storing = self.seconds["write"] + self.seconds["commit"]
         return self.events / storing if storing > 0 else 0.0
 
+    def overlapped_bound(self) -> float:
+        """Events per second if each batch's projection ran on cores of its own while the one
+        before was stored (a pipelined import on a machine with more cores than this one): the
+        slower of the two stages sets the pace. Transactions still run one at a time, since each
+        extends the log's one hash chain, so more cores do not raise it past the storage bound."""
+        slowest = max(self.seconds["project"], self.seconds["write"] + self.seconds["commit"])
+        return self.events / slowest if slowest > 0 else 0.0
+
 
 def timed(clock: StageClock | None, name: str) -> ContextManager[None]:
     return clock.stage(name) if clock is not None else nullcontext()
