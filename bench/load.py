@@ -20,6 +20,7 @@ class Connection:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 80
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.retry_after: float | None = None  # the last answer's Retry-After, in seconds
 
     async def __aenter__(self) -> Connection:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -41,6 +42,7 @@ class Connection:
         status_line = await self.reader.readline()
         status = int(status_line.split(b" ", 2)[1])
         length, chunked = 0, False
+        self.retry_after = None
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
@@ -49,6 +51,8 @@ class Connection:
             name = name.strip().lower()
             if name == b"content-length":
                 length = int(value)
+            elif name == b"retry-after" and value.strip().isdigit():
+                self.retry_after = float(value)
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
         if not chunked:
