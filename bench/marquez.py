@@ -49,7 +49,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.kafka import cpu_seconds
-from bench.run import percentile, post_bodies, process_tree, served, spread, store_url
+from bench.run import SHED, percentile, post_bodies, process_tree, served, spread, store_url
 from bench.workload import Workload
 
 DEPTH = 20  # of every lineage asked, on both sides (the Marquez query)
@@ -106,6 +106,7 @@ class Comparison:
     datasets_asked: int
     ours_pids: list[int]  # the process trees measured for CPU and memory
     marquez_pids: list[int]
+    shed: int  # ingest requests shed (503, Retry-After) and retried, on either side
     figures: list[Figure] = field(default_factory=list)
 
     def figure(self, name: str) -> Figure:
@@ -349,13 +350,15 @@ def compare(
             bolt = pid_listening(urlsplit(url).port or 7687)
             ours_pids += [bolt] if bolt else []
         sides = [Side("ours", base, ours_pids), Side("marquez", marquez, marquez_pids(marquez))]
+        shed = SHED[0]
         ingest(sides, bodies, repeat)
+        shed = SHED[0] - shed
         memory = [pss_mb(s.pids) if s.pids else None for s in sides]
         with httpx.Client(timeout=60) as http:
             loaded = [read_back(http, s.base, events) for s in sides]
         datasets = datasets_to_ask(events, sample)
         times = lineage_latencies(base, marquez, datasets, repeat)
-    result = Comparison(kind, workload_counts(events), loaded[0], loaded[1], before, len(datasets), sides[0].pids, sides[1].pids)
+    result = Comparison(kind, workload_counts(events), loaded[0], loaded[1], before, len(datasets), sides[0].pids, sides[1].pids, shed)
     ours, theirs = sides
     for clients in CLIENTS:
         rates = [r[0] for r in ours.runs[clients]], [r[0] for r in theirs.runs[clients]]
@@ -406,6 +409,8 @@ def notes(found: Comparison) -> list[str]:
         f"processes measured: this service {', '.join(map(str, found.ours_pids)) or 'none'}; "
         f"Marquez {', '.join(map(str, found.marquez_pids)) or 'none found (set MARQUEZ_PIDS)'} (each with its children)"
     )
+    if found.shed:
+        lines.append(f"{found.shed:,} ingest requests were shed (503 with Retry-After) and retried; their latency includes the wait")
     if found.marquez_before:
         lines.append(f"Marquez held {found.marquez_before:,} events before this load (not a fresh database; set MARQUEZ_RESET)")
     for name in ("dataset lineage p95 (ours /graph)", "dataset impact p95 (ours /impact)"):
