@@ -128,40 +128,63 @@ def collapsed(
 ) -> dict[str, Any]:
     """The dataset/job-level answer about `node` one way: groups of entries, and the pairs of
     the adjacency among them (what the page draws)."""
+    return collapsed_ways(store, node, [direction], depth, since, until, stale_run_hours, item)[direction]
+
+
+def collapsed_ways(
+    store: Store,
+    node: Node,
+    ways: Sequence[Direction],
+    depth: int,
+    since: str | None,
+    until: str | None,
+    stale_run_hours: float,
+    item: Callable[..., dict[str, Any]],
+) -> dict[Direction, dict[str, Any]]:
+    """`collapsed` each of `ways`, from shared reads: one walk of the adjacency both ways, then
+    the nodes, summaries and warnings of everything reached, each read once whatever the ways."""
     lo, hi = window(since, until)
     start = start_of(store, node)
-    walked = store.level_walk(start, direction, depth)
-    found = {n.id: n for n in store.nodes(sorted(walked.depth))}
+    walks = store.level_walk(start, ways, depth)
+    found = {n.id: n for n in store.nodes(sorted({i for w in walks.values() for i in w.depth} | {node.id}))}
+    found.setdefault(node.id, node)
     datasets = sorted(i for i, n in found.items() if n.kind == DATASET)
     jobs = sorted(i for i, n in found.items() if n.kind == JOB)
     sums = store.level_summaries(datasets, jobs, lo, hi)
-    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
-    for node_id, n in found.items():
-        if node_id not in start:
-            groups[group_of(n)].append(_entry(n, walked.depth[node_id], sums.get(node_id), item))
-    for entries in groups.values():
-        entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
+    groups: dict[Direction, dict[str, list[dict[str, Any]]]] = {}
+    for way, walked in walks.items():
+        groups[way] = {g: [] for g in GROUPS}
+        for node_id, depth_of in walked.depth.items():
+            if node_id not in start and node_id in found:
+                groups[way][group_of(found[node_id])].append(_entry(found[node_id], depth_of, sums.get(node_id), item))
+        for entries in groups[way].values():
+            entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
     extra: list[Node] = [s["newest"] for s in sums.values() if s["newest"] is not None]
     # Endpoints downstream, and an endpoint ref itself: what each serves now.
-    asked = [found[e["id"]] for e in groups["endpoints"]] if direction == "down" else []
+    asked = [found[e["id"]] for e in groups["down"]["endpoints"]] if "down" in groups else []
     if ENDPOINT in node.labels:
         asked.append(node)
     status, live = serving(store, asked, start, max(depth, 20), item) if asked else ({}, [])
     extra += live
-    if direction == "down":
-        for entry in groups["endpoints"]:
+    if "down" in groups:
+        for entry in groups["down"]["endpoints"]:
             entry |= status[entry["id"]]
     me = _entry(node, 0, sums.get(node.id), item)
     if node.id in status:
         me |= {k: v for k, v in status[node.id].items() if k != "currently_serving"}
+    reached = [found[i] for w in walks.values() for i in w.depth if i in found and i != node.id]
+    warnings = answer_warnings(store, [node, *dict.fromkeys(reached), *extra], stale_run_hours=stale_run_hours)
     return {
-        "node": me,
-        "since": lo,
-        "until": hi,
-        "counts": {g: len(v) for g, v in groups.items()},
-        **groups,
-        "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walked.edges],
-        "warnings": answer_warnings(store, [node, *found.values(), *extra], stale_run_hours=stale_run_hours),
+        way: {
+            "node": me,
+            "since": lo,
+            "until": hi,
+            "counts": {g: len(v) for g, v in groups[way].items()},
+            **groups[way],
+            "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walks[way].edges],
+            "warnings": warnings,
+        }
+        for way in ways
     }
 
 
@@ -240,8 +263,7 @@ def collapsed_graph(
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     warnings: dict[str, dict[str, Any]] = {}
     lo = hi = None
-    for way in ways:
-        answer = collapsed(store, node, way, depth, since, until, stale_run_hours, item)
+    for answer in collapsed_ways(store, node, ways, depth, since, until, stale_run_hours, item).values():
         lo, hi = answer["since"], answer["until"]
         nodes[node.id] = answer["node"] | {"depth": 0}
         for group in GROUPS:

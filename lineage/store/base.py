@@ -221,9 +221,10 @@ class Store(Protocol):
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
 
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
         """The dataset/job-level adjacency (lineage/store/levels.py) walked from `start` within
-        `depth` level hops: each dataset or job reached with its distance, and the pairs among them."""
+        `depth` level hops each of `directions`: per way each dataset or job reached with its
+        distance, and the pairs among them."""
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None

@@ -290,11 +290,19 @@ IN_EDGES: dict[str, LiteralString] = {
     "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
     "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
-VERSIONS_AT: LiteralString = (
-    "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
-    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit"
-    + NODE_FIELDS
-)
+# Ordered by (written_at, id), the planner sorts every version of the dataset (a Top): a
+# history's cost. So the index, read backwards in its own order, first finds the time of the
+# `limit`-th newest; then only the versions from that time on (the limit and its ties) are read
+# and sorted. Both reads stop after about `limit` rows, however long the history.
+VERSIONS_AT: LiteralString = """
+CALL () {
+    MATCH (f:DatasetVersion) WHERE f.dataset = $p.dataset AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at AND n.written_at >= floor
+    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+}
+""" + NODE_FIELDS
 # The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
 # short read, and on a loaded server a round trip costs about as much as the read. Each row
 # leads with the dataset it answers.
@@ -302,7 +310,10 @@ VERSIONS_AND_READS_MANY: LiteralString = """
 CALL () {
     UNWIND $p.versions AS row
     CALL (row) {
-        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
+        MATCH (f:DatasetVersion) WHERE f.dataset = row.dataset AND f.written_at <= row.at
+        WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+        WITH min(f.written_at) AS floor
+        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at AND n.written_at >= floor
         RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
     }
     RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props]) AS versions
@@ -1278,8 +1289,8 @@ class Neo4jStore:
         return self._read(lambda view: view.flow(start, direction, depth))
 
     # --- the dataset/job level (issue 34, lineage/store/neo4j_levels.py) -----------------------
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
-        return self._read(lambda view: neo4j_levels.walk(view.tx, start, direction, depth))
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
+        return self._read(lambda view: neo4j_levels.walk(view.tx, start, directions, depth))
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None

@@ -59,10 +59,16 @@ CALL () {
     SET l.versions = coalesce(l.versions, 0) + row[1], l.runs = coalesce(l.runs, 0) + row[2]
 }
 """
-_STEP: dict[str, LiteralString] = {
-    "down": "UNWIND $p.ids AS id MATCH (:Level {id: id})-[:FLOWS]->(b:Level) RETURN DISTINCT b.id",
-    "up": "UNWIND $p.ids AS id MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) RETURN DISTINCT b.id",
+# One round of the walk, both ways at once: a graph both ways costs the deeper side's rounds,
+# not the sum of both sides'.
+_STEP: LiteralString = """
+CALL () {
+    UNWIND $p.down AS id MATCH (:Level {id: id})-[:FLOWS]->(b:Level) RETURN 'down' AS way, b.id AS found
+    UNION
+    UNWIND $p.up AS id MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) RETURN 'up' AS way, b.id AS found
 }
+RETURN way, found
+"""
 _EDGES_AMONG: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
@@ -70,21 +76,31 @@ WHERE b.id IN $p.ids
 RETURN a.id, b.id, f.support ORDER BY a.id, b.id
 """
 _COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
-# One id per query, ordered by both properties of the composite index: only so does the planner
-# read the (dataset, written_at) or (job, run_at) index backwards and stop after a few rows (a
-# plain Limit). Ordered by the time alone, or with the id as a tie-break, it sorts every version
-# (a Top): 50 ms against 5 at 10,000 versions here, and the same read per row of an UNWIND did
-# so too. Ties in time are broken by id in Python, among the rows read (NEWEST_TIES).
+# Each id's newest in one statement: in a subquery per id, ordered by both properties of the
+# composite index, the planner reads the (dataset, written_at) or (job, run_at) index backwards
+# and stops after a few rows (a Limit under the Apply, no sort of a history); ordered by the
+# time alone it sorts every version (a Top): 50 ms against 5 at 10,000 versions. Ties in time
+# are broken by id among the NEWEST_TIES rows read, as SQLite's `ORDER BY written_at DESC, id DESC`.
 NEWEST_TIES = 8
-_NEWEST_VERSION: LiteralString = """
-MATCH (v:DatasetVersion) WHERE v.dataset = $p.id AND v.written_at < $p.hi
-WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
-RETURN v.id, v.kind, v.labels, v.props, v.written_at
+_NEWEST_VERSIONS: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at < $p.hi
+    WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
+    WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+    RETURN v AS n, v.written_at AS at
+}
+RETURN id, n.id, n.kind, n.labels, n.props, at
 """
-_NEWEST_RUN: LiteralString = """
-MATCH (r:Run) WHERE r.job = $p.id AND r.run_at < $p.hi
-WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
-RETURN r.id, r.kind, r.labels, r.props, r.run_at
+_NEWEST_RUNS: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (r:Run) WHERE r.job = id AND r.run_at < $p.hi
+    WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
+    WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+    RETURN r AS n, r.run_at AS at
+}
+RETURN id, n.id, n.kind, n.labels, n.props, at
 """
 _VERSIONS_IN: LiteralString = """
 UNWIND $p.ids AS ds
@@ -189,20 +205,27 @@ def backfill(session: Session) -> bool:
     return True
 
 
-def walk(tx: ManagedTransaction, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
-    """Breadth first over FLOWS, one round trip per level, each node expanded once."""
-    reached = dict.fromkeys(start, 0)
-    frontier = list(reached)
+def walk(tx: ManagedTransaction, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
+    """Breadth first over FLOWS, each way's frontier expanded in the same round trip (one per
+    level of the deeper way), each node expanded once a way; then the pairs among all reached,
+    in one more."""
+    reached: dict[Direction, dict[str, int]] = {way: dict.fromkeys(start, 0) for way in directions}
+    frontier: dict[Direction, list[str]] = {way: list(start) for way in directions}
     for level in range(1, depth + 1):
-        if not frontier:
+        if not any(frontier.values()):
             break
-        found = [r[0] for r in _run(tx, _STEP[direction], ids=frontier) if r[0] not in reached]
-        found = list(dict.fromkeys(found))
-        reached.update((i, level) for i in found)
+        found: dict[Direction, list[str]] = {way: [] for way in directions}
+        rows = _run(tx, _STEP, down=frontier.get("down", []), up=frontier.get("up", []))
+        for way, node_id in rows:
+            if node_id not in reached[way]:
+                reached[way][node_id] = level
+                found[way].append(node_id)
         frontier = found
-    ids = sorted(reached)
-    edges = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=ids)]
-    return LevelWalk(reached, edges)
+    everyone = sorted({i for r in reached.values() for i in r})
+    among = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=everyone)]
+    return {
+        way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()
+    }
 
 
 def summaries(
@@ -218,12 +241,12 @@ def summaries(
         counts = {r[0]: r[1] for r in _run(tx, _VERSIONS_IN, ids=list(datasets), lo=lo, hi=hi)}
         counts |= {r[0]: r[1] for r in _run(tx, _RUNS_IN, ids=list(jobs), lo=lo, hi=hi)}
     newest: dict[str, Node] = {}
-    for query, ids in ((_NEWEST_VERSION, datasets), (_NEWEST_RUN, jobs)):
-        for i in ids:
-            rows = list(_run(tx, query, id=i, hi=hi, ties=NEWEST_TIES))
-            r = max((row for row in rows if row[4] == rows[0][4]), key=lambda row: row[0]) if rows else None
-            if r is not None and r[4] >= lo:  # the newest before `until`, if it is in the window
-                newest[i] = Node(r[0], r[1], frozenset(r[2]), orjson.loads(r[3]))
+    for query, ids in ((_NEWEST_VERSIONS, datasets), (_NEWEST_RUNS, jobs)):
+        if not ids:
+            continue
+        for r in _run(tx, query, ids=list(ids), hi=hi, ties=NEWEST_TIES):
+            if r[5] >= lo:  # the newest before `until`, if it is in the window
+                newest[r[0]] = Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
     for i in [*datasets, *jobs]:
         out[i] = {"count": counts.get(i, 0), "newest": newest.get(i)}
     return out

@@ -911,9 +911,9 @@ class SqliteStore:
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
 
     # --- the dataset/job level (issue 34, lineage/store/sqlite_levels.py) ----------------------
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
         with _translated():
-            return sqlite_levels.walk(self._reader, start, direction, depth)
+            return sqlite_levels.walks(self._reader, start, directions, depth)
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
