@@ -13,6 +13,7 @@ from lineage.cli.main import app
 from lineage.refs import resolve_ref
 from lineage.store.base import Store
 from tests import column_story as c
+from tests.cli.conftest import run
 from tests.cli.test_query_cli import table_rows
 from tests.conformance.test_projection_rules import ingest
 
@@ -23,12 +24,6 @@ runner = CliRunner()
 def loaded(store_env: Store) -> Store:
     ingest(store_env, *c.COLUMN_STORY)
     return store_env
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def test_json_is_the_api_answer(loaded: Store) -> None:
