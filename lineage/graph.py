@@ -73,6 +73,15 @@ def run_key(job_name: str | None, when: str | None) -> str | None:
 # What a search matches (substring, case-insensitive): the human-facing ones.
 SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace", "run_key", "run_label"})
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def field_key(name: str) -> str:
+    """What search compares a field's name by: ASCII letters lowered, nothing else changed.
+    Fields are too many for search's substring scan; both stores index this key instead, and
+    SQLite's index may use only its built-in lower(), which folds ASCII alone."""
+    return name.translate(_ASCII_LOWER)
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

@@ -9,7 +9,7 @@ from typing import Any
 
 from lineage import ids
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
-from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, FIELD, JOB, KINDS, RUN, VERSION, Node
+from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, FIELD, HAS_FIELD, JOB, KINDS, RUN, VERSION, Node, field_key
 from lineage.store.base import Store
 
 MAX_REF = 1024
@@ -242,6 +242,35 @@ def _fields(store: Store, ref: str) -> list[Node]:
         for version in candidates(store, left, VERSION)
     ]
     return store.nodes(list(dict.fromkeys(wanted))) if wanted else []
+
+
+def find_fields(store: Store, text: str, limit: int) -> list[Node]:
+    """Fields a search text names, at most `limit`: by a field ref `version[field]` (or a version
+    ref and the start of a field name, `version[inc`), else by the start of their name, ASCII
+    case folded. Read from indexes (a name's prefix, a version's fields), never a scan of every
+    field of history."""
+    if "[" in text:
+        exact = _fields(store, text)
+        if exact:
+            return sorted(exact, key=lambda n: n.id)[:limit]
+        started = _fields_started(store, text, limit)
+        if started:
+            return started
+    return store.fields_named(field_key(text), limit)
+
+
+def _fields_started(store: Store, text: str, limit: int) -> list[Node]:
+    """`version[inc`: the fields of the one version the part before `[` names whose name starts
+    with the rest; nothing when that part names no version, or several."""
+    cuts = [i for i, c in enumerate(text) if c == "["][:MAX_AT_SPLITS]
+    for i in cuts:
+        versions = candidates(store, text[:i], VERSION) if i > 0 else []
+        if len(versions) == 1:
+            start = field_key(text[i + 1 :].removesuffix("]"))
+            fields = store.nodes([e.dst for e in store.out_edges(versions[0].id, HAS_FIELD)])
+            named = [f for f in fields if field_key(str(f.props.get("field"))).startswith(start)]
+            return sorted(named, key=lambda f: (field_key(str(f.props.get("field"))), f.id))[:limit]
+    return []
 
 
 def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:

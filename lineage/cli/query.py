@@ -453,11 +453,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def search(
         q: str,
-        kind: Annotated[str | None, typer.Option(help="Only nodes of this kind (Dataset, DatasetVersion, Run, Job, Commit, Alias)")] = None,
+        kind: Annotated[str | None, typer.Option(help="Only nodes of this kind (Dataset, DatasetVersion, Run, Job, Commit, Alias, Field)")] = None,
         url: UrlOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Nodes whose name, version or handle contains Q."""
+        """Nodes whose name, version or handle contains Q, and fields whose name starts with it
+        (or that Q names as version[field])."""
         _run(as_json, lambda: ask(url, "GET", "/api/v1/nodes/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), lambda c, a: render_search(c, a, searched(url)))
 
     @app.command()

@@ -206,6 +206,10 @@ class Store(Protocol):
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
 
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        """Field nodes whose name, folded by graph.field_key, starts with `key_prefix` (folded
+        likewise), ordered by that key and id: an index range read no further than `limit`."""
+
     def namespaces(self) -> list[str]:
         """Every namespace a job, run or dataset names, sorted (an index scan, issue 30)."""
 

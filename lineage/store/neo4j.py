@@ -38,10 +38,12 @@ from lineage.events import Event
 from lineage.graph import (
     EDGE_TYPES,
     EXTRA_LABELS,
+    FIELD,
     KINDS,
     LOOKUP_PROPS,
     RUN,
     SUGGEST_PROPS,
+    field_key,
     run_key,
     VERSION,
     DeleteEdge,
@@ -107,6 +109,8 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
     "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
     "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
+    # Fields by folded name and id, for search: a prefix read in index order, up to the limit.
+    "CREATE INDEX field_key IF NOT EXISTS FOR (n:Field) ON (n.field_key, n.id)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
@@ -416,6 +420,12 @@ SUGGEST: LiteralString = (
     " OR toLower(coalesce(n.sha, '')) CONTAINS $p.needle"
     ") WITH n ORDER BY n.kind, n.id LIMIT $p.limit" + NODE_FIELDS
 )
+# fields_named(): Field nodes by the start of their folded name (graph.field_key, promoted as
+# `field_key`), read from the field_key index in its order, so no more than the limit is read.
+FIELDS_NAMED: LiteralString = (
+    "MATCH (n:Field) WHERE n.field_key STARTS WITH $p.prefix AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.field_key, n.id LIMIT $p.limit" + NODE_FIELDS
+)
 # flow(): breadth first along graph.FLOW_FORWARD (src -> dst) and FLOW_BACKWARD (dst -> src)
 # edges, or against them for "up". A round trip here costs more than a level's work, so one
 # query walks FLOW_LEVELS levels: each level is the same block, expanding only the nodes the
@@ -660,7 +670,7 @@ REVOKE_TOKEN: LiteralString = (
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
 # Node properties of our own, beside the promoted LOOKUP_PROPS: these must never collide.
-_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at"})
+_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at", "field_key"})
 # The fixed query dicts must cover the model's vocabulary exactly (checked at import, not in use).
 assert set(OUT_EDGES) == set(IN_EDGES) == set(EDGE_TYPES), "OUT_EDGES/IN_EDGES must match graph.EDGE_TYPES"
 assert set(FIND) == set(FIND_PREFIX) == set(LOOKUP_PROPS), "FIND/FIND_PREFIX must match graph.LOOKUP_PROPS"
@@ -842,6 +852,9 @@ class _Reads:
         total, rows = self._rows(IN_NAMESPACE, kind=kind, namespace=namespace, limit=limit, offset=offset)
         return int(total), [_node(r) for r in rows]
 
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        return self._nodes(FIELDS_NAMED, prefix=key_prefix, limit=_limit(limit))
+
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
 
@@ -902,6 +915,8 @@ def _node_row(n: Node) -> dict[str, Any]:
     }
     if version:
         fields["dataset"], fields["written_at"] = n.props.get("dataset"), n.props.get("written_at")
+    elif n.kind == FIELD and isinstance(n.props.get("field"), str):  # found by name in search
+        fields["field_key"] = field_key(n.props["field"])
     elif n.kind == RUN:  # a job's runs by time, for the dataset/job level (neo4j_levels.py)
         fields["job"], fields["run_at"] = n.props.get("job"), n.props.get("started_at") or n.props.get("first_event_time")
     return {"id": n.id, "keep": ["Node", n.kind, *labels], "fields": fields}
@@ -1263,6 +1278,9 @@ class Neo4jStore:
 
     def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
         return self._read(lambda view: view.lookup(value, props, limit))
+
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        return self._read(lambda view: view.fields_named(key_prefix, limit))
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._read(lambda view: view.suggest(text, kind, limit))

@@ -149,6 +149,15 @@ _LOOKUP_INDEXES = "".join(
     f" WHERE json_extract(props, '$.{p}') IS NOT NULL;\n"
     for p in LOOKUP_PROPS
 )
+# Fields by name for search (docs/http-api.md): the folded name (graph.field_key; lower() folds
+# ASCII, as it does) and the id, so a prefix is read in index order and stops at the limit.
+# INDEXED BY: without statistics the planner takes nodes_kind and sorts every field of history.
+_FIELD_KEY = "lower(json_extract(props, '$.field'))"
+_FIELD_INDEX = f"CREATE INDEX IF NOT EXISTS nodes_field_key ON nodes({_FIELD_KEY}, id) WHERE kind = 'Field';\n"
+_FIELDS_NAMED = (
+    f"SELECT id, kind, labels, props FROM nodes INDEXED BY nodes_field_key WHERE kind = 'Field' AND {_FIELD_KEY} >= ? AND {_FIELD_KEY} < ?"
+    f" ORDER BY {_FIELD_KEY}, id LIMIT ?"
+)
 _NODE = "SELECT id, kind, labels, props FROM nodes"
 _FIND = {
     p: f"{_NODE} WHERE json_extract(props, '$.{p}') = ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
@@ -678,7 +687,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA + sqlite_tree.SCHEMA)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + _FIELD_INDEX + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA + sqlite_tree.SCHEMA)
             columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
             if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
                 self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
@@ -868,6 +877,10 @@ class SqliteStore:
                 return int(total), [_node(r) for r in rows]
 
         return self.snapshot(read)
+
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        with _translated():
+            return [_node(r) for r in self._reader.execute(_FIELDS_NAMED, (key_prefix, key_prefix + "\U0010ffff", limit))]
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
