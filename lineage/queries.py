@@ -102,15 +102,7 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
         out |= {"repo": p.get("repo"), "sha": p.get("sha"), "branch": p.get("branch"), "tag": p.get("tag")}
     elif node.kind == FIELD:  # what it keeps of its version names the version (issue 36)
         of = p.get("of") or {}
-        out |= {
-            "field": p.get("field"),
-            "type": p.get("type"),
-            "version_id": p.get("version_id"),
-            "dataset": p.get("dataset"),
-            "namespace": of.get("namespace"),
-            "name": of.get("name"),
-            "version": of.get("version"),
-        }
+        out |= {k: p.get(k) for k in ("field", "type", "version_id", "dataset")} | {k: of.get(k) for k in ("namespace", "name", "version")}
         if p.get("placeholder"):  # the version read is unknown (docs/column-lineage.md)
             out["placeholder"] = True
     if p.get("annotations"):
