@@ -214,7 +214,12 @@ class Store(Protocol):
         """Every namespace a job, run or dataset names, sorted (an index scan, issue 30)."""
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
-        """How many nodes of `kind` a namespace holds, and one page of them ordered by name."""
+        """How many jobs or datasets (`kind`) a namespace holds, and one page of them ordered by
+        name: an index range each, never the namespace read whole."""
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        """How many jobs a namespace (or every namespace, None) holds, and one page of them
+        newest first by graph.job_updated_at, then by name and id descending (Marquez's order)."""
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         """Newest-first versions of `dataset` with `written_at` <= `at` (ties: larger id first),

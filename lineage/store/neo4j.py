@@ -38,12 +38,15 @@ from lineage.events import Event
 from lineage.graph import (
     EDGE_TYPES,
     EXTRA_LABELS,
+    DATASET,
     FIELD,
+    JOB,
     KINDS,
     LOOKUP_PROPS,
     RUN,
     SUGGEST_PROPS,
     field_key,
+    job_updated_at,
     run_key,
     VERSION,
     DeleteEdge,
@@ -109,6 +112,12 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
     "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
     "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
+    # Marquez's listings: a namespace's jobs and datasets by name, jobs newest first (one
+    # namespace or all), each read in index order as far as the page.
+    "CREATE INDEX job_in_namespace IF NOT EXISTS FOR (n:Job) ON (n.namespace, n.name, n.id)",
+    "CREATE INDEX dataset_in_namespace IF NOT EXISTS FOR (n:Dataset) ON (n.namespace, n.name, n.id)",
+    "CREATE INDEX job_newest IF NOT EXISTS FOR (n:Job) ON (n.namespace, n.updated_at, n.name, n.id)",
+    "CREATE INDEX job_newest_all IF NOT EXISTS FOR (n:Job) ON (n.updated_at, n.name, n.id)",
     # Fields by folded name and id, for search: a prefix read in index order, up to the limit.
     "CREATE INDEX field_key IF NOT EXISTS FOR (n:Field) ON (n.field_key, n.id)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
@@ -399,10 +408,32 @@ FIND_MANY: dict[str, LiteralString] = {
 NAMESPACES: LiteralString = (
     "MATCH (n:Node) WHERE n.namespace IS NOT NULL WITH DISTINCT n.namespace AS ns ORDER BY ns RETURN collect(ns)"
 )
-IN_NAMESPACE: LiteralString = (
-    "MATCH (n:Node) WHERE n.namespace = $p.namespace AND n.kind = $p.kind"
-    " WITH n ORDER BY n.name, n.id WITH collect(n) AS found"
-    " RETURN [size(found), [n IN found[$p.offset..$p.offset + $p.limit] | [n.id, n.kind, n.labels, n.props]]]"
+# The page is read from a (namespace, name, id) index of the kind's own label in its order, as
+# far as offset + limit; the count apart, so nothing collects the namespace whole.
+_PAGE_FIELDS: LiteralString = " SKIP $p.offset LIMIT $p.limit RETURN collect([n.id, n.kind, n.labels, n.props]) AS page } RETURN [total, page]"
+IN_NAMESPACE: dict[str, LiteralString] = {
+    JOB: "CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL WITH n ORDER BY n.namespace, n.name, n.id" + _PAGE_FIELDS,
+    DATASET: "CALL () { MATCH (n:Dataset) USING INDEX n:Dataset(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Dataset) USING INDEX n:Dataset(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL WITH n ORDER BY n.namespace, n.name, n.id" + _PAGE_FIELDS,
+}
+# newest_jobs(): jobs by graph.job_updated_at (promoted as `updated_at`), newest first, from the
+# job_newest indexes read backwards as far as the page.
+NEWEST_JOBS: LiteralString = (
+    "CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, updated_at, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.updated_at IS NOT NULL AND n.name IS NOT NULL AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.namespace DESC, n.updated_at DESC, n.name DESC, n.id DESC" + _PAGE_FIELDS
+)
+NEWEST_JOBS_ALL: LiteralString = (
+    "CALL () { MATCH (n:Job) RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) WHERE n.updated_at IS NOT NULL AND n.name IS NOT NULL AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.updated_at DESC, n.name DESC, n.id DESC" + _PAGE_FIELDS
 )
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
@@ -670,7 +701,7 @@ REVOKE_TOKEN: LiteralString = (
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
 # Node properties of our own, beside the promoted LOOKUP_PROPS: these must never collide.
-_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at", "field_key"})
+_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at", "field_key", "updated_at"})
 # The fixed query dicts must cover the model's vocabulary exactly (checked at import, not in use).
 assert set(OUT_EDGES) == set(IN_EDGES) == set(EDGE_TYPES), "OUT_EDGES/IN_EDGES must match graph.EDGE_TYPES"
 assert set(FIND) == set(FIND_PREFIX) == set(LOOKUP_PROPS), "FIND/FIND_PREFIX must match graph.LOOKUP_PROPS"
@@ -849,7 +880,13 @@ class _Reads:
         return list(self._rows(NAMESPACES))
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
-        total, rows = self._rows(IN_NAMESPACE, kind=kind, namespace=namespace, limit=limit, offset=offset)
+        query = IN_NAMESPACE[kind]  # KeyError for a kind Marquez does not list, as SQLite has no index for it
+        total, rows = self._rows(query, namespace=namespace, limit=limit, offset=offset)
+        return int(total), [_node(r) for r in rows]
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        query = NEWEST_JOBS_ALL if namespace is None else NEWEST_JOBS
+        total, rows = self._rows(query, namespace=namespace, limit=limit, offset=offset)
         return int(total), [_node(r) for r in rows]
 
     def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
@@ -915,6 +952,8 @@ def _node_row(n: Node) -> dict[str, Any]:
     }
     if version:
         fields["dataset"], fields["written_at"] = n.props.get("dataset"), n.props.get("written_at")
+    elif n.kind == JOB:  # Marquez lists jobs newest first (newest_jobs)
+        fields["updated_at"] = job_updated_at(n.props)
     elif n.kind == FIELD and isinstance(n.props.get("field"), str):  # found by name in search
         fields["field_key"] = field_key(n.props["field"])
     elif n.kind == RUN:  # a job's runs by time, for the dataset/job level (neo4j_levels.py)
@@ -1290,6 +1329,9 @@ class Neo4jStore:
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
         return self._read(lambda view: view.in_namespace(kind, namespace, limit, offset))
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        return self._read(lambda view: view.newest_jobs(namespace, limit, offset))
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         # One read transaction for the walk, its nodes and its edges (one session, not three).
