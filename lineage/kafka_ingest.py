@@ -31,6 +31,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from lineage.deadletter import DeadLetters, rejection_of, subjects_named
 from lineage.errors import IngestFault, InvalidEvent, LineageError, PayloadTooLarge, StoreError
 from lineage.events import Event
+from lineage.freshness import Accepted, Position
 from lineage.ingest.parse import decode_json, parse_event
 from lineage.metrics import Metrics
 from lineage.service import now
@@ -390,32 +391,39 @@ class TopicWriter:
         pending = [len(events)]
         failed: list[KafkaError] = []
         lock = threading.Lock()
-        outcomes = [IngestOutcome(e.id, True, ACCEPTED_SEQ) for e in events]
+        # Each outcome says where Kafka put its event: the answer's read-after token (lineage/freshness.py).
+        outcomes: list[IngestOutcome] = [Accepted(e.id, True, ACCEPTED_SEQ) for e in events]
         if not events:
             future.set_result([])
             return future
 
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            with lock:
-                if error is not None:
-                    failed.append(error)
-                pending[0] -= 1
-                if pending[0]:
-                    return
-            if failed:
-                future.set_exception(StoreError(f"Kafka did not take the events: {failed[0].str()}",
-                                                public="the event log is unavailable; retry later", retry_after=1))
-            else:
-                future.set_result(outcomes)
+        def on_delivery(index: int) -> Callable[[KafkaError | None, Message], None]:
+            def delivered(error: KafkaError | None, message: Message) -> None:
+                with lock:
+                    if error is not None:
+                        failed.append(error)
+                    else:
+                        place = Position(message.topic(), message.partition(), message.offset())
+                        outcomes[index] = Accepted(events[index].id, True, ACCEPTED_SEQ, place)
+                    pending[0] -= 1
+                    if pending[0]:
+                        return
+                if failed:
+                    future.set_exception(StoreError(f"Kafka did not take the events: {failed[0].str()}",
+                                                    public="the event log is unavailable; retry later", retry_after=1))
+                else:
+                    future.set_result(outcomes)
 
-        for event in events:
+            return delivered
+
+        for index, event in enumerate(events):
             # Keyed by run (or job, or dataset), so that a run's events stay in one partition, in order.
             key = event.run_uuid or f"{event.job_namespace}/{event.job_name}"
             try:
-                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=delivered)
+                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=on_delivery(index))
             except BufferError:
                 self.producer.poll(0.5)
-                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=delivered)
+                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=on_delivery(index))
         return future
 
     def _serve(self) -> None:

@@ -287,6 +287,10 @@ class Store(Protocol):
     def last_entry(self) -> StoredEvent | None:
         """The entry with the highest seq (the chain's head), or None for an empty log."""
 
+    def log_head(self) -> tuple[int, str] | None:
+        """The seq and received time of the newest log entry, read along the seq index without
+        its payload (what an answer's freshness states), or None for an empty log."""
+
     def newest_event_time(self) -> str | None:
         """The greatest eventTime in the log (an index read), or None for an empty log: the
         "now" of the data, so an answer judged against it is the same after a replay."""

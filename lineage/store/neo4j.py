@@ -228,6 +228,8 @@ COUNT_ABOUT: LiteralString = (
 ENTRIES: LiteralString = "UNWIND $p.seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
+# log_head(): the seq index read backwards, one entry, without its payload.
+LOG_HEAD: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL RETURN e.seq, e.received_at ORDER BY e.seq DESC LIMIT 1"
 # newest_event_time(): the `event_time` range index read backwards, one entry.
 NEWEST_EVENT_TIME: LiteralString = (
     "MATCH (e:Event) WHERE e.event_time IS NOT NULL RETURN e.event_time ORDER BY e.event_time DESC LIMIT 1"
@@ -1346,6 +1348,9 @@ class Neo4jStore:
 
     def last_entry(self) -> StoredEvent | None:
         return self._read(lambda view: next((_stored(r) for r in _run(view.tx, LAST_ENTRY)), None))
+
+    def log_head(self) -> tuple[int, str] | None:
+        return self._read(lambda view: next(((int(r[0]), str(r[1])) for r in _run(view.tx, LOG_HEAD)), None))
 
     def newest_event_time(self) -> str | None:
         return self._read(lambda view: next((str(r[0]) for r in _run(view.tx, NEWEST_EVENT_TIME)), None))

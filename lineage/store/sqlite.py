@@ -996,6 +996,11 @@ class SqliteStore:
             row = self._reader.execute(_ENTRY_FIELDS + " ORDER BY seq DESC LIMIT 1").fetchone()
         return _stored(row) if row else None
 
+    def log_head(self) -> tuple[int, str] | None:
+        with _translated():
+            row = self._reader.execute("SELECT seq, received_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
     def newest_event_time(self) -> str | None:
         with _translated():
             row = self._reader.execute("SELECT max(event_time) FROM events").fetchone()  # events_time index
