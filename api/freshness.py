@@ -30,8 +30,9 @@ from lineage.settings import Settings
 
 log = logging.getLogger("lineage.api")
 
-HEAD_HEADER = "X-Lineage-Log-Head"  # the seq of the newest log entry (0: an empty log)
-HEAD_AT_HEADER = "X-Lineage-Log-Head-At"  # when the store received it
+# Beside the audit report's X-Lineage-Log-Head (the head's hash) and -Log-Entries, not instead.
+HEAD_HEADER = "X-Lineage-Head-Seq"  # the seq of the newest log entry (0: an empty log)
+HEAD_AT_HEADER = "X-Lineage-Head-Received-At"  # when the store received it
 LAG_HEADER = "X-Lineage-Consumer-Lag"  # messages this process's consumer has yet to ingest
 # How often a waiting read asks Kafka again; committed offsets seen are remembered, so a
 # satisfied token costs no round trip.
@@ -71,7 +72,7 @@ class Freshness:
             if message["type"] == "http.response.start" and extra:
                 headers = MutableHeaders(scope=message)
                 for name, value in extra.items():
-                    headers[name] = value
+                    headers.setdefault(name, value)
             await send(message)
 
         if failure is not None:

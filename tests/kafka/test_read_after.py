@@ -55,11 +55,11 @@ def test_a_read_with_the_token_holds_the_event_and_waits_no_longer_than_the_boun
         assert [e["id"] for e in read.json()["events"]] == [event_id(first)]
         # The answer says how fresh it is: at least as far as the event it holds.
         seq = read.json()["events"][0]["seq"]
-        assert int(read.headers["X-Lineage-Log-Head"]) >= seq
-        assert read.headers["X-Lineage-Log-Head-At"] >= read.json()["events"][0]["received_at"]
+        assert int(read.headers["X-Lineage-Head-Seq"]) >= seq
+        assert read.headers["X-Lineage-Head-Received-At"] >= read.json()["events"][0]["received_at"]
         # The Marquez-compatible routes carry it too, their bodies unchanged.
         marquez = http.get("/api/v1/namespaces")
-        assert marquez.status_code == 200 and int(marquez.headers["X-Lineage-Log-Head"]) >= seq
+        assert marquez.status_code == 200 and int(marquez.headers["X-Lineage-Head-Seq"]) >= seq
         assert set(marquez.json()) == {"namespaces"}
 
         # No consumer runs: a token for an offset not consumed is answered 503 after the bound.
@@ -101,5 +101,5 @@ def test_a_token_that_is_not_one_is_refused(
         answer = http.get("/api/v1/events", headers={"X-Lineage-After": "no token"})
         assert answer.status_code == 400
         assert answer.json()["error"] == "invalid_input" and answer.json()["field"] == "x-lineage-after"
-        assert answer.headers["X-Lineage-Log-Head"] == "0"  # an empty log
-        assert "X-Lineage-Log-Head-At" not in answer.headers
+        assert answer.headers["X-Lineage-Head-Seq"] == "0"  # an empty log
+        assert "X-Lineage-Head-Received-At" not in answer.headers
