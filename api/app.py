@@ -77,7 +77,7 @@ def start_kafka(app: FastAPI, settings: Settings, committer: GroupCommitter) -> 
     side = KafkaSide()
     app.state.kafka_consumer = None
     if settings.kafka_http_to_topic:
-        from lineage.kafka_ingest import TopicWriter
+        from lineage.kafka_writer import TopicWriter
 
         side.writer = app.state.ingest.topic = TopicWriter(settings)
     if settings.kafka_consume:

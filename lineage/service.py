@@ -343,7 +343,7 @@ class IngestService:
         self.committer = committer
         self.max_batch_events = max_batch_events
         # Where the HTTP ingest routes send events when it is not the store: a Kafka topic
-        # (lineage/kafka_ingest.py TopicWriter, LINEAGE_KAFKA_HTTP_TO_TOPIC), or None.
+        # (lineage/kafka_writer.py TopicWriter, LINEAGE_KAFKA_HTTP_TO_TOPIC), or None.
         self.topic: Any = None
 
     def annotation(self, ref: str, tag: str, reason: str, author: str) -> Event:

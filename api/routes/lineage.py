@@ -20,7 +20,7 @@ from lineage.freshness import positions_of, token
 from lineage.service import combine, now
 from lineage.store.base import IngestOutcome
 
-ACCEPTED_SEQ = -1  # lineage.kafka_ingest.ACCEPTED_SEQ, without importing the Kafka client here
+ACCEPTED_SEQ = -1  # lineage.kafka_writer.ACCEPTED_SEQ, without importing the Kafka client here
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SINGLE_EVENT = "/api/v1/lineage"
