@@ -217,6 +217,10 @@ class Store(Protocol):
         by index: what the projection binds inferred reads with, and what a version is compared
         with for a contract break (issue 37)."""
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        """`versions_at` of each of `datasets`, in one round trip: an answer's endpoints' newest
+        deployments, read together however many endpoints it reaches."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""

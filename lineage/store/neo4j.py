@@ -303,6 +303,19 @@ CALL () {
     RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
 }
 """ + NODE_FIELDS
+# VERSIONS_AT of many datasets in one round trip, a row each: [dataset, its versions].
+NEWEST_VERSIONS_MANY: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (f:DatasetVersion) WHERE f.dataset = id AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = id AND n.written_at <= $p.at AND n.written_at >= floor
+    WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+    RETURN collect([n.id, n.kind, n.labels, n.props]) AS versions
+}
+RETURN id, versions
+"""
 # The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
 # short read, and on a loaded server a round trip costs about as much as the read. Each row
 # leads with the dataset it answers.
@@ -818,6 +831,12 @@ class _Reads:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {d: [] for d in datasets}
+        for row in _run(self.tx, NEWEST_VERSIONS_MANY, ids=list(out), at=at, limit=limit):
+            out[row[0]] = [_node(r) for r in row[1]]
+        return out
+
     def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
         return self._edges(INFERRED_READS, dataset=dataset, since=since)
 
@@ -1268,6 +1287,9 @@ class Neo4jStore:
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._read(lambda view: view.versions_at(dataset, at, limit))
+
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        return self._read(lambda view: view.newest_versions(datasets, at, limit))
 
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))

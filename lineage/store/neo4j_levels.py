@@ -59,16 +59,40 @@ CALL () {
     SET l.versions = coalesce(l.versions, 0) + row[1], l.runs = coalesce(l.runs, 0) + row[2]
 }
 """
-# One round of the walk, both ways at once: a graph both ways costs the deeper side's rounds,
-# not the sum of both sides'.
-_STEP: LiteralString = """
-CALL () {
-    UNWIND $p.down AS id MATCH (:Level {id: id})-[:FLOWS]->(b:Level) RETURN 'down' AS way, b.id AS found
-    UNION
-    UNWIND $p.up AS id MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) RETURN 'up' AS way, b.id AS found
+# WALK_LEVELS levels of the walk in one round trip, both ways at once: a graph both ways costs
+# the deeper side's levels, and a walk of the usual depth one round trip, not one per level.
+# Each level expands only the way's newest finds (its frontier) and keeps what the way reached
+# before out, so a node is expanded once a way; `$p.levels` stops at the depth asked for.
+WALK_LEVELS = 6
+
+
+def _walk_levels() -> LiteralString:
+    level: LiteralString = """
+CALL (fd, rd, sizes) {
+    UNWIND CASE WHEN size(sizes) < $p.levels THEN fd ELSE [] END AS id
+    MATCH (:Level {id: id})-[:FLOWS]->(b:Level) WHERE NOT b.id IN rd
+    RETURN collect(DISTINCT b.id) AS nd
 }
-RETURN way, found
-"""
+CALL (fu, ru, sizes) {
+    UNWIND CASE WHEN size(sizes) < $p.levels THEN fu ELSE [] END AS id
+    MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) WHERE NOT b.id IN ru
+    RETURN collect(DISTINCT b.id) AS nu
+}
+WITH nd AS fd, rd + nd AS rd, nu AS fu, ru + nu AS ru, found + [[nd, nu]] AS found,
+     sizes + [size(nd) + size(nu)] AS sizes"""
+    body: LiteralString = ""
+    for _ in range(WALK_LEVELS):
+        body += level
+    return (
+        """
+WITH $p.down AS fd, $p.seen_down AS rd, $p.up AS fu, $p.seen_up AS ru, [] AS found, [] AS sizes"""
+        + body
+        + """
+RETURN found"""
+    )
+
+
+_WALK: LiteralString = _walk_levels()
 _EDGES_AMONG: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
@@ -206,26 +230,29 @@ def backfill(session: Session) -> bool:
 
 
 def walk(tx: ManagedTransaction, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
-    """Breadth first over FLOWS, each way's frontier expanded in the same round trip (one per
-    level of the deeper way), each node expanded once a way; then the pairs among all reached,
-    in one more."""
+    """Breadth first over FLOWS, WALK_LEVELS levels of both ways per round trip, each node
+    expanded once a way; then the pairs among all reached, in one more."""
     reached: dict[Direction, dict[str, int]] = {way: dict.fromkeys(start, 0) for way in directions}
     frontier: dict[Direction, list[str]] = {way: list(start) for way in directions}
-    for level in range(1, depth + 1):
-        if not any(frontier.values()):
-            break
-        found: dict[Direction, list[str]] = {way: [] for way in directions}
-        rows = _run(tx, _STEP, down=frontier.get("down", []), up=frontier.get("up", []))
-        for way, node_id in rows:
-            if node_id not in reached[way]:
-                reached[way][node_id] = level
-                found[way].append(node_id)
-        frontier = found
+    level = 0
+    while level < depth and any(frontier.values()):
+        asked = min(WALK_LEVELS, depth - level)
+        found = _run(
+            tx, _WALK, levels=asked,
+            down=frontier.get("down", []), seen_down=list(reached.get("down", {})),
+            up=frontier.get("up", []), seen_up=list(reached.get("up", {})),
+        ).single(strict=True)[0]
+        for new in found[:asked]:
+            level += 1
+            for way, ids in zip(("down", "up"), new):
+                if way in reached:
+                    reached[way].update((i, level) for i in ids if i not in reached[way])  # type: ignore[index]
+                    frontier[way] = list(ids)  # type: ignore[index]
+            if not any(new):
+                break
     everyone = sorted({i for r in reached.values() for i in r})
     among = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=everyone)]
-    return {
-        way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()
-    }
+    return {way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()}
 
 
 def summaries(
