@@ -99,49 +99,61 @@ MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
 WHERE b.id IN $p.ids
 RETURN a.id, b.id, f.support ORDER BY a.id, b.id
 """
-_COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
 # Each id's newest in one statement: in a subquery per id, ordered by both properties of the
 # composite index, the planner reads the (dataset, written_at) or (job, run_at) index backwards
 # and stops after a few rows (a Limit under the Apply, no sort of a history); ordered by the
 # time alone it sorts every version (a Top): 50 ms against 5 at 10,000 versions. Ties in time
 # are broken by id among the NEWEST_TIES rows read, as SQLite's `ORDER BY written_at DESC, id DESC`.
 NEWEST_TIES = 8
-_NEWEST_VERSIONS: LiteralString = """
-UNWIND $p.ids AS id
-CALL (id) {
-    MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at < $p.hi
-    WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
-    WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
-    RETURN v AS n, v.written_at AS at
+_NEWEST: LiteralString = """
+CALL () {
+    UNWIND $p.datasets AS id
+    CALL (id) {
+        MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at < $p.hi
+        WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
+        WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+        RETURN v AS n, v.written_at AS at
+    }
+    RETURN collect([id, n.id, n.kind, n.labels, n.props, at]) AS versions
 }
-RETURN id, n.id, n.kind, n.labels, n.props, at
+CALL () {
+    UNWIND $p.jobs AS id
+    CALL (id) {
+        MATCH (r:Run) WHERE r.job = id AND r.run_at < $p.hi
+        WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
+        WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+        RETURN r AS n, r.run_at AS at
+    }
+    RETURN collect([id, n.id, n.kind, n.labels, n.props, at]) AS runs
+}"""
+# The counts, in the same statement as the newest (one round trip for an answer's summaries):
+# kept on the :Level nodes, or within a window an index range per dataset or job.
+_SUMMARIES_KEPT: LiteralString = _NEWEST + """
+CALL () {
+    UNWIND $p.datasets + $p.jobs AS id
+    MATCH (l:Level {id: id})
+    RETURN collect([id, CASE WHEN id IN $p.jobs THEN coalesce(l.runs, 0) ELSE coalesce(l.versions, 0) END]) AS counts
+}
+RETURN versions + runs, counts
 """
-_NEWEST_RUNS: LiteralString = """
-UNWIND $p.ids AS id
-CALL (id) {
-    MATCH (r:Run) WHERE r.job = id AND r.run_at < $p.hi
-    WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
-    WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
-    RETURN r AS n, r.run_at AS at
+_SUMMARIES_WINDOW: LiteralString = _NEWEST + """
+CALL () {
+    UNWIND $p.datasets AS id
+    CALL (id) {
+        MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at >= $p.lo AND v.written_at < $p.hi
+        RETURN count(v) AS n
+    }
+    RETURN collect([id, n]) AS version_counts
 }
-RETURN id, n.id, n.kind, n.labels, n.props, at
-"""
-_VERSIONS_IN: LiteralString = """
-UNWIND $p.ids AS ds
-CALL (ds) {
-    MATCH (v:DatasetVersion)
-    WHERE v.dataset = ds AND v.written_at >= $p.lo AND v.written_at < $p.hi
-    RETURN count(v) AS n
+CALL () {
+    UNWIND $p.jobs AS id
+    CALL (id) {
+        MATCH (r:Run) WHERE r.job = id AND r.run_at >= $p.lo AND r.run_at < $p.hi
+        RETURN count(r) AS n
+    }
+    RETURN collect([id, n]) AS run_counts
 }
-RETURN ds, n
-"""
-_RUNS_IN: LiteralString = """
-UNWIND $p.ids AS job
-CALL (job) {
-    MATCH (r:Run) WHERE r.job = job AND r.run_at >= $p.lo AND r.run_at < $p.hi
-    RETURN count(r) AS n
-}
-RETURN job, n
+RETURN versions + runs, version_counts + run_counts
 """
 _DUMP_PAIRS: LiteralString = "MATCH (a:Level)-[f:FLOWS]->(b:Level) RETURN a.id, b.id, f.support"
 _DUMP_MEMBERS: LiteralString = "MATCH (l:Level) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
@@ -260,23 +272,17 @@ def summaries(
 ) -> dict[str, dict[str, Any]]:
     """As sqlite_levels.summaries: kept counts, or an index range within a window."""
     lo, hi = since or "", until or "\uffff"
-    out: dict[str, dict[str, Any]] = {}
-    if since is None and until is None:
-        kept = {r[0]: (r[1], r[2]) for r in _run(tx, _COUNTS, ids=[*datasets, *jobs])}
-        counts = {d: kept.get(d, (0, 0))[0] for d in datasets} | {j: kept.get(j, (0, 0))[1] for j in jobs}
-    else:
-        counts = {r[0]: r[1] for r in _run(tx, _VERSIONS_IN, ids=list(datasets), lo=lo, hi=hi)}
-        counts |= {r[0]: r[1] for r in _run(tx, _RUNS_IN, ids=list(jobs), lo=lo, hi=hi)}
-    newest: dict[str, Node] = {}
-    for query, ids in ((_NEWEST_VERSIONS, datasets), (_NEWEST_RUNS, jobs)):
-        if not ids:
-            continue
-        for r in _run(tx, query, ids=list(ids), hi=hi, ties=NEWEST_TIES):
-            if r[5] >= lo:  # the newest before `until`, if it is in the window
-                newest[r[0]] = Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
-    for i in [*datasets, *jobs]:
-        out[i] = {"count": counts.get(i, 0), "newest": newest.get(i)}
-    return out
+    query = _SUMMARIES_KEPT if since is None and until is None else _SUMMARIES_WINDOW
+    newest_rows, count_rows = _run(
+        tx, query, datasets=list(datasets), jobs=list(jobs), lo=lo, hi=hi, ties=NEWEST_TIES
+    ).single(strict=True)
+    counts = {r[0]: r[1] for r in count_rows}
+    newest = {
+        r[0]: Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
+        for r in newest_rows
+        if r[5] >= lo  # the newest before `until`, if it is in the window
+    }
+    return {i: {"count": counts.get(i, 0), "newest": newest.get(i)} for i in [*datasets, *jobs]}
 
 
 def dump(tx: ManagedTransaction) -> Mapping[str, list[list[object]]]:
