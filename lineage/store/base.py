@@ -217,13 +217,18 @@ class Store(Protocol):
         by index: what the projection binds inferred reads with, and what a version is compared
         with for a contract break (issue 37)."""
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        """`versions_at` of each of `datasets`, in one round trip: an answer's endpoints' newest
+        deployments, read together however many endpoints it reaches."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
 
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
         """The dataset/job-level adjacency (lineage/store/levels.py) walked from `start` within
-        `depth` level hops: each dataset or job reached with its distance, and the pairs among them."""
+        `depth` level hops each of `directions`: per way each dataset or job reached with its
+        distance, and the pairs among them."""
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None

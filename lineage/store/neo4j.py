@@ -292,11 +292,32 @@ IN_EDGES: dict[str, LiteralString] = {
     "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
     "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
-VERSIONS_AT: LiteralString = (
-    "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
-    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit"
-    + NODE_FIELDS
-)
+# Ordered by (written_at, id), the planner sorts every version of the dataset (a Top): a
+# history's cost. So the index, read backwards in its own order, first finds the time of the
+# `limit`-th newest; then only the versions from that time on (the limit and its ties) are read
+# and sorted. Both reads stop after about `limit` rows, however long the history.
+VERSIONS_AT: LiteralString = """
+CALL () {
+    MATCH (f:DatasetVersion) WHERE f.dataset = $p.dataset AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at AND n.written_at >= floor
+    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+}
+""" + NODE_FIELDS
+# VERSIONS_AT of many datasets in one round trip, a row each: [dataset, its versions].
+NEWEST_VERSIONS_MANY: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (f:DatasetVersion) WHERE f.dataset = id AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = id AND n.written_at <= $p.at AND n.written_at >= floor
+    WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+    RETURN collect([n.id, n.kind, n.labels, n.props]) AS versions
+}
+RETURN id, versions
+"""
 # The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
 # short read, and on a loaded server a round trip costs about as much as the read. Each row
 # leads with the dataset it answers.
@@ -304,7 +325,10 @@ VERSIONS_AND_READS_MANY: LiteralString = """
 CALL () {
     UNWIND $p.versions AS row
     CALL (row) {
-        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
+        MATCH (f:DatasetVersion) WHERE f.dataset = row.dataset AND f.written_at <= row.at
+        WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+        WITH min(f.written_at) AS floor
+        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at AND n.written_at >= floor
         RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
     }
     RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props]) AS versions
@@ -809,6 +833,12 @@ class _Reads:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {d: [] for d in datasets}
+        for row in _run(self.tx, NEWEST_VERSIONS_MANY, ids=list(out), at=at, limit=limit):
+            out[row[0]] = [_node(r) for r in row[1]]
+        return out
+
     def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
         return self._edges(INFERRED_READS, dataset=dataset, since=since)
 
@@ -1260,6 +1290,9 @@ class Neo4jStore:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._read(lambda view: view.versions_at(dataset, at, limit))
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        return self._read(lambda view: view.newest_versions(datasets, at, limit))
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
 
@@ -1280,8 +1313,8 @@ class Neo4jStore:
         return self._read(lambda view: view.flow(start, direction, depth))
 
     # --- the dataset/job level (issue 34, lineage/store/neo4j_levels.py) -----------------------
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
-        return self._read(lambda view: neo4j_levels.walk(view.tx, start, direction, depth))
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
+        return self._read(lambda view: neo4j_levels.walk(view.tx, start, directions, depth))
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
