@@ -17,10 +17,12 @@ import orjson
 
 from lineage.coverage import answer_warnings
 from lineage.errors import InvalidEvent
-from lineage.graph import DATASET, DEPLOYMENT, ENDPOINT, FEATURE_VIEW, JOB, MODEL, SERVES, SYMLINK, Node
+from lineage.graph import (
+    DATASET, DEPLOYMENT, ENDPOINT, FEATURE_VIEW, FLOW_BACKWARD, FLOW_FORWARD, JOB, MODEL, SERVES, SYMLINK, Node,
+)
 from lineage.projection import END_OF_TIME
 from lineage.refs import display
-from lineage.store.base import Direction, Store
+from lineage.store.base import Direction, Store, Subgraph
 from lineage.store.levels import level_of
 
 LEVELS = ("dataset", "version")
@@ -83,24 +85,31 @@ def serving(
     store: Store, endpoints: Sequence[Node], start: Sequence[str], depth: int, item: Callable[..., dict[str, Any]]
 ) -> tuple[dict[str, dict[str, Any]], list[Node]]:
     """What each endpoint serves now, and whether that live deployment is downstream of the
-    ref (its provenance, walked up from it, passes through `start`): read from the endpoint's
-    newest deployments and their provenance only, never its whole history."""
-    out: dict[str, dict[str, Any]] = {}
-    seen: list[Node] = []
+    ref (its provenance, walked up from it, passes through `start`): read from the endpoints'
+    newest deployments and their provenance only, never their whole history, and for all the
+    endpoints together (a few round trips, however many endpoints the answer reaches)."""
+    recent: dict[str, list[Node]] = {}
+    asked = [e.id for e in endpoints]
+    for look in NEWEST_DEPLOYMENTS:
+        if not asked:
+            break
+        found = store.newest_versions(asked, END_OF_TIME, look)
+        recent |= found
+        # Look further back only where the newest hold no live full rollout.
+        asked = [e for e in asked if len(found[e]) == look and not any(_live(d) and not d.props.get("canary") for d in found[e])]
+    live = {e.id: [d for d in recent.get(e.id, []) if _live(d)] for e in endpoints}
+    everyone = [d.id for ds in live.values() for d in ds]
+    served = {e.src: e.dst for e in store.edges_from(everyone, SERVES)} if everyone else {}
+    models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
+    provenance = store.flow(everyone, "up", depth) if everyone else None
     roots = set(start)
+    out: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        for look in NEWEST_DEPLOYMENTS:
-            recent = store.versions_at(endpoint.id, END_OF_TIME, look)
-            live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
-            if len(recent) < look or any(not d.props.get("canary") for d in live):
-                break
-        served = {e.src: e.dst for e in store.edges_from([d.id for d in live], SERVES)} if live else {}
-        models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
-        seen += live + list(models.values())  # what serves now is what the answer warns about
         rows = []
-        for dep in live:
-            upstream = store.flow([dep.id], "up", depth)
-            reached = any(level_of(n) in roots for n in upstream.nodes.values())
+        for dep in live[endpoint.id]:
+            reached = provenance is not None and any(
+                level_of(provenance.nodes[i]) in roots for i in upstream_within(provenance, dep.id, depth)
+            )
             model = models.get(served.get(dep.id, ""))
             rows.append(
                 {k: dep.props.get(k) for k in ("since", "until", "status", "canary", "traffic_percent")}
@@ -113,7 +122,32 @@ def serving(
             "current_model_version": current[0] if len(current) == 1 else (current or None),
             "live_deployments": rows,
         }
-    return out, seen
+    # What serves now is what the answer warns about.
+    return out, [d for ds in live.values() for d in ds] + list(models.values())
+
+
+def _live(node: Node) -> bool:
+    return DEPLOYMENT in node.labels and node.props.get("status") == "live"
+
+
+def upstream_within(walked: Subgraph, start: str, depth: int) -> set[str]:
+    """The nodes `walked` (a walk up from several starts) holds within `depth` hops up from
+    `start`: what a walk up from `start` alone would reach, since a node that near to `start`
+    is no farther from the walk's starts, so it and the edges on its path were walked."""
+    up: dict[str, list[str]] = {}
+    for e in walked.edges:
+        if e.type in FLOW_FORWARD or e.type == SYMLINK:
+            up.setdefault(e.dst, []).append(e.src)
+        if e.type in FLOW_BACKWARD or e.type == SYMLINK:
+            up.setdefault(e.src, []).append(e.dst)
+    seen = {start} if start in walked.nodes else set()
+    frontier = list(seen)
+    for _ in range(depth):
+        frontier = [n for f in frontier for n in up.get(f, ()) if n not in seen and n in walked.nodes]
+        if not frontier:
+            break
+        seen.update(frontier)
+    return seen
 
 
 def collapsed(
@@ -128,40 +162,63 @@ def collapsed(
 ) -> dict[str, Any]:
     """The dataset/job-level answer about `node` one way: groups of entries, and the pairs of
     the adjacency among them (what the page draws)."""
+    return collapsed_ways(store, node, [direction], depth, since, until, stale_run_hours, item)[direction]
+
+
+def collapsed_ways(
+    store: Store,
+    node: Node,
+    ways: Sequence[Direction],
+    depth: int,
+    since: str | None,
+    until: str | None,
+    stale_run_hours: float,
+    item: Callable[..., dict[str, Any]],
+) -> dict[Direction, dict[str, Any]]:
+    """`collapsed` each of `ways`, from shared reads: one walk of the adjacency both ways, then
+    the nodes, summaries and warnings of everything reached, each read once whatever the ways."""
     lo, hi = window(since, until)
     start = start_of(store, node)
-    walked = store.level_walk(start, direction, depth)
-    found = {n.id: n for n in store.nodes(sorted(walked.depth))}
+    walks = store.level_walk(start, ways, depth)
+    found = {n.id: n for n in store.nodes(sorted({i for w in walks.values() for i in w.depth} | {node.id}))}
+    found.setdefault(node.id, node)
     datasets = sorted(i for i, n in found.items() if n.kind == DATASET)
     jobs = sorted(i for i, n in found.items() if n.kind == JOB)
     sums = store.level_summaries(datasets, jobs, lo, hi)
-    groups: dict[str, list[dict[str, Any]]] = {g: [] for g in GROUPS}
-    for node_id, n in found.items():
-        if node_id not in start:
-            groups[group_of(n)].append(_entry(n, walked.depth[node_id], sums.get(node_id), item))
-    for entries in groups.values():
-        entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
+    groups: dict[Direction, dict[str, list[dict[str, Any]]]] = {}
+    for way, walked in walks.items():
+        groups[way] = {g: [] for g in GROUPS}
+        for node_id, depth_of in walked.depth.items():
+            if node_id not in start and node_id in found:
+                groups[way][group_of(found[node_id])].append(_entry(found[node_id], depth_of, sums.get(node_id), item))
+        for entries in groups[way].values():
+            entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
     extra: list[Node] = [s["newest"] for s in sums.values() if s["newest"] is not None]
     # Endpoints downstream, and an endpoint ref itself: what each serves now.
-    asked = [found[e["id"]] for e in groups["endpoints"]] if direction == "down" else []
+    asked = [found[e["id"]] for e in groups["down"]["endpoints"]] if "down" in groups else []
     if ENDPOINT in node.labels:
         asked.append(node)
     status, live = serving(store, asked, start, max(depth, 20), item) if asked else ({}, [])
     extra += live
-    if direction == "down":
-        for entry in groups["endpoints"]:
+    if "down" in groups:
+        for entry in groups["down"]["endpoints"]:
             entry |= status[entry["id"]]
     me = _entry(node, 0, sums.get(node.id), item)
     if node.id in status:
         me |= {k: v for k, v in status[node.id].items() if k != "currently_serving"}
+    reached = [found[i] for w in walks.values() for i in w.depth if i in found and i != node.id]
+    warnings = answer_warnings(store, [node, *dict.fromkeys(reached), *extra], stale_run_hours=stale_run_hours)
     return {
-        "node": me,
-        "since": lo,
-        "until": hi,
-        "counts": {g: len(v) for g, v in groups.items()},
-        **groups,
-        "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walked.edges],
-        "warnings": answer_warnings(store, [node, *found.values(), *extra], stale_run_hours=stale_run_hours),
+        way: {
+            "node": me,
+            "since": lo,
+            "until": hi,
+            "counts": {g: len(v) for g, v in groups[way].items()},
+            **groups[way],
+            "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walks[way].edges],
+            "warnings": warnings,
+        }
+        for way in ways
     }
 
 
@@ -240,8 +297,7 @@ def collapsed_graph(
     edges: dict[tuple[str, str], dict[str, Any]] = {}
     warnings: dict[str, dict[str, Any]] = {}
     lo = hi = None
-    for way in ways:
-        answer = collapsed(store, node, way, depth, since, until, stale_run_hours, item)
+    for answer in collapsed_ways(store, node, ways, depth, since, until, stale_run_hours, item).values():
         lo, hi = answer["since"], answer["until"]
         nodes[node.id] = answer["node"] | {"depth": 0}
         for group in GROUPS:

@@ -226,13 +226,18 @@ class Store(Protocol):
         by index: what the projection binds inferred reads with, and what a version is compared
         with for a contract break (issue 37)."""
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        """`versions_at` of each of `datasets`, in one round trip: an answer's endpoints' newest
+        deployments, read together however many endpoints it reaches."""
+
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
         along graph.FLOW_FORWARD / FLOW_BACKWARD edges; cost follows the answer, cycles end."""
 
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
         """The dataset/job-level adjacency (lineage/store/levels.py) walked from `start` within
-        `depth` level hops: each dataset or job reached with its distance, and the pairs among them."""
+        `depth` level hops each of `directions`: per way each dataset or job reached with its
+        distance, and the pairs among them."""
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
@@ -295,6 +300,10 @@ class Store(Protocol):
 
     def last_entry(self) -> StoredEvent | None:
         """The entry with the highest seq (the chain's head), or None for an empty log."""
+
+    def log_head(self) -> tuple[int, str] | None:
+        """The seq and received time of the newest log entry, read along the seq index without
+        its payload (what an answer's freshness states), or None for an empty log."""
 
     def newest_event_time(self) -> str | None:
         """The greatest eventTime in the log (an index read), or None for an empty log: the

@@ -241,6 +241,8 @@ COUNT_ABOUT: LiteralString = (
 ENTRIES: LiteralString = "UNWIND $p.seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
+# log_head(): the seq index read backwards, one entry, without its payload.
+LOG_HEAD: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL RETURN e.seq, e.received_at ORDER BY e.seq DESC LIMIT 1"
 # newest_event_time(): the `event_time` range index read backwards, one entry.
 NEWEST_EVENT_TIME: LiteralString = (
     "MATCH (e:Event) WHERE e.event_time IS NOT NULL RETURN e.event_time ORDER BY e.event_time DESC LIMIT 1"
@@ -303,11 +305,32 @@ IN_EDGES: dict[str, LiteralString] = {
     "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
     "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
-VERSIONS_AT: LiteralString = (
-    "MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at"
-    " WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit"
-    + NODE_FIELDS
-)
+# Ordered by (written_at, id), the planner sorts every version of the dataset (a Top): a
+# history's cost. So the index, read backwards in its own order, first finds the time of the
+# `limit`-th newest; then only the versions from that time on (the limit and its ties) are read
+# and sorted. Both reads stop after about `limit` rows, however long the history.
+VERSIONS_AT: LiteralString = """
+CALL () {
+    MATCH (f:DatasetVersion) WHERE f.dataset = $p.dataset AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at AND n.written_at >= floor
+    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+}
+""" + NODE_FIELDS
+# VERSIONS_AT of many datasets in one round trip, a row each: [dataset, its versions].
+NEWEST_VERSIONS_MANY: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (f:DatasetVersion) WHERE f.dataset = id AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = id AND n.written_at <= $p.at AND n.written_at >= floor
+    WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+    RETURN collect([n.id, n.kind, n.labels, n.props]) AS versions
+}
+RETURN id, versions
+"""
 # The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
 # short read, and on a loaded server a round trip costs about as much as the read. Each row
 # leads with the dataset it answers.
@@ -315,7 +338,10 @@ VERSIONS_AND_READS_MANY: LiteralString = """
 CALL () {
     UNWIND $p.versions AS row
     CALL (row) {
-        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at
+        MATCH (f:DatasetVersion) WHERE f.dataset = row.dataset AND f.written_at <= row.at
+        WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+        WITH min(f.written_at) AS floor
+        MATCH (n:DatasetVersion) WHERE n.dataset = row.dataset AND n.written_at <= row.at AND n.written_at >= floor
         RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
     }
     RETURN collect([row.dataset, n.id, n.kind, n.labels, n.props]) AS versions
@@ -848,6 +874,12 @@ class _Reads:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {d: [] for d in datasets}
+        for row in _run(self.tx, NEWEST_VERSIONS_MANY, ids=list(out), at=at, limit=limit):
+            out[row[0]] = [_node(r) for r in row[1]]
+        return out
+
     def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
         return self._edges(INFERRED_READS, dataset=dataset, since=since)
 
@@ -1312,6 +1344,9 @@ class Neo4jStore:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._read(lambda view: view.versions_at(dataset, at, limit))
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        return self._read(lambda view: view.newest_versions(datasets, at, limit))
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
 
@@ -1338,8 +1373,8 @@ class Neo4jStore:
         return self._read(lambda view: view.flow(start, direction, depth))
 
     # --- the dataset/job level (issue 34, lineage/store/neo4j_levels.py) -----------------------
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
-        return self._read(lambda view: neo4j_levels.walk(view.tx, start, direction, depth))
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
+        return self._read(lambda view: neo4j_levels.walk(view.tx, start, directions, depth))
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
@@ -1406,6 +1441,9 @@ class Neo4jStore:
 
     def last_entry(self) -> StoredEvent | None:
         return self._read(lambda view: next((_stored(r) for r in _run(view.tx, LAST_ENTRY)), None))
+
+    def log_head(self) -> tuple[int, str] | None:
+        return self._read(lambda view: next(((int(r[0]), str(r[1])) for r in _run(view.tx, LOG_HEAD)), None))
 
     def newest_event_time(self) -> str | None:
         return self._read(lambda view: next((str(r[0]) for r in _run(view.tx, NEWEST_EVENT_TIME)), None))

@@ -877,6 +877,12 @@ class SqliteStore:
         with _translated():
             return self._reads().versions_at(dataset, at, limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        # In process a statement costs no round trip: one index read each.
+        with _translated():
+            reads = self._reads()
+            return {d: reads.versions_at(d, at, limit) for d in dict.fromkeys(datasets)}
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
@@ -964,9 +970,9 @@ class SqliteStore:
         return Subgraph(nodes, edges, {k: v for k, v in reached.items() if k in nodes})
 
     # --- the dataset/job level (issue 34, lineage/store/sqlite_levels.py) ----------------------
-    def level_walk(self, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
+    def level_walk(self, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
         with _translated():
-            return sqlite_levels.walk(self._reader, start, direction, depth)
+            return sqlite_levels.walks(self._reader, start, directions, depth)
 
     def level_summaries(
         self, datasets: Sequence[str], jobs: Sequence[str], since: str | None, until: str | None
@@ -1048,6 +1054,11 @@ class SqliteStore:
         with _translated():
             row = self._reader.execute(_ENTRY_FIELDS + " ORDER BY seq DESC LIMIT 1").fetchone()
         return _stored(row) if row else None
+
+    def log_head(self) -> tuple[int, str] | None:
+        with _translated():
+            row = self._reader.execute("SELECT seq, received_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def newest_event_time(self) -> str | None:
         with _translated():

@@ -134,6 +134,11 @@ def backfill(conn: sqlite3.Connection) -> None:
     write(conn, from_graph(nodes, edges))
 
 
+def walks(conn: sqlite3.Connection, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
+    """`walk` each way (in process, a statement costs no round trip)."""
+    return {way: walk(conn, start, way, depth) for way in directions}
+
+
 def walk(conn: sqlite3.Connection, start: Sequence[str], direction: Direction, depth: int) -> LevelWalk:
     """Every dataset/job within `depth` level hops of `start`, and the pairs among them."""
     step = (
