@@ -234,6 +234,20 @@ RETURN max(s.id) AS last, count(s) AS seen
 """
 MARK_FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.first_seqs_ready = true"
 BACKFILL_CHUNK = 2000
+# Keys promoted from props after a database was made (a job's `updated_at`, a field's
+# `field_key`): filled in once at setup, a chunk at a time, then marked done on the head.
+PROMOTED_KEYS_DONE: LiteralString = "OPTIONAL MATCH (h:LogHead {name: 'head'}) RETURN h.promoted_keys_ready = true"
+MARK_PROMOTED_KEYS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.promoted_keys_ready = true"
+UNPROMOTED: LiteralString = """
+MATCH (n:Node) WHERE n.id > $p.after AND (n:Job OR n:Field)
+WITH n ORDER BY n.id LIMIT $p.chunk
+RETURN n.id, n.kind, n.props
+"""
+SET_PROMOTED: LiteralString = """
+UNWIND $p.rows AS row
+MATCH (n:Node {id: row.id})
+SET n.updated_at = row.updated_at, n.field_key = row.field_key
+"""
 # With no other filter a subject's entries are counted from its degree, without visiting them.
 COUNT_ABOUT: LiteralString = (
     "OPTIONAL MATCH (s:Subject {id: $p.subject}) RETURN CASE WHEN s IS NULL THEN 0 ELSE COUNT { (s)<-[:ABOUT]-() } END"
@@ -1147,6 +1161,18 @@ def _stage(tx: ManagedTransaction, nodes: list[Node], edges: list[Edge]) -> None
             raise StoreError(f"neo4j: {len(edges) - created} staged edge(s) whose end node does not exist")
 
 
+def _backfill_promoted_keys(tx: ManagedTransaction, after: str) -> str | None:
+    """One chunk of jobs and fields, in id order after `after`, given the keys ingest promotes
+    now (`_node_row`); the last id done, None when none was left."""
+    rows, last = [], None
+    for node_id, kind, props in _run(tx, UNPROMOTED, after=after, chunk=BACKFILL_CHUNK):
+        promoted = _node_row(Node(node_id, kind, frozenset(), orjson.loads(props)))["fields"]
+        rows.append({"id": node_id, "updated_at": promoted.get("updated_at"), "field_key": promoted.get("field_key")})
+        last = node_id
+    _run(tx, SET_PROMOTED, rows=rows).consume()
+    return last
+
+
 def _backfill_first_seqs(tx: ManagedTransaction, after: str) -> str | None:
     """One chunk of the `first_seqs` backfill: the last subject id done, None when none was left."""
     _run(tx, LOCK_HEAD).consume()
@@ -1228,6 +1254,11 @@ class Neo4jStore:
                 while (after := session.execute_write(_backfill_first_seqs, after)) is not None:
                     pass
                 _run(session, MARK_FIRST_SEQS_DONE).consume()
+            if not _run(session, PROMOTED_KEYS_DONE).single(strict=True)[0]:
+                after = ""
+                while (after := session.execute_write(_backfill_promoted_keys, after)) is not None:
+                    pass
+                _run(session, MARK_PROMOTED_KEYS_DONE).consume()
             neo4j_levels.backfill(session)  # a graph from before the dataset/job level (issue 34)
         self._schema_ready = True
 
@@ -1308,6 +1339,7 @@ class Neo4jStore:
         with _translated(), self._session() as session:
             _run(session, DROP_ALL).consume()
             _run(session, MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
+            _run(session, MARK_PROMOTED_KEYS_DONE).consume()
 
     # --- reads ---------------------------------------------------------------------------
     def log_tree(self, work: Callable[[TreeReader], T]) -> T:
