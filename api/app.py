@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import errors, observe
+from api import errors, freshness, observe
 from api.deadline import Deadline
 from api.deps import BodyBudget
 from api.routes import audit, checkpoints, columns, lineage, marquez, ops, queries, rejections, releases, web
@@ -77,7 +77,7 @@ def start_kafka(app: FastAPI, settings: Settings, committer: GroupCommitter) -> 
     side = KafkaSide()
     app.state.kafka_consumer = None
     if settings.kafka_http_to_topic:
-        from lineage.kafka_ingest import TopicWriter
+        from lineage.kafka_writer import TopicWriter
 
         side.writer = app.state.ingest.topic = TopicWriter(settings)
     if settings.kafka_consume:
@@ -136,6 +136,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 yield
         finally:
             kafka.close()
+            freshness.close(app)
             committer.close()
             if writer:
                 writer.close()
@@ -162,6 +163,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     lineage.install_single_event_path(app)
     # Inside the metrics and request log, so that they see a deadline's 503.
     app.add_middleware(Deadline, short_s=settings.request_deadline_seconds, long_s=settings.query_deadline_seconds)
+    freshness.install(app, settings)
     observe.install(app)
     app.include_router(queries.router)
     app.include_router(columns.router)

@@ -8,7 +8,9 @@
     ├── Ambiguous         a ref that names several nodes (409)
     ├── Unauthorized      no valid bearer token (401)
     ├── Forbidden         a token without the scope the route needs (403)
+    ├── NotYetStored      a read that waits for events Kafka holds and the store does not yet (503)
     └── StoreError        our fault: the store failed (5xx)
+        ├── IngestFault        an unexpected error while ingesting, not the store's (500)
         └── StoreUnavailable   the store cannot be reached right now (503)
             └── DiskFull       the store's disk has no room left (503, retried later)
 """
@@ -85,6 +87,38 @@ class StoreError(LineageError):
     def __reduce__(self) -> tuple[object, ...]:
         # Crosses the writer process's pipe whole (pickling would otherwise drop the keywords).
         return (type(self), (str(self), self.public, self.retry_after))
+
+
+class IngestFault(StoreError):
+    """An unexpected error of ours while ingesting (in the projection, say), rather than the
+    store's: HTTP answers it 500 like a store error, but a Kafka consumer sets the event that
+    raised it aside instead of retrying it forever (docs/kafka.md). `kind` and `message` are
+    those of the original exception."""
+
+    def __init__(self, message: str = "", public: str | None = None, retry_after: int | None = None,
+                 kind: str = "", original: str = "") -> None:
+        super().__init__(message, public, retry_after)
+        self.kind = kind
+        self.original = original
+
+    @classmethod
+    def of(cls, exc: BaseException) -> IngestFault:
+        fault = cls(f"{type(exc).__name__}: {exc}", kind=type(exc).__name__, original=str(exc))
+        fault.__cause__ = exc
+        return fault
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (str(self), self.public, self.retry_after, self.kind, self.original))
+
+
+class NotYetStored(LineageError):
+    """A read asked to wait for events acknowledged by Kafka (a read-after token) that the
+    consumers had not stored within the bound: 503 with Retry-After, retried by the caller."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.public = message
+        self.retry_after = retry_after
 
 
 class StoreUnavailable(StoreError):

@@ -83,26 +83,6 @@ def resolve_field(store: Store, ref: str, field: str | None) -> Node:
     return found_field
 
 
-def field_item(node: Node, depth: int | None = None) -> dict[str, Any]:
-    """A field as answers show it: its ref (which resolves to it), name, type and version."""
-    p = node.props
-    of = p.get("of") or {}
-    out = summary(node) | {
-        "field": p.get("field"),
-        "type": p.get("type"),
-        "version_id": p.get("version_id"),
-        "dataset": p.get("dataset"),
-        "namespace": of.get("namespace"),
-        "name": of.get("name"),
-        "version": of.get("version"),
-    }
-    if p.get("placeholder"):  # the version read is unknown (docs/column-lineage.md)
-        out["placeholder"] = True
-    if depth is not None:
-        out["depth"] = depth
-    return out
-
-
 def edge_item(edge: Edge, nodes: dict[str, Node]) -> dict[str, Any]:
     src, dst = nodes.get(edge.src), nodes.get(edge.dst)
     return {
@@ -235,7 +215,7 @@ def column_lineage(
     by_version: dict[str, list[str]] = {}
     for node in nodes.values():
         by_version.setdefault(str(node.props.get("version_id")), []).append(str(node.props.get("field")))
-    fields = sorted((field_item(n, depths[n.id]) for n in nodes.values()), key=lambda f: (f["depth"], f["label"]))
+    fields = sorted((item(n, depths[n.id]) for n in nodes.values()), key=lambda f: (f["depth"], f["label"]))
 
     def version_row(v: Node) -> dict[str, Any]:
         return item(v) | {"fields": sorted(by_version.get(v.id, []))}
@@ -259,7 +239,7 @@ def column_lineage(
     all_nodes = dict(nodes)
     return {
         "ref": ref,
-        "field": field_item(start, 0),
+        "field": item(start, 0),
         "direction": way,
         "depth": depth,
         "transformations": only,
@@ -288,7 +268,7 @@ def version_fields(store: Store, ref: str) -> dict[str, Any]:
     fed = store.edges_to(ids_, FEEDS) if ids_ else []
     rows = []
     for f in sorted(fields, key=lambda f: str(f.props.get("field"))):
-        rows.append(field_item(f) | {
+        rows.append(item(f) | {
             "inputs": sum(1 for e in fed if e.dst == f.id),
             "outputs": sum(1 for e in feeds if e.src == f.id),
         })

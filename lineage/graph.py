@@ -73,6 +73,23 @@ def run_key(job_name: str | None, when: str | None) -> str | None:
 # What a search matches (substring, case-insensitive): the human-facing ones.
 SUGGEST_PROPS = tuple(p for p in LOOKUP_PROPS if p not in {"target", "model", "alt_ref", "namespace", "run_key", "run_label"})
 
+def job_updated_at(props: dict[str, Any]) -> str:
+    """When a job was last spoken of: the newest eventTime of its runs' events (`last_run_at`)
+    and of its own job events (the newest is kept in `_declared`), '' for neither. Marquez lists
+    jobs by it, newest first; both stores index it (SQLite by the same expression over props)."""
+    declared = ((props.get("_declared") or {}).get("order") or [""])[0]
+    return max(str(props.get("last_run_at") or ""), str(declared or ""))
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def field_key(name: str) -> str:
+    """What search compares a field's name by: ASCII letters lowered, nothing else changed.
+    Fields are too many for search's substring scan; both stores index this key instead, and
+    SQLite's index may use only its built-in lower(), which folds ASCII alone."""
+    return name.translate(_ASCII_LOWER)
+
 
 @dataclass(frozen=True, slots=True)
 class Node:

@@ -1,4 +1,4 @@
-"""Kafka as a way in (issue 35): the consumer loop of `lineage consume`, and HTTP ingest into a topic.
+"""Kafka as a way in (issue 35): the consumer loop of `lineage consume` (HTTP ingest into the topic is lineage/kafka_writer.py).
 
 The consumer reads OpenLineage events (one JSON event per message, as openlineage-python's and
 the Java client's Kafka transports send them) from one or more topics as a member of a consumer
@@ -8,11 +8,15 @@ batch's offsets are committed to Kafka only after its store transaction committe
 between the two gives the batch again to whoever owns the partition next: at-least-once
 delivery, made exactly-once in the graph by the content hash (a second copy of an event is a
 duplicate of the log, never a second entry). Refused messages also go to a dead-letter topic,
-with why in their headers. docs/kafka.md says how this meets partitions and the hash chain.
+with why in their headers. An event whose ingest fails with an error of ours (neither the
+store's nor Kafka's) is found by ingesting the batch event by event, and set aside like a
+refusal, so that it cannot stop the consumer for good. docs/kafka.md says how this meets
+partitions and the hash chain.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -24,8 +28,8 @@ from typing import Any
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from lineage.deadletter import DeadLetters, rejection_of
-from lineage.errors import InvalidEvent, LineageError, PayloadTooLarge, StoreError
+from lineage.deadletter import DeadLetters, rejection_of, subjects_named
+from lineage.errors import IngestFault, InvalidEvent, LineageError, PayloadTooLarge, StoreError
 from lineage.events import Event
 from lineage.ingest.parse import decode_json, parse_event
 from lineage.metrics import Metrics
@@ -35,9 +39,6 @@ from lineage.store.base import IngestOutcome, Rejection
 
 log = logging.getLogger("lineage.kafka")
 
-# The seq of an event acknowledged by Kafka and not yet in the store: the HTTP answer says
-# "accepted" (202) rather than created or duplicate, which only the store can tell.
-ACCEPTED_SEQ = -1
 # A store or Kafka failure puts the batch back and waits this long, doubling up to the maximum.
 RETRY_FIRST_S = 0.2
 RETRY_MAX_S = 5.0
@@ -57,6 +58,23 @@ def _coordinates(message: Message) -> str:
     return f"{message.topic()}/{message.partition()}/{message.offset()}"
 
 
+# The dead-letter error code of an event whose ingest failed with a fault of ours.
+INGEST_FAILED = "ingest_failed"
+
+
+def is_fault(exc: BaseException) -> bool:
+    """An error that retrying will not cure: neither the store's nor Kafka's (those are put back
+    and retried), but ours, raised by one event (issue 34: a poison event)."""
+    return isinstance(exc, IngestFault) or not isinstance(exc, (StoreError, KafkaException))
+
+
+def fault_of(exc: BaseException) -> tuple[str, str]:
+    """The class name and message of the original error behind `exc`."""
+    if isinstance(exc, IngestFault) and exc.kind:
+        return exc.kind, exc.original
+    return type(exc).__name__, str(exc)
+
+
 @dataclass
 class ConsumerStatus:
     """What `/readyz` and the logs say of a running consumer."""
@@ -68,11 +86,13 @@ class ConsumerStatus:
     ingested: int = 0
     last_commit_at: str | None = None
     retrying: str | None = None  # why the batch in hand waits for a retry, while it does
+    poisoned: int = 0  # events set aside because their ingest failed with a fault of ours
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "group": self.group, "topics": self.topics, "lag": self.lag, "assigned_partitions": self.assigned,
             "ingested": self.ingested, "last_commit_at": self.last_commit_at, "retrying": self.retrying,
+            "poisoned": self.poisoned,
         }
 
 
@@ -80,7 +100,10 @@ class ConsumerStatus:
 class _Batch:
     messages: list[Message]
     events: list[Event] = field(default_factory=list)
+    sources: list[Message] = field(default_factory=list)  # the message of each event
     rejected: list[tuple[Message, Rejection]] = field(default_factory=list)
+    # Coordinates of the events set aside, with the class name of the error that set each aside.
+    faults: dict[str, str] = field(default_factory=dict)
 
 
 class TopicConsumer:
@@ -183,22 +206,58 @@ class TopicConsumer:
         every refused message kept. Raises StoreError or KafkaException with nothing committed."""
         batch = self._parse(messages)
         if batch.events:
-            self.ingest(batch.events)
+            try:
+                self.ingest(batch.events)
+            except Exception as exc:
+                if not is_fault(exc):
+                    raise
+                self._isolate(batch, exc)
         received = now()
         if batch.rejected:
             fresh = [(m, r) for m, r in batch.rejected if _coordinates(m) not in self._kept]
             if fresh:
                 self.dead_letters.keep([r for _, r in fresh])
                 self._kept.update(_coordinates(m) for m, _ in fresh)
-            self._to_dead_letter_topic(batch.rejected, received)
+            self._to_dead_letter_topic(batch.rejected, received, batch.faults)
         self._commit(messages)
         self._kept.clear()
         self._produced.clear()
-        self.status.ingested += len(batch.events)
+        poisoned = len(batch.faults)
+        self.status.ingested += len(batch.events) - poisoned
+        self.status.poisoned += poisoned
         self.status.last_commit_at = received
         if self.metrics:
-            self.metrics.kafka_messages.labels("ingested").inc(len(batch.events))
-            self.metrics.kafka_messages.labels("rejected").inc(len(batch.rejected))
+            self.metrics.kafka_messages.labels("ingested").inc(len(batch.events) - poisoned)
+            self.metrics.kafka_messages.labels("rejected").inc(len(batch.rejected) - poisoned)
+            self.metrics.kafka_messages.labels("poisoned").inc(poisoned)
+
+    def _isolate(self, batch: _Batch, first: BaseException) -> None:
+        """The batch failed with a fault of ours: ingest it event by event, so that the others
+        are stored and each culprit joins the batch's refusals. A store or Kafka error meanwhile
+        is raised as from the whole batch (put back; what was stored comes again as duplicates)."""
+        log.warning("a batch of %d events failed (%s: %s): ingesting it event by event to find the culprit",
+                    len(batch.events), *fault_of(first))
+        received = now()
+        for message, event in zip(batch.sources, batch.events, strict=True):
+            try:
+                self.ingest([event])
+            except Exception as exc:
+                if not is_fault(exc):
+                    raise
+                kind, text = fault_of(exc)
+                where = _coordinates(message)
+                log.error(
+                    "event %s at %s set aside: its ingest failed with %s: %s", event.id, where, kind, text,
+                    exc_info=exc, extra={"event": event.id, "source": where, "error": kind},
+                )
+                detail = f"{kind}: {text} (ingest failed; Kafka {where})"
+                raw = message.value() or b""
+                entry = Rejection(
+                    0, received, INGEST_FAILED, "", detail, event.producer, raw, len(raw),
+                    hashlib.sha256(raw).hexdigest(), False, subjects_named(orjson.loads(event.canonical)),
+                )
+                batch.rejected.append((message, entry))
+                batch.faults[where] = kind
 
     def _parse(self, messages: list[Message]) -> _Batch:
         batch = _Batch(messages)
@@ -212,6 +271,7 @@ class TopicConsumer:
                     raise PayloadTooLarge(f"message of {len(raw)} bytes is over the limit of {limit} bytes")
                 value = decode_json(raw)
                 batch.events.append(parse_event(value))
+                batch.sources.append(message)
             except (InvalidEvent, PayloadTooLarge) as exc:
                 keep = self.settings.rejection_sample_bytes
                 batch.rejected.append((message, rejection_of(raw, exc, received, value, keep)))
@@ -220,10 +280,13 @@ class TopicConsumer:
                     self.metrics.rejects.labels(f"kafka_{reason}").inc()
         return batch
 
-    def _to_dead_letter_topic(self, rejected: list[tuple[Message, Rejection]], received: str) -> None:
+    def _to_dead_letter_topic(
+        self, rejected: list[tuple[Message, Rejection]], received: str, faults: dict[str, str] | None = None
+    ) -> None:
         if self.producer is None:
             return
         failures: list[KafkaError] = []
+        faults = faults or {}
 
         def delivered(error: KafkaError | None, _message: Message) -> None:
             if error is not None:
@@ -241,6 +304,8 @@ class TopicConsumer:
                 ("lineage.source", where.encode()),
                 ("lineage.received_at", received.encode()),
             ]
+            if where in faults:  # the class of the error that set an event aside
+                headers.append(("lineage.exception", faults[where].encode()))
             self.producer.produce(
                 self.settings.kafka_dead_letter_topic, value=message.value(), key=message.key(),
                 headers=headers, on_delivery=delivered,
@@ -305,61 +370,6 @@ class TopicConsumer:
             self.metrics.kafka_lag.set(lag)
 
 
-class TopicWriter:
-    """HTTP ingest into the topic instead of the store: a request is acknowledged once Kafka
-    acknowledged its events (acks=all), and the consumers put them in the store."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.topic = settings.kafka_topic_list()[0]
-        self.producer = Producer(client_config(settings) | {"enable.idempotence": True, "acks": "all", "linger.ms": 2})
-        self._stop = threading.Event()
-        # Delivery reports are served by poll(); a thread of its own keeps them flowing.
-        self._thread = threading.Thread(target=self._serve, name="kafka-delivery", daemon=True)
-        self._thread.start()
-
-    def submit(self, events: Sequence[Event]) -> Future[list[IngestOutcome]]:
-        future: Future[list[IngestOutcome]] = Future()
-        pending = [len(events)]
-        failed: list[KafkaError] = []
-        lock = threading.Lock()
-        outcomes = [IngestOutcome(e.id, True, ACCEPTED_SEQ) for e in events]
-        if not events:
-            future.set_result([])
-            return future
-
-        def delivered(error: KafkaError | None, _message: Message) -> None:
-            with lock:
-                if error is not None:
-                    failed.append(error)
-                pending[0] -= 1
-                if pending[0]:
-                    return
-            if failed:
-                future.set_exception(StoreError(f"Kafka did not take the events: {failed[0].str()}",
-                                                public="the event log is unavailable; retry later", retry_after=1))
-            else:
-                future.set_result(outcomes)
-
-        for event in events:
-            # Keyed by run (or job, or dataset), so that a run's events stay in one partition, in order.
-            key = event.run_uuid or f"{event.job_namespace}/{event.job_name}"
-            try:
-                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=delivered)
-            except BufferError:
-                self.producer.poll(0.5)
-                self.producer.produce(self.topic, value=event.canonical, key=key.encode(), on_delivery=delivered)
-        return future
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            self.producer.poll(0.1)
-
-    def close(self) -> None:
-        self.producer.flush(10)
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 def committed_ingest(submit: Callable[[Sequence[Event]], Future[list[IngestOutcome]]]) -> Ingest:
     """The consumer's ingest through a group committer: the call returns once the store committed."""
 
@@ -368,7 +378,7 @@ def committed_ingest(submit: Callable[[Sequence[Event]], Future[list[IngestOutco
             return submit(events).result()
         except LineageError:
             raise
-        except Exception as exc:  # a fault of ours inside the commit: retried like a store error
-            raise StoreError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # a fault of ours, not the store's: the consumer sets the event aside
+            raise IngestFault.of(exc) from exc
 
     return ingest

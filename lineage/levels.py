@@ -17,10 +17,12 @@ import orjson
 
 from lineage.coverage import answer_warnings
 from lineage.errors import InvalidEvent
-from lineage.graph import DATASET, DEPLOYMENT, ENDPOINT, FEATURE_VIEW, JOB, MODEL, SERVES, SYMLINK, Node
+from lineage.graph import (
+    DATASET, DEPLOYMENT, ENDPOINT, FEATURE_VIEW, FLOW_BACKWARD, FLOW_FORWARD, JOB, MODEL, SERVES, SYMLINK, Node,
+)
 from lineage.projection import END_OF_TIME
 from lineage.refs import display
-from lineage.store.base import Direction, Store
+from lineage.store.base import Direction, Store, Subgraph
 from lineage.store.levels import level_of
 
 LEVELS = ("dataset", "version")
@@ -83,24 +85,31 @@ def serving(
     store: Store, endpoints: Sequence[Node], start: Sequence[str], depth: int, item: Callable[..., dict[str, Any]]
 ) -> tuple[dict[str, dict[str, Any]], list[Node]]:
     """What each endpoint serves now, and whether that live deployment is downstream of the
-    ref (its provenance, walked up from it, passes through `start`): read from the endpoint's
-    newest deployments and their provenance only, never its whole history."""
-    out: dict[str, dict[str, Any]] = {}
-    seen: list[Node] = []
+    ref (its provenance, walked up from it, passes through `start`): read from the endpoints'
+    newest deployments and their provenance only, never their whole history, and for all the
+    endpoints together (a few round trips, however many endpoints the answer reaches)."""
+    recent: dict[str, list[Node]] = {}
+    asked = [e.id for e in endpoints]
+    for look in NEWEST_DEPLOYMENTS:
+        if not asked:
+            break
+        found = store.newest_versions(asked, END_OF_TIME, look)
+        recent |= found
+        # Look further back only where the newest hold no live full rollout.
+        asked = [e for e in asked if len(found[e]) == look and not any(_live(d) and not d.props.get("canary") for d in found[e])]
+    live = {e.id: [d for d in recent.get(e.id, []) if _live(d)] for e in endpoints}
+    everyone = [d.id for ds in live.values() for d in ds]
+    served = {e.src: e.dst for e in store.edges_from(everyone, SERVES)} if everyone else {}
+    models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
+    provenance = store.flow(everyone, "up", depth) if everyone else None
     roots = set(start)
+    out: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        for look in NEWEST_DEPLOYMENTS:
-            recent = store.versions_at(endpoint.id, END_OF_TIME, look)
-            live = [d for d in recent if DEPLOYMENT in d.labels and d.props.get("status") == "live"]
-            if len(recent) < look or any(not d.props.get("canary") for d in live):
-                break
-        served = {e.src: e.dst for e in store.edges_from([d.id for d in live], SERVES)} if live else {}
-        models = {m.id: m for m in store.nodes(sorted(set(served.values())))}
-        seen += live + list(models.values())  # what serves now is what the answer warns about
         rows = []
-        for dep in live:
-            upstream = store.flow([dep.id], "up", depth)
-            reached = any(level_of(n) in roots for n in upstream.nodes.values())
+        for dep in live[endpoint.id]:
+            reached = provenance is not None and any(
+                level_of(provenance.nodes[i]) in roots for i in upstream_within(provenance, dep.id, depth)
+            )
             model = models.get(served.get(dep.id, ""))
             rows.append(
                 {k: dep.props.get(k) for k in ("since", "until", "status", "canary", "traffic_percent")}
@@ -113,7 +122,32 @@ def serving(
             "current_model_version": current[0] if len(current) == 1 else (current or None),
             "live_deployments": rows,
         }
-    return out, seen
+    # What serves now is what the answer warns about.
+    return out, [d for ds in live.values() for d in ds] + list(models.values())
+
+
+def _live(node: Node) -> bool:
+    return DEPLOYMENT in node.labels and node.props.get("status") == "live"
+
+
+def upstream_within(walked: Subgraph, start: str, depth: int) -> set[str]:
+    """The nodes `walked` (a walk up from several starts) holds within `depth` hops up from
+    `start`: what a walk up from `start` alone would reach, since a node that near to `start`
+    is no farther from the walk's starts, so it and the edges on its path were walked."""
+    up: dict[str, list[str]] = {}
+    for e in walked.edges:
+        if e.type in FLOW_FORWARD or e.type == SYMLINK:
+            up.setdefault(e.dst, []).append(e.src)
+        if e.type in FLOW_BACKWARD or e.type == SYMLINK:
+            up.setdefault(e.src, []).append(e.dst)
+    seen = {start} if start in walked.nodes else set()
+    frontier = list(seen)
+    for _ in range(depth):
+        frontier = [n for f in frontier for n in up.get(f, ()) if n not in seen and n in walked.nodes]
+        if not frontier:
+            break
+        seen.update(frontier)
+    return seen
 
 
 def collapsed(

@@ -63,7 +63,7 @@ class Metrics:
 
         # Kafka as a way in (issue 35; docs/kafka.md).
         self.kafka_messages = Counter(
-            "lineage_kafka_messages", "Messages consumed, by outcome (ingested, rejected)", ["outcome"],
+            "lineage_kafka_messages", "Messages consumed, by outcome (ingested, rejected, poisoned)", ["outcome"],
             registry=self.registry,
         )
         self.kafka_retries = Counter(

@@ -24,6 +24,7 @@ from lineage.graph import (
     EDGE_TYPES,
     ENDPOINT,
     FEATURE_VIEW_VERSION,
+    FIELD,
     JOB,
     MODEL_VERSION,
     POINTS_TO,
@@ -37,7 +38,7 @@ from lineage.graph import (
     VERSION_OF,
     Node,
 )
-from lineage.refs import check_kind, display, near, resolve_ref, summary
+from lineage.refs import check_kind, display, find_fields, near, resolve_ref, summary
 from lineage.store.base import Direction, EventFilter, Hop, Store, Subgraph, snapshotted
 
 MAX_DEPTH = 50
@@ -99,6 +100,11 @@ def item(node: Node, depth: int | None = None) -> dict[str, Any]:
         }
     elif node.kind == "Commit":
         out |= {"repo": p.get("repo"), "sha": p.get("sha"), "branch": p.get("branch"), "tag": p.get("tag")}
+    elif node.kind == FIELD:  # what it keeps of its version names the version (issue 36)
+        of = p.get("of") or {}
+        out |= {k: p.get(k) for k in ("field", "type", "version_id", "dataset")} | {k: of.get(k) for k in ("namespace", "name", "version")}
+        if p.get("placeholder"):  # the version read is unknown (docs/column-lineage.md)
+            out["placeholder"] = True
     if p.get("annotations"):
         out["annotations"] = p["annotations"]
     if p.get("problems"):  # how many problems events that touch it had (issue 29); details on the node
@@ -438,7 +444,12 @@ def search(store: Store, q: str, kind: str | None = None, limit: int = 20) -> di
         raise InvalidEvent("q", "must not be empty")
     if len(q) > 1024:
         raise InvalidEvent("q", "longer than 1024 characters")
-    found = store.suggest(q.strip(), check_kind(kind), check_limit(limit))
+    text, kind, limit = q.strip(), check_kind(kind), check_limit(limit)
+    # Fields are too many for the substring scan: they come after the other kinds, found by
+    # their name's start or their ref through indexes (refs.find_fields).
+    found = [] if kind == FIELD else store.suggest(text, kind, limit)
+    if kind in (None, FIELD) and len(found) < limit:
+        found += find_fields(store, text, limit - len(found))
     return {"q": q, "results": [item(n) for n in found]}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from lineage import ids
 from lineage.errors import Ambiguous, InvalidEvent, NotFound
-from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, FIELD, JOB, KINDS, RUN, VERSION, Node
+from lineage.graph import ALIAS, ANNOTATION, COMMIT, DATASET, FIELD, HAS_FIELD, JOB, KINDS, RUN, VERSION, Node, field_key
 from lineage.store.base import Store
 
 MAX_REF = 1024
@@ -95,7 +95,9 @@ def _dataset_ids(text: str, marquez: bool = True) -> list[str]:
 
 
 def _job_ids(text: str) -> list[str]:
-    pairs = colon_parts(text)
+    """Ids of the jobs `text` names by a structured form: a Marquez node id, namespace:name, or
+    the naming-spec URI a job in a scheme://authority namespace is labelled by."""
+    pairs = uri_parts(text) + colon_parts(text)
     if text.startswith("job:"):
         pairs += colon_parts(text.removeprefix("job:"))
     return [ids.job_id(ns, name) for ns, name in pairs]
@@ -109,6 +111,32 @@ def _at_splits(ref: str) -> list[tuple[str, str]]:
     """`dataset@version` split at each `@` (a version label or a dataset name may hold one)."""
     cuts = [i for i, c in enumerate(ref) if c == "@"][:MAX_AT_SPLITS]
     return [(ref[:i], ref[i + 1 :]) for i in cuts if i > 0]
+
+
+# A run label, `job @ 2026-09-02T08:30:12Z`, with the suffix runs of one second get (` ~5045`).
+_RUN_LABEL = re.compile(r"^(.+) @ (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)(?: ~([0-9a-fA-F]{1,32}))?$")
+
+
+def _runs_of_named_job(store: Store, ref: str) -> list[Node]:
+    """A run label whose job is named with its namespace, as answers print a job
+    (`ml-pipelines:train-churn @ 2026-03-02T09:00:00Z`, `job:ns:name @ ...`, the URI form), with
+    or without its suffix: the runs of that job alone which the label without the namespace
+    names. Stored labels hold the job's name only, so the job is found by its computed ids, then
+    its runs of that second by the indexed `run_key`."""
+    match = _RUN_LABEL.match(ref)
+    if not match:
+        return []
+    named, second, tail = match.groups()
+    out = []
+    for job in store.nodes(list(dict.fromkeys(_job_ids(named)))):
+        if job.kind != JOB:
+            continue
+        for run in store.find("run_key", f"{job.props.get('name')} @ {second}", kind=RUN):
+            if run.props.get("job_namespace") != job.props.get("namespace"):
+                continue
+            if tail is None or str(run.props.get("run_id", "")).replace("-", "").endswith(tail.lower()):
+                out.append(run)
+    return out
 
 
 def _version_labels(version: str) -> list[str]:
@@ -244,6 +272,35 @@ def _fields(store: Store, ref: str) -> list[Node]:
     return store.nodes(list(dict.fromkeys(wanted))) if wanted else []
 
 
+def find_fields(store: Store, text: str, limit: int) -> list[Node]:
+    """Fields a search text names, at most `limit`: by a field ref `version[field]` (or a version
+    ref and the start of a field name, `version[inc`), else by the start of their name, ASCII
+    case folded. Read from indexes (a name's prefix, a version's fields), never a scan of every
+    field of history."""
+    if "[" in text:
+        exact = _fields(store, text)
+        if exact:
+            return sorted(exact, key=lambda n: n.id)[:limit]
+        started = _fields_started(store, text, limit)
+        if started:
+            return started
+    return store.fields_named(field_key(text), limit)
+
+
+def _fields_started(store: Store, text: str, limit: int) -> list[Node]:
+    """`version[inc`: the fields of the one version the part before `[` names whose name starts
+    with the rest; nothing when that part names no version, or several."""
+    cuts = [i for i, c in enumerate(text) if c == "["][:MAX_AT_SPLITS]
+    for i in cuts:
+        versions = candidates(store, text[:i], VERSION) if i > 0 else []
+        if len(versions) == 1:
+            start = field_key(text[i + 1 :].removesuffix("]"))
+            fields = store.nodes([e.dst for e in store.out_edges(versions[0].id, HAS_FIELD)])
+            named = [f for f in fields if field_key(str(f.props.get("field"))).startswith(start)]
+            return sorted(named, key=lambda f: (field_key(str(f.props.get("field"))), f.id))[:limit]
+    return []
+
+
 def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
     """Every node the ref could mean. A node id decides alone; otherwise every form that
     matches adds its nodes (docs/refs.md): more than one node is an ambiguous ref."""
@@ -272,8 +329,9 @@ def candidates(store: Store, ref: str, kind: str | None = None) -> list[Node]:
         structured += [ids.version_id(d, label) for d in dict.fromkeys(datasets) for label in _version_labels(version)]
     for node in store.nodes(list(dict.fromkeys(structured))):
         found[node.id] = node
-    # A run label, with or without the suffix that tells apart runs of one second.
-    for node in [*hits["run_label"], *hits["run_key"]]:
+    # A run label, with or without the suffix that tells apart runs of one second, and with or
+    # without its job's namespace.
+    for node in [*hits["run_label"], *hits["run_key"], *_runs_of_named_job(store, ref)]:
         if node.kind == RUN:
             found[node.id] = node
     for node in _bare(hits, ref, kind, per_kind):

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from lineage.errors import DiskFull, InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
+from lineage.errors import DiskFull, IngestFault, InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
 from lineage.events import Event
 from lineage.ids import format_time
 from lineage.ingest.parse import decode_json, parse_event
@@ -300,7 +300,9 @@ class GroupCommitter:
                 _settle(request.future, exc)
             return
         if len(batch) == 1:
-            _settle(batch[0].future, exc if isinstance(exc, StoreError) else StoreError(str(exc)))
+            # A fault of ours (not the store's) is told apart, so a Kafka consumer can set the
+            # event aside rather than retry it forever; HTTP answers both 500.
+            _settle(batch[0].future, exc if isinstance(exc, StoreError) else IngestFault.of(exc))
             return
         # One request must not fail the others: commit each on its own.
         for request in batch:
@@ -341,7 +343,7 @@ class IngestService:
         self.committer = committer
         self.max_batch_events = max_batch_events
         # Where the HTTP ingest routes send events when it is not the store: a Kafka topic
-        # (lineage/kafka_ingest.py TopicWriter, LINEAGE_KAFKA_HTTP_TO_TOPIC), or None.
+        # (lineage/kafka_writer.py TopicWriter, LINEAGE_KAFKA_HTTP_TO_TOPIC), or None.
         self.topic: Any = None
 
     def annotation(self, ref: str, tag: str, reason: str, author: str) -> Event:

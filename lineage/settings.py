@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # HTTP ingest (`/api/v1/lineage`, `/lineage/batch`) writes to the topic instead of the store,
     # answering 202 once Kafka acknowledged; the consumers put the events in the store.
     kafka_http_to_topic: bool = False
+    # A read that passes a read-after token (X-Lineage-After, from a 202 ingest answer) waits
+    # this long at most for the consumers to store its events, then answers 503 (issue 34).
+    kafka_read_after_max_wait_seconds: float = Field(default=10.0, ge=0, le=300)
     # Extra librdkafka settings for every client (security.protocol, sasl.*, ...), as JSON.
     kafka_config: dict[str, str] = Field(default_factory=dict)
 

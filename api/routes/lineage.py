@@ -16,10 +16,11 @@ from api.errors import error_body, refusal_response, reject_reason
 from api.responses import json_response
 from lineage.deadletter import rejection_of
 from lineage.errors import LineageError, StoreError, StoreUnavailable
+from lineage.freshness import positions_of, token
 from lineage.service import combine, now
 from lineage.store.base import IngestOutcome
 
-ACCEPTED_SEQ = -1  # lineage.kafka_ingest.ACCEPTED_SEQ, without importing the Kafka client here
+ACCEPTED_SEQ = -1  # lineage.kafka_writer.ACCEPTED_SEQ, without importing the Kafka client here
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SINGLE_EVENT = "/api/v1/lineage"
@@ -34,10 +35,19 @@ async def post_event(request: Request) -> Response:
     event = ingest.parse_one(await read_body(request))
     (outcome,) = await asyncio.wrap_future((ingest.topic or ingest.committer).submit([event]))
     status = _status(outcome)
-    return json_response(
-        {"id": outcome.id, "seq": outcome.seq, "status": status, "warnings": [w.to_dict() for w in event.warnings]},
-        status_code=STATUS_CODES[status],
-    )
+    answer: dict[str, object] = {
+        "id": outcome.id, "seq": outcome.seq, "status": status, "warnings": [w.to_dict() for w in event.warnings]
+    }
+    if (place := getattr(outcome, "position", None)) is not None:  # where Kafka put it
+        answer["kafka"] = place.to_dict()
+    return json_response(answer | _read_after([outcome]), status_code=STATUS_CODES[status])
+
+
+def _read_after(outcomes: list[IngestOutcome]) -> dict[str, object]:
+    """Of events accepted into Kafka: the token a read passes back in X-Lineage-After to be
+    answered once the store holds them (lineage/freshness.py); nothing for events stored here."""
+    after = token(positions_of(outcomes))
+    return {"after": after} if after else {}
 
 
 # An event written to the Kafka topic (LINEAGE_KAFKA_HTTP_TO_TOPIC) is "accepted": Kafka has
@@ -80,6 +90,7 @@ async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead
             results.append({
                 "index": item.index, "status": status, "id": item.outcome.id, "seq": item.outcome.seq,
                 "warnings": [w.to_dict() for w in warnings[item.index]],
+                **({"kafka": place.to_dict()} if (place := getattr(item.outcome, "position", None)) else {}),
             })
         else:
             assert item.error is not None
@@ -90,6 +101,7 @@ async def post_batch(body: BodyDep, ingest: IngestDep, metrics: MetricsDep, dead
         **({"accepted": accepted} if (accepted := sum(1 for r in results if r["status"] == "accepted")) else {}),
         "rejected": len(rejected),
         "results": results,
+        **_read_after(outcomes),
     }
     # Partial success is a success; only a batch with nothing usable is the client's error.
     return json_response(summary, status_code=400 if rejected and not events else 200)

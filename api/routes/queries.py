@@ -79,7 +79,7 @@ def graph(
 
 
 # Our search moved here from /api/v1/search, which answers in Marquez's shape (issue 30).
-@router.get("/nodes/search", summary="Nodes whose name, version or handle contains q")
+@router.get("/nodes/search", summary="Nodes whose name, version or handle contains q; fields whose name starts with it")
 def search(
     store: StoreDep, q: str, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 20
 ) -> dict[str, Any]:

@@ -389,6 +389,21 @@ FieldOpt = Annotated[str | None, typer.Option("--field", help="A field of the ve
 DirectOpt = Annotated[bool, typer.Option("--direct", help="With --field: follow DIRECT transformations only")]
 
 
+def walk(
+    direction: str, ref: str, depth: int, url: str | None, as_json: bool, all_runs: bool, levels: dict[str, Any], field: str | None, direct: bool
+) -> None:
+    """`impact` (down) or `upstream` (up) of REF: with --field, that column's lineage, as
+    `lineage columns` prints it; otherwise the answer of /impact or /upstream."""
+    if field is not None:
+        from lineage.cli.columns import show_field_lineage  # it builds on this module
+
+        show_field_lineage(ref, field, direction, depth, direct, url, as_json)
+        return
+    path, answer, render = ("/api/v1/impact", queries.impact, render_impact) if direction == "down" else ("/api/v1/upstream", queries.upstream, render_upstream)
+    params = {"ref": ref, "depth": depth, "all_runs": all_runs, **levels}
+    _run(as_json, lambda: ask(url, "GET", path, params, lambda s: answer(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **levels)), render)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def impact(
@@ -397,14 +412,8 @@ def register(app: typer.Typer) -> None:
         field: FieldOpt = None, direct: DirectOpt = False,
     ) -> None:
         """Everything downstream of REF, and which endpoints used it and still serve it."""
-        if field is not None:
-            from lineage.cli.columns import show_field_lineage  # it builds on this module
-
-            show_field_lineage(ref, field, "down", depth, direct, url, as_json)
-            return
         lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
-        params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/impact", params, lambda s: queries.impact(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_impact)
+        walk("down", ref, depth, url, as_json, all_runs, lv, field, direct)
 
     @app.command()
     def upstream(
@@ -413,14 +422,8 @@ def register(app: typer.Typer) -> None:
         field: FieldOpt = None, direct: DirectOpt = False,
     ) -> None:
         """Provenance of REF: commits, dataset and feature versions, runs with params."""
-        if field is not None:
-            from lineage.cli.columns import show_field_lineage  # it builds on this module
-
-            show_field_lineage(ref, field, "up", depth, direct, url, as_json)
-            return
         lv = {"level": level, "since": since, "until": until, "cursor": cursor, "limit": limit}
-        params = {"ref": ref, "depth": depth, "all_runs": all_runs, **lv}
-        _run(as_json, lambda: ask(url, "GET", "/api/v1/upstream", params, lambda s: queries.upstream(s, ref, depth, stale_run_hours=_hours(), all_runs=all_runs, **lv)), render_upstream)
+        walk("up", ref, depth, url, as_json, all_runs, lv, field, direct)
 
     @app.command()
     def diff(a: str, b: str, depth: DepthOpt = queries.DEFAULT_DEPTH, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
@@ -450,11 +453,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def search(
         q: str,
-        kind: Annotated[str | None, typer.Option(help="Only nodes of this kind (Dataset, DatasetVersion, Run, Job, Commit, Alias)")] = None,
+        kind: Annotated[str | None, typer.Option(help="Only nodes of this kind (Dataset, DatasetVersion, Run, Job, Commit, Alias, Field)")] = None,
         url: UrlOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Nodes whose name, version or handle contains Q."""
+        """Nodes whose name, version or handle contains Q, and fields whose name starts with it
+        (or that Q names as version[field])."""
         _run(as_json, lambda: ask(url, "GET", "/api/v1/nodes/search", {"q": q, "kind": kind}, lambda s: queries.search(s, q, kind)), lambda c, a: render_search(c, a, searched(url)))
 
     @app.command()

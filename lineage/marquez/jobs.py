@@ -128,20 +128,29 @@ def _declared_version(view: _JobView, location: str | None) -> str:
                            "|".join(sorted(map(":".join, view.outputs))), location or "")
 
 
+# With a lastRunStates filter, the listing is read this many jobs at a time until the page is full.
+STATE_CHUNK = 200
+
+
 @snapshotted
 def jobs(store: Store, namespace: str | None, limit: int, offset: int, states: Sequence[str] = ()) -> dict[str, Any]:
-    """Jobs newest-updated first, as Marquez lists them. Ordering by a time that runs move
-    means reading the namespace's jobs whole: a cost that follows the namespace, not the page."""
-    names = store.namespaces() if namespace is None else [namespace]
-    nodes: list[Node] = []
-    for ns in names:
-        nodes += store.in_namespace(JOB, ns, 10_000, 0)[1]
-    bodies = [job_body(store, n, facets_unrun=False, declared_io=False) for n in nodes]
-    bodies.sort(key=lambda b: (b["updatedAt"] or "", b["name"]), reverse=True)
-    total = len(bodies)  # Marquez counts before the state filter (its bug 15)
-    if states:
-        bodies = [b for b in bodies if b["latestRun"] is None or b["latestRun"]["state"] in states]
-    return {"totalCount": total, "jobs": bodies[offset : offset + limit]}
+    """Jobs newest-updated first, as Marquez lists them, one page read from the store
+    (`Store.newest_jobs`); totalCount is the store's count. The lastRunStates filter is applied
+    to the jobs in that order, read a chunk at a time until the page is full, so its cost follows
+    how far the page lies, not the namespace."""
+    total, nodes = store.newest_jobs(namespace, limit, offset) if not states else (0, [])
+    if not states:
+        return {"totalCount": total, "jobs": [job_body(store, n, facets_unrun=False, declared_io=False) for n in nodes]}
+    kept: list[dict[str, Any]] = []
+    at = 0
+    while len(kept) < offset + limit:
+        total, chunk = store.newest_jobs(namespace, STATE_CHUNK, at)  # Marquez counts before the filter (its bug 15)
+        bodies = [job_body(store, n, facets_unrun=False, declared_io=False) for n in chunk]
+        kept += [b for b in bodies if b["latestRun"] is None or b["latestRun"]["state"] in states]
+        at += STATE_CHUNK
+        if at >= total:
+            break
+    return {"totalCount": total, "jobs": kept[offset : offset + limit]}
 
 
 @snapshotted

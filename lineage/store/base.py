@@ -206,16 +206,29 @@ class Store(Protocol):
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         """Nodes whose name, version or handle contains `text` (case-insensitive), for search."""
 
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        """Field nodes whose name, folded by graph.field_key, starts with `key_prefix` (folded
+        likewise), ordered by that key and id: an index range read no further than `limit`."""
+
     def namespaces(self) -> list[str]:
         """Every namespace a job, run or dataset names, sorted (an index scan, issue 30)."""
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
-        """How many nodes of `kind` a namespace holds, and one page of them ordered by name."""
+        """How many jobs or datasets (`kind`) a namespace holds, and one page of them ordered by
+        name: an index range each, never the namespace read whole."""
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        """How many jobs a namespace (or every namespace, None) holds, and one page of them
+        newest first by graph.job_updated_at, then by name and id descending (Marquez's order)."""
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         """Newest-first versions of `dataset` with `written_at` <= `at` (ties: larger id first),
         by index: what the projection binds inferred reads with, and what a version is compared
         with for a contract break (issue 37)."""
+
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        """`versions_at` of each of `datasets`, in one round trip: an answer's endpoints' newest
+        deployments, read together however many endpoints it reaches."""
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         """Everything data flows to ("down") or from ("up") within `depth` hops of `start`,
@@ -287,6 +300,10 @@ class Store(Protocol):
 
     def last_entry(self) -> StoredEvent | None:
         """The entry with the highest seq (the chain's head), or None for an empty log."""
+
+    def log_head(self) -> tuple[int, str] | None:
+        """The seq and received time of the newest log entry, read along the seq index without
+        its payload (what an answer's freshness states), or None for an empty log."""
 
     def newest_event_time(self) -> str | None:
         """The greatest eventTime in the log (an index read), or None for an empty log: the

@@ -38,10 +38,15 @@ from lineage.events import Event
 from lineage.graph import (
     EDGE_TYPES,
     EXTRA_LABELS,
+    DATASET,
+    FIELD,
+    JOB,
     KINDS,
     LOOKUP_PROPS,
     RUN,
     SUGGEST_PROPS,
+    field_key,
+    job_updated_at,
     run_key,
     VERSION,
     DeleteEdge,
@@ -107,6 +112,14 @@ SCHEMA: tuple[LiteralString, ...] = (
     "CREATE INDEX node_alt_ref IF NOT EXISTS FOR (n:Node) ON (n.alt_ref)",
     "CREATE INDEX node_run_key IF NOT EXISTS FOR (n:Node) ON (n.run_key)",
     "CREATE INDEX node_run_label IF NOT EXISTS FOR (n:Node) ON (n.run_label)",
+    # Marquez's listings: a namespace's jobs and datasets by name, jobs newest first (one
+    # namespace or all), each read in index order as far as the page.
+    "CREATE INDEX job_in_namespace IF NOT EXISTS FOR (n:Job) ON (n.namespace, n.name, n.id)",
+    "CREATE INDEX dataset_in_namespace IF NOT EXISTS FOR (n:Dataset) ON (n.namespace, n.name, n.id)",
+    "CREATE INDEX job_newest IF NOT EXISTS FOR (n:Job) ON (n.namespace, n.updated_at, n.name, n.id)",
+    "CREATE INDEX job_newest_all IF NOT EXISTS FOR (n:Job) ON (n.updated_at, n.name, n.id)",
+    # Fields by folded name and id, for search: a prefix read in index order, up to the limit.
+    "CREATE INDEX field_key IF NOT EXISTS FOR (n:Field) ON (n.field_key, n.id)",
     # Superseded by node_model (which covers every kind); dropped from databases made before.
     "DROP INDEX alias_model IF EXISTS",
     "CREATE INDEX read_inferred IF NOT EXISTS FOR ()-[r:READ]-() ON (r.inferred_dataset, r.read_at)",
@@ -221,6 +234,20 @@ RETURN max(s.id) AS last, count(s) AS seen
 """
 MARK_FIRST_SEQS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.first_seqs_ready = true"
 BACKFILL_CHUNK = 2000
+# Keys promoted from props after a database was made (a job's `updated_at`, a field's
+# `field_key`): filled in once at setup, a chunk at a time, then marked done on the head.
+PROMOTED_KEYS_DONE: LiteralString = "OPTIONAL MATCH (h:LogHead {name: 'head'}) RETURN h.promoted_keys_ready = true"
+MARK_PROMOTED_KEYS_DONE: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.promoted_keys_ready = true"
+UNPROMOTED: LiteralString = """
+MATCH (n:Node) WHERE n.id > $p.after AND (n:Job OR n:Field)
+WITH n ORDER BY n.id LIMIT $p.chunk
+RETURN n.id, n.kind, n.props
+"""
+SET_PROMOTED: LiteralString = """
+UNWIND $p.rows AS row
+MATCH (n:Node {id: row.id})
+SET n.updated_at = row.updated_at, n.field_key = row.field_key
+"""
 # With no other filter a subject's entries are counted from its degree, without visiting them.
 COUNT_ABOUT: LiteralString = (
     "OPTIONAL MATCH (s:Subject {id: $p.subject}) RETURN CASE WHEN s IS NULL THEN 0 ELSE COUNT { (s)<-[:ABOUT]-() } END"
@@ -228,6 +255,8 @@ COUNT_ABOUT: LiteralString = (
 ENTRIES: LiteralString = "UNWIND $p.seqs AS seq MATCH (e:Event {seq: seq})" + EVENT_FIELDS + " ORDER BY e.seq"
 # The predicate lets the seq constraint's index give the order, instead of a sort of every entry.
 LAST_ENTRY: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL" + EVENT_FIELDS + " ORDER BY e.seq DESC LIMIT 1"
+# log_head(): the seq index read backwards, one entry, without its payload.
+LOG_HEAD: LiteralString = "MATCH (e:Event) WHERE e.seq IS NOT NULL RETURN e.seq, e.received_at ORDER BY e.seq DESC LIMIT 1"
 # newest_event_time(): the `event_time` range index read backwards, one entry.
 NEWEST_EVENT_TIME: LiteralString = (
     "MATCH (e:Event) WHERE e.event_time IS NOT NULL RETURN e.event_time ORDER BY e.event_time DESC LIMIT 1"
@@ -303,6 +332,19 @@ CALL () {
     RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
 }
 """ + NODE_FIELDS
+# VERSIONS_AT of many datasets in one round trip, a row each: [dataset, its versions].
+NEWEST_VERSIONS_MANY: LiteralString = """
+UNWIND $p.ids AS id
+CALL (id) {
+    MATCH (f:DatasetVersion) WHERE f.dataset = id AND f.written_at <= $p.at
+    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
+    WITH min(f.written_at) AS floor
+    MATCH (n:DatasetVersion) WHERE n.dataset = id AND n.written_at <= $p.at AND n.written_at >= floor
+    WITH n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
+    RETURN collect([n.id, n.kind, n.labels, n.props]) AS versions
+}
+RETURN id, versions
+"""
 # The same two scans for many datasets, both in one round trip (a batch's prefetch): each is a
 # short read, and on a loaded server a round trip costs about as much as the read. Each row
 # leads with the dataset it answers.
@@ -406,10 +448,32 @@ FIND_MANY: dict[str, LiteralString] = {
 NAMESPACES: LiteralString = (
     "MATCH (n:Node) WHERE n.namespace IS NOT NULL WITH DISTINCT n.namespace AS ns ORDER BY ns RETURN collect(ns)"
 )
-IN_NAMESPACE: LiteralString = (
-    "MATCH (n:Node) WHERE n.namespace = $p.namespace AND n.kind = $p.kind"
-    " WITH n ORDER BY n.name, n.id WITH collect(n) AS found"
-    " RETURN [size(found), [n IN found[$p.offset..$p.offset + $p.limit] | [n.id, n.kind, n.labels, n.props]]]"
+# The page is read from a (namespace, name, id) index of the kind's own label in its order, as
+# far as offset + limit; the count apart, so nothing collects the namespace whole.
+_PAGE_FIELDS: LiteralString = " SKIP $p.offset LIMIT $p.limit RETURN collect([n.id, n.kind, n.labels, n.props]) AS page } RETURN [total, page]"
+IN_NAMESPACE: dict[str, LiteralString] = {
+    JOB: "CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL WITH n ORDER BY n.namespace, n.name, n.id" + _PAGE_FIELDS,
+    DATASET: "CALL () { MATCH (n:Dataset) USING INDEX n:Dataset(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Dataset) USING INDEX n:Dataset(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL WITH n ORDER BY n.namespace, n.name, n.id" + _PAGE_FIELDS,
+}
+# newest_jobs(): jobs by graph.job_updated_at (promoted as `updated_at`), newest first, from the
+# job_newest indexes read backwards as far as the page.
+NEWEST_JOBS: LiteralString = (
+    "CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.name IS NOT NULL AND n.id IS NOT NULL RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) USING INDEX n:Job(namespace, updated_at, name, id) WHERE n.namespace = $p.namespace"
+    " AND n.updated_at IS NOT NULL AND n.name IS NOT NULL AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.namespace DESC, n.updated_at DESC, n.name DESC, n.id DESC" + _PAGE_FIELDS
+)
+NEWEST_JOBS_ALL: LiteralString = (
+    "CALL () { MATCH (n:Job) RETURN count(n) AS total }"
+    " CALL () { MATCH (n:Job) WHERE n.updated_at IS NOT NULL AND n.name IS NOT NULL AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.updated_at DESC, n.name DESC, n.id DESC" + _PAGE_FIELDS
 )
 # suggest(): a substring of any graph.SUGGEST_PROPS property, case-insensitive (the needle comes
 # lowercased). coalesce as in SQLite, where an empty needle matches every node.
@@ -426,6 +490,12 @@ SUGGEST: LiteralString = (
     " OR toLower(coalesce(n.run_id, '')) CONTAINS $p.needle"
     " OR toLower(coalesce(n.sha, '')) CONTAINS $p.needle"
     ") WITH n ORDER BY n.kind, n.id LIMIT $p.limit" + NODE_FIELDS
+)
+# fields_named(): Field nodes by the start of their folded name (graph.field_key, promoted as
+# `field_key`), read from the field_key index in its order, so no more than the limit is read.
+FIELDS_NAMED: LiteralString = (
+    "MATCH (n:Field) WHERE n.field_key STARTS WITH $p.prefix AND n.id IS NOT NULL"
+    " WITH n ORDER BY n.field_key, n.id LIMIT $p.limit" + NODE_FIELDS
 )
 # flow(): breadth first along graph.FLOW_FORWARD (src -> dst) and FLOW_BACKWARD (dst -> src)
 # edges, or against them for "up". A round trip here costs more than a level's work, so one
@@ -671,7 +741,7 @@ REVOKE_TOKEN: LiteralString = (
 
 _EXTRA_LABELS = frozenset(EXTRA_LABELS)
 # Node properties of our own, beside the promoted LOOKUP_PROPS: these must never collide.
-_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at"})
+_OWN_PROPS = frozenset({"id", "kind", "labels", "props", "dataset", "written_at", "field_key", "updated_at"})
 # The fixed query dicts must cover the model's vocabulary exactly (checked at import, not in use).
 assert set(OUT_EDGES) == set(IN_EDGES) == set(EDGE_TYPES), "OUT_EDGES/IN_EDGES must match graph.EDGE_TYPES"
 assert set(FIND) == set(FIND_PREFIX) == set(LOOKUP_PROPS), "FIND/FIND_PREFIX must match graph.LOOKUP_PROPS"
@@ -818,6 +888,12 @@ class _Reads:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        out: dict[str, list[Node]] = {d: [] for d in datasets}
+        for row in _run(self.tx, NEWEST_VERSIONS_MANY, ids=list(out), at=at, limit=limit):
+            out[row[0]] = [_node(r) for r in row[1]]
+        return out
+
     def inferred_reads(self, dataset: str, since: str) -> list[Edge]:
         return self._edges(INFERRED_READS, dataset=dataset, since=since)
 
@@ -850,8 +926,17 @@ class _Reads:
         return list(self._rows(NAMESPACES))
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
-        total, rows = self._rows(IN_NAMESPACE, kind=kind, namespace=namespace, limit=limit, offset=offset)
+        query = IN_NAMESPACE[kind]  # KeyError for a kind Marquez does not list, as SQLite has no index for it
+        total, rows = self._rows(query, namespace=namespace, limit=limit, offset=offset)
         return int(total), [_node(r) for r in rows]
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        query = NEWEST_JOBS_ALL if namespace is None else NEWEST_JOBS
+        total, rows = self._rows(query, namespace=namespace, limit=limit, offset=offset)
+        return int(total), [_node(r) for r in rows]
+
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        return self._nodes(FIELDS_NAMED, prefix=key_prefix, limit=_limit(limit))
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._nodes(SUGGEST, needle=text.lower(), kind=kind, limit=_limit(limit))
@@ -913,6 +998,10 @@ def _node_row(n: Node) -> dict[str, Any]:
     }
     if version:
         fields["dataset"], fields["written_at"] = n.props.get("dataset"), n.props.get("written_at")
+    elif n.kind == JOB:  # Marquez lists jobs newest first (newest_jobs)
+        fields["updated_at"] = job_updated_at(n.props)
+    elif n.kind == FIELD and isinstance(n.props.get("field"), str):  # found by name in search
+        fields["field_key"] = field_key(n.props["field"])
     elif n.kind == RUN:  # a job's runs by time, for the dataset/job level (neo4j_levels.py)
         fields["job"], fields["run_at"] = n.props.get("job"), n.props.get("started_at") or n.props.get("first_event_time")
     return {"id": n.id, "keep": ["Node", n.kind, *labels], "fields": fields}
@@ -1072,6 +1161,18 @@ def _stage(tx: ManagedTransaction, nodes: list[Node], edges: list[Edge]) -> None
             raise StoreError(f"neo4j: {len(edges) - created} staged edge(s) whose end node does not exist")
 
 
+def _backfill_promoted_keys(tx: ManagedTransaction, after: str) -> str | None:
+    """One chunk of jobs and fields, in id order after `after`, given the keys ingest promotes
+    now (`_node_row`); the last id done, None when none was left."""
+    rows, last = [], None
+    for node_id, kind, props in _run(tx, UNPROMOTED, after=after, chunk=BACKFILL_CHUNK):
+        promoted = _node_row(Node(node_id, kind, frozenset(), orjson.loads(props)))["fields"]
+        rows.append({"id": node_id, "updated_at": promoted.get("updated_at"), "field_key": promoted.get("field_key")})
+        last = node_id
+    _run(tx, SET_PROMOTED, rows=rows).consume()
+    return last
+
+
 def _backfill_first_seqs(tx: ManagedTransaction, after: str) -> str | None:
     """One chunk of the `first_seqs` backfill: the last subject id done, None when none was left."""
     _run(tx, LOCK_HEAD).consume()
@@ -1153,6 +1254,11 @@ class Neo4jStore:
                 while (after := session.execute_write(_backfill_first_seqs, after)) is not None:
                     pass
                 _run(session, MARK_FIRST_SEQS_DONE).consume()
+            if not _run(session, PROMOTED_KEYS_DONE).single(strict=True)[0]:
+                after = ""
+                while (after := session.execute_write(_backfill_promoted_keys, after)) is not None:
+                    pass
+                _run(session, MARK_PROMOTED_KEYS_DONE).consume()
             neo4j_levels.backfill(session)  # a graph from before the dataset/job level (issue 34)
         self._schema_ready = True
 
@@ -1233,6 +1339,7 @@ class Neo4jStore:
         with _translated(), self._session() as session:
             _run(session, DROP_ALL).consume()
             _run(session, MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
+            _run(session, MARK_PROMOTED_KEYS_DONE).consume()
 
     # --- reads ---------------------------------------------------------------------------
     def log_tree(self, work: Callable[[TreeReader], T]) -> T:
@@ -1269,11 +1376,17 @@ class Neo4jStore:
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
         return self._read(lambda view: view.versions_at(dataset, at, limit))
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        return self._read(lambda view: view.newest_versions(datasets, at, limit))
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         return self._read(lambda view: view.find(prop, value, kind=kind, prefix=prefix, limit=limit))
 
     def lookup(self, value: str, props: Sequence[str], limit: int) -> dict[str, list[Node]]:
         return self._read(lambda view: view.lookup(value, props, limit))
+
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        return self._read(lambda view: view.fields_named(key_prefix, limit))
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         return self._read(lambda view: view.suggest(text, kind, limit))
@@ -1283,6 +1396,9 @@ class Neo4jStore:
 
     def in_namespace(self, kind: str, namespace: str, limit: int, offset: int) -> tuple[int, list[Node]]:
         return self._read(lambda view: view.in_namespace(kind, namespace, limit, offset))
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        return self._read(lambda view: view.newest_jobs(namespace, limit, offset))
 
     def flow(self, start: Sequence[str], direction: Direction, depth: int) -> Subgraph:
         # One read transaction for the walk, its nodes and its edges (one session, not three).
@@ -1357,6 +1473,9 @@ class Neo4jStore:
 
     def last_entry(self) -> StoredEvent | None:
         return self._read(lambda view: next((_stored(r) for r in _run(view.tx, LAST_ENTRY)), None))
+
+    def log_head(self) -> tuple[int, str] | None:
+        return self._read(lambda view: next(((int(r[0]), str(r[1])) for r in _run(view.tx, LOG_HEAD)), None))
 
     def newest_event_time(self) -> str | None:
         return self._read(lambda view: next((str(r[0]) for r in _run(view.tx, NEWEST_EVENT_TIME)), None))

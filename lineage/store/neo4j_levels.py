@@ -59,65 +59,101 @@ CALL () {
     SET l.versions = coalesce(l.versions, 0) + row[1], l.runs = coalesce(l.runs, 0) + row[2]
 }
 """
-# One round of the walk, both ways at once: a graph both ways costs the deeper side's rounds,
-# not the sum of both sides'.
-_STEP: LiteralString = """
-CALL () {
-    UNWIND $p.down AS id MATCH (:Level {id: id})-[:FLOWS]->(b:Level) RETURN 'down' AS way, b.id AS found
-    UNION
-    UNWIND $p.up AS id MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) RETURN 'up' AS way, b.id AS found
+# WALK_LEVELS levels of the walk in one round trip, both ways at once: a graph both ways costs
+# the deeper side's levels, and a walk of the usual depth one round trip, not one per level.
+# Each level expands only the way's newest finds (its frontier) and keeps what the way reached
+# before out, so a node is expanded once a way; `$p.levels` stops at the depth asked for.
+WALK_LEVELS = 6
+
+
+def _walk_levels() -> LiteralString:
+    level: LiteralString = """
+CALL (fd, rd, sizes) {
+    UNWIND CASE WHEN size(sizes) < $p.levels THEN fd ELSE [] END AS id
+    MATCH (:Level {id: id})-[:FLOWS]->(b:Level) WHERE NOT b.id IN rd
+    RETURN collect(DISTINCT b.id) AS nd
 }
-RETURN way, found
-"""
+CALL (fu, ru, sizes) {
+    UNWIND CASE WHEN size(sizes) < $p.levels THEN fu ELSE [] END AS id
+    MATCH (:Level {id: id})<-[:FLOWS]-(b:Level) WHERE NOT b.id IN ru
+    RETURN collect(DISTINCT b.id) AS nu
+}
+WITH nd AS fd, rd + nd AS rd, nu AS fu, ru + nu AS ru, found + [[nd, nu]] AS found,
+     sizes + [size(nd) + size(nu)] AS sizes"""
+    body: LiteralString = ""
+    for _ in range(WALK_LEVELS):
+        body += level
+    return (
+        """
+WITH $p.down AS fd, $p.seen_down AS rd, $p.up AS fu, $p.seen_up AS ru, [] AS found, [] AS sizes"""
+        + body
+        + """
+RETURN found"""
+    )
+
+
+_WALK: LiteralString = _walk_levels()
 _EDGES_AMONG: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
 WHERE b.id IN $p.ids
 RETURN a.id, b.id, f.support ORDER BY a.id, b.id
 """
-_COUNTS: LiteralString = "UNWIND $p.ids AS id MATCH (l:Level {id: id}) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
 # Each id's newest in one statement: in a subquery per id, ordered by both properties of the
 # composite index, the planner reads the (dataset, written_at) or (job, run_at) index backwards
 # and stops after a few rows (a Limit under the Apply, no sort of a history); ordered by the
 # time alone it sorts every version (a Top): 50 ms against 5 at 10,000 versions. Ties in time
 # are broken by id among the NEWEST_TIES rows read, as SQLite's `ORDER BY written_at DESC, id DESC`.
 NEWEST_TIES = 8
-_NEWEST_VERSIONS: LiteralString = """
-UNWIND $p.ids AS id
-CALL (id) {
-    MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at < $p.hi
-    WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
-    WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
-    RETURN v AS n, v.written_at AS at
+_NEWEST: LiteralString = """
+CALL () {
+    UNWIND $p.datasets AS id
+    CALL (id) {
+        MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at < $p.hi
+        WITH v ORDER BY v.dataset DESC, v.written_at DESC LIMIT $p.ties
+        WITH v ORDER BY v.written_at DESC, v.id DESC LIMIT 1
+        RETURN v AS n, v.written_at AS at
+    }
+    RETURN collect([id, n.id, n.kind, n.labels, n.props, at]) AS versions
 }
-RETURN id, n.id, n.kind, n.labels, n.props, at
+CALL () {
+    UNWIND $p.jobs AS id
+    CALL (id) {
+        MATCH (r:Run) WHERE r.job = id AND r.run_at < $p.hi
+        WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
+        WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
+        RETURN r AS n, r.run_at AS at
+    }
+    RETURN collect([id, n.id, n.kind, n.labels, n.props, at]) AS runs
+}"""
+# The counts, in the same statement as the newest (one round trip for an answer's summaries):
+# kept on the :Level nodes, or within a window an index range per dataset or job.
+_SUMMARIES_KEPT: LiteralString = _NEWEST + """
+CALL () {
+    UNWIND $p.datasets + $p.jobs AS id
+    MATCH (l:Level {id: id})
+    RETURN collect([id, CASE WHEN id IN $p.jobs THEN coalesce(l.runs, 0) ELSE coalesce(l.versions, 0) END]) AS counts
+}
+RETURN versions + runs, counts
 """
-_NEWEST_RUNS: LiteralString = """
-UNWIND $p.ids AS id
-CALL (id) {
-    MATCH (r:Run) WHERE r.job = id AND r.run_at < $p.hi
-    WITH r ORDER BY r.job DESC, r.run_at DESC LIMIT $p.ties
-    WITH r ORDER BY r.run_at DESC, r.id DESC LIMIT 1
-    RETURN r AS n, r.run_at AS at
+_SUMMARIES_WINDOW: LiteralString = _NEWEST + """
+CALL () {
+    UNWIND $p.datasets AS id
+    CALL (id) {
+        MATCH (v:DatasetVersion) WHERE v.dataset = id AND v.written_at >= $p.lo AND v.written_at < $p.hi
+        RETURN count(v) AS n
+    }
+    RETURN collect([id, n]) AS version_counts
 }
-RETURN id, n.id, n.kind, n.labels, n.props, at
-"""
-_VERSIONS_IN: LiteralString = """
-UNWIND $p.ids AS ds
-CALL (ds) {
-    MATCH (v:DatasetVersion)
-    WHERE v.dataset = ds AND v.written_at >= $p.lo AND v.written_at < $p.hi
-    RETURN count(v) AS n
+CALL () {
+    UNWIND $p.jobs AS id
+    CALL (id) {
+        MATCH (r:Run) WHERE r.job = id AND r.run_at >= $p.lo AND r.run_at < $p.hi
+        RETURN count(r) AS n
+    }
+    RETURN collect([id, n]) AS run_counts
 }
-RETURN ds, n
-"""
-_RUNS_IN: LiteralString = """
-UNWIND $p.ids AS job
-CALL (job) {
-    MATCH (r:Run) WHERE r.job = job AND r.run_at >= $p.lo AND r.run_at < $p.hi
-    RETURN count(r) AS n
-}
-RETURN job, n
+RETURN versions + runs, version_counts + run_counts
 """
 _DUMP_PAIRS: LiteralString = "MATCH (a:Level)-[f:FLOWS]->(b:Level) RETURN a.id, b.id, f.support"
 _DUMP_MEMBERS: LiteralString = "MATCH (l:Level) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
@@ -206,26 +242,29 @@ def backfill(session: Session) -> bool:
 
 
 def walk(tx: ManagedTransaction, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
-    """Breadth first over FLOWS, each way's frontier expanded in the same round trip (one per
-    level of the deeper way), each node expanded once a way; then the pairs among all reached,
-    in one more."""
+    """Breadth first over FLOWS, WALK_LEVELS levels of both ways per round trip, each node
+    expanded once a way; then the pairs among all reached, in one more."""
     reached: dict[Direction, dict[str, int]] = {way: dict.fromkeys(start, 0) for way in directions}
     frontier: dict[Direction, list[str]] = {way: list(start) for way in directions}
-    for level in range(1, depth + 1):
-        if not any(frontier.values()):
-            break
-        found: dict[Direction, list[str]] = {way: [] for way in directions}
-        rows = _run(tx, _STEP, down=frontier.get("down", []), up=frontier.get("up", []))
-        for way, node_id in rows:
-            if node_id not in reached[way]:
-                reached[way][node_id] = level
-                found[way].append(node_id)
-        frontier = found
+    level = 0
+    while level < depth and any(frontier.values()):
+        asked = min(WALK_LEVELS, depth - level)
+        found = _run(
+            tx, _WALK, levels=asked,
+            down=frontier.get("down", []), seen_down=list(reached.get("down", {})),
+            up=frontier.get("up", []), seen_up=list(reached.get("up", {})),
+        ).single(strict=True)[0]
+        for new in found[:asked]:
+            level += 1
+            for way, ids in zip(("down", "up"), new):
+                if way in reached:
+                    reached[way].update((i, level) for i in ids if i not in reached[way])  # type: ignore[index]
+                    frontier[way] = list(ids)  # type: ignore[index]
+            if not any(new):
+                break
     everyone = sorted({i for r in reached.values() for i in r})
     among = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=everyone)]
-    return {
-        way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()
-    }
+    return {way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()}
 
 
 def summaries(
@@ -233,23 +272,17 @@ def summaries(
 ) -> dict[str, dict[str, Any]]:
     """As sqlite_levels.summaries: kept counts, or an index range within a window."""
     lo, hi = since or "", until or "\uffff"
-    out: dict[str, dict[str, Any]] = {}
-    if since is None and until is None:
-        kept = {r[0]: (r[1], r[2]) for r in _run(tx, _COUNTS, ids=[*datasets, *jobs])}
-        counts = {d: kept.get(d, (0, 0))[0] for d in datasets} | {j: kept.get(j, (0, 0))[1] for j in jobs}
-    else:
-        counts = {r[0]: r[1] for r in _run(tx, _VERSIONS_IN, ids=list(datasets), lo=lo, hi=hi)}
-        counts |= {r[0]: r[1] for r in _run(tx, _RUNS_IN, ids=list(jobs), lo=lo, hi=hi)}
-    newest: dict[str, Node] = {}
-    for query, ids in ((_NEWEST_VERSIONS, datasets), (_NEWEST_RUNS, jobs)):
-        if not ids:
-            continue
-        for r in _run(tx, query, ids=list(ids), hi=hi, ties=NEWEST_TIES):
-            if r[5] >= lo:  # the newest before `until`, if it is in the window
-                newest[r[0]] = Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
-    for i in [*datasets, *jobs]:
-        out[i] = {"count": counts.get(i, 0), "newest": newest.get(i)}
-    return out
+    query = _SUMMARIES_KEPT if since is None and until is None else _SUMMARIES_WINDOW
+    newest_rows, count_rows = _run(
+        tx, query, datasets=list(datasets), jobs=list(jobs), lo=lo, hi=hi, ties=NEWEST_TIES
+    ).single(strict=True)
+    counts = {r[0]: r[1] for r in count_rows}
+    newest = {
+        r[0]: Node(r[1], r[2], frozenset(r[3]), orjson.loads(r[4]))
+        for r in newest_rows
+        if r[5] >= lo  # the newest before `until`, if it is in the window
+    }
+    return {i: {"count": counts.get(i, 0), "newest": newest.get(i)} for i in [*datasets, *jobs]}
 
 
 def dump(tx: ManagedTransaction) -> Mapping[str, list[list[object]]]:

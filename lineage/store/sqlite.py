@@ -149,6 +149,15 @@ _LOOKUP_INDEXES = "".join(
     f" WHERE json_extract(props, '$.{p}') IS NOT NULL;\n"
     for p in LOOKUP_PROPS
 )
+# Fields by name for search (docs/http-api.md): the folded name (graph.field_key; lower() folds
+# ASCII, as it does) and the id, so a prefix is read in index order and stops at the limit.
+# INDEXED BY: without statistics the planner takes nodes_kind and sorts every field of history.
+_FIELD_KEY = "lower(json_extract(props, '$.field'))"
+_FIELD_INDEX = f"CREATE INDEX IF NOT EXISTS nodes_field_key ON nodes({_FIELD_KEY}, id) WHERE kind = 'Field';\n"
+_FIELDS_NAMED = (
+    f"SELECT id, kind, labels, props FROM nodes INDEXED BY nodes_field_key WHERE kind = 'Field' AND {_FIELD_KEY} >= ? AND {_FIELD_KEY} < ?"
+    f" ORDER BY {_FIELD_KEY}, id LIMIT ?"
+)
 _NODE = "SELECT id, kind, labels, props FROM nodes"
 _FIND = {
     p: f"{_NODE} WHERE json_extract(props, '$.{p}') = ? AND (? IS NULL OR kind = ?) ORDER BY id LIMIT ?"
@@ -179,11 +188,38 @@ _NAMESPACES = (
     "SELECT DISTINCT json_extract(props, '$.namespace') AS ns FROM nodes"
     " WHERE json_extract(props, '$.namespace') IS NOT NULL ORDER BY ns"
 )
-_IN_NAMESPACE_COUNT = "SELECT count(*) FROM nodes WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+# A namespace's jobs or datasets by name, and how many there are: one index range each
+# (nodes_in_namespace holds the namespace, kind, name and id, so the count reads no row and the
+# page no more rows than its offset and limit).
+_IN_NAMESPACE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS nodes_in_namespace ON nodes(json_extract(props, '$.namespace'), kind,"
+    " json_extract(props, '$.name'), id) WHERE json_extract(props, '$.namespace') IS NOT NULL;\n"
+)
+_IN_NAMESPACE_COUNT = "SELECT count(*) FROM nodes INDEXED BY nodes_in_namespace WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
 _IN_NAMESPACE = (
-    f"{_NODE} WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
+    f"{_NODE} INDEXED BY nodes_in_namespace WHERE json_extract(props, '$.namespace') = ? AND kind = ?"
     " ORDER BY json_extract(props, '$.name'), id LIMIT ? OFFSET ?"
 )
+# Jobs newest-updated first (graph.job_updated_at, the same expression over props), of one
+# namespace or of all: an index read backwards, as far as the page.
+_JOB_UPDATED = (
+    "max(coalesce(json_extract(props, '$.last_run_at'), ''), coalesce(json_extract(props, '$._declared.order[0]'), ''))"
+)
+_NEWEST_JOBS_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS nodes_jobs_newest ON nodes(json_extract(props, '$.namespace'), {_JOB_UPDATED},"
+    " json_extract(props, '$.name'), id) WHERE kind = 'Job';\n"
+    f"CREATE INDEX IF NOT EXISTS nodes_jobs_newest_all ON nodes({_JOB_UPDATED}, json_extract(props, '$.name'), id)"
+    " WHERE kind = 'Job';\n"
+)
+_NEWEST_JOBS = (
+    f"{_NODE} INDEXED BY nodes_jobs_newest WHERE kind = 'Job' AND json_extract(props, '$.namespace') = ?"
+    f" ORDER BY {_JOB_UPDATED} DESC, json_extract(props, '$.name') DESC, id DESC LIMIT ? OFFSET ?"
+)
+_NEWEST_JOBS_ALL = (
+    f"{_NODE} INDEXED BY nodes_jobs_newest_all WHERE kind = 'Job'"
+    f" ORDER BY {_JOB_UPDATED} DESC, json_extract(props, '$.name') DESC, id DESC LIMIT ? OFFSET ?"
+)
+_JOB_COUNT = "SELECT count(*) FROM nodes WHERE kind = 'Job'"
 # Data flow (graph.FLOW_FORWARD / FLOW_BACKWARD / FLOW_BOTH) for flow(): breadth first, one
 # level per statement, each reached node expanded once. A recursive CTE keeps (id, depth) rows,
 # so on a cycle, or where paths of several lengths meet, it visited a
@@ -678,7 +714,7 @@ class SqliteStore:
 
     def setup(self) -> None:
         with _translated(), self._write_lock:
-            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA + sqlite_tree.SCHEMA)
+            self._writer.executescript(SCHEMA + _LOOKUP_INDEXES + _FIELD_INDEX + _IN_NAMESPACE_INDEX + _NEWEST_JOBS_INDEXES + LOG_SIZE + SUBJECT_COUNTS + dead_letters.SCHEMA + sqlite_tree.SCHEMA)
             columns = {row[1] for row in self._writer.execute("PRAGMA table_info(events)")}
             if "warnings" not in columns:  # a log from before events kept their problems (issue 29)
                 self._writer.execute("ALTER TABLE events ADD COLUMN warnings TEXT")
@@ -841,6 +877,12 @@ class SqliteStore:
         with _translated():
             return self._reads().versions_at(dataset, at, limit)
 
+    def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
+        # In process a statement costs no round trip: one index read each.
+        with _translated():
+            reads = self._reads()
+            return {d: reads.versions_at(d, at, limit) for d in dict.fromkeys(datasets)}
+
     def find(self, prop: str, value: str, *, kind: str | None = None, prefix: bool = False, limit: int = 50) -> list[Node]:
         with _translated():
             return self._reads().find(prop, value, kind=kind, prefix=prefix, limit=limit)
@@ -868,6 +910,23 @@ class SqliteStore:
                 return int(total), [_node(r) for r in rows]
 
         return self.snapshot(read)
+
+    def newest_jobs(self, namespace: str | None, limit: int, offset: int) -> tuple[int, list[Node]]:
+        def read() -> tuple[int, list[Node]]:
+            with _translated():
+                if namespace is None:
+                    (total,) = self._reader.execute(_JOB_COUNT).fetchone()
+                    rows = self._reader.execute(_NEWEST_JOBS_ALL, (limit, offset))
+                else:
+                    (total,) = self._reader.execute(_IN_NAMESPACE_COUNT, (namespace, "Job")).fetchone()
+                    rows = self._reader.execute(_NEWEST_JOBS, (namespace, limit, offset))
+                return int(total), [_node(r) for r in rows]
+
+        return self.snapshot(read)
+
+    def fields_named(self, key_prefix: str, limit: int) -> list[Node]:
+        with _translated():
+            return [_node(r) for r in self._reader.execute(_FIELDS_NAMED, (key_prefix, key_prefix + "\U0010ffff", limit))]
 
     def suggest(self, text: str, kind: str | None, limit: int) -> list[Node]:
         needle = text.lower()  # as fold() lowers the stored values
@@ -995,6 +1054,11 @@ class SqliteStore:
         with _translated():
             row = self._reader.execute(_ENTRY_FIELDS + " ORDER BY seq DESC LIMIT 1").fetchone()
         return _stored(row) if row else None
+
+    def log_head(self) -> tuple[int, str] | None:
+        with _translated():
+            row = self._reader.execute("SELECT seq, received_at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def newest_event_time(self) -> str | None:
         with _translated():

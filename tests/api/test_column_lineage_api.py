@@ -13,6 +13,7 @@ from api.app import create_app
 from lineage.settings import Settings
 from lineage.store.base import Store
 from tests import column_story as c
+from tests import scenario as s
 
 
 @pytest.fixture
@@ -86,3 +87,21 @@ def test_published_facet_schemas_let_features_and_inputs_name_columns(client: Te
     assert not Draft202012Validator(features).is_valid(view | {"features": [{"name": "x", "inputFields": [{"name": "t"}]}]})
     model = client.get("/schemas/facets/ml_modelVersion.json").json()
     Draft202012Validator(model).validate({"name": "churn", "version": "2.3.1", "inputs": c.MODEL_INPUTS})
+
+
+def test_search_finds_a_field_by_name_and_by_its_ref_which_resolves_to_it(client: TestClient) -> None:
+    found = client.get("/api/v1/nodes/search", params={"q": "Tenure", "kind": "Field"}).json()["results"]
+    assert sorted(r["ref"] for r in found) == sorted(
+        [
+            "s3://lake/customers@data-v1.7.1[tenure]",
+            "s3://lake/customers@data-v1.8.2[tenure]",
+            f"s3://lake/clean@{s.run_uuid('col-clean#1')}[tenure]",
+            "churn@fv-2[tenure_months]",
+            "churn@2.3.1[tenure_months]",
+        ]
+    )
+    for result in found:
+        again = client.get("/api/v1/nodes/search", params={"q": result["ref"]}).json()["results"]
+        assert [r["id"] for r in again] == [result["id"]]
+        assert client.get(f"/api/v1/nodes/{result['id']}").json()["label"] == result["ref"]
+        assert client.get("/api/v1/column-lineage", params={"ref": result["ref"]}).json()["field"]["id"] == result["id"]

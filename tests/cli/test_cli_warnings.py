@@ -10,18 +10,15 @@ import httpx
 import orjson
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from lineage.cli.main import app
 from lineage.cli.warnings import print_warnings
 from lineage.deadletter import rejection_of
 from lineage.errors import InvalidEvent
 from lineage.store.base import Store
 from tests import gaps
+from tests.cli.conftest import run
 from tests.conformance.test_projection_rules import ingest
 from tests.server import running
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -29,12 +26,6 @@ def holes(store_env: Store, monkeypatch: pytest.MonkeyPatch) -> Store:
     monkeypatch.delenv("LINEAGE_STALE_RUN_HOURS", raising=False)
     ingest(store_env, *gaps.EVENTS)
     return store_env
-
-
-def run(*args: str, **env: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200", **env})
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 @pytest.mark.parametrize(

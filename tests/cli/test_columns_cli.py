@@ -8,11 +8,12 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from lineage import fieldlineage
+from lineage import fieldlineage, queries
 from lineage.cli.main import app
 from lineage.refs import resolve_ref
 from lineage.store.base import Store
 from tests import column_story as c
+from tests.cli.conftest import run
 from tests.cli.test_query_cli import table_rows
 from tests.conformance.test_projection_rules import ingest
 
@@ -23,12 +24,6 @@ runner = CliRunner()
 def loaded(store_env: Store) -> Store:
     ingest(store_env, *c.COLUMN_STORY)
     return store_env
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def test_json_is_the_api_answer(loaded: Store) -> None:
@@ -75,3 +70,13 @@ def test_impact_and_upstream_with_a_field_answer_that_columns_lineage(loaded: St
     up = json.loads(run("upstream", "churn@2.3.1", "--field", "income_scaled", "--direct", "--json"))
     assert up == json.loads(json.dumps(fieldlineage.column_lineage(loaded, "churn@2.3.1", "income_scaled", "up", transformations="direct")))
     assert up["direction"] == "up" and up["transformations"] == "direct" and up["fields"]
+
+
+def test_search_lists_fields_by_refs_that_resolve_to_them(loaded: Store) -> None:
+    answer = json.loads(run("search", "income", "--kind", "Field", "--json"))
+    assert answer == json.loads(json.dumps(queries.search(loaded, "income", "Field")))
+    assert {r["field"] for r in answer["results"]} == {"income", "income_scaled"}
+    table = run("search", "income")
+    for result in answer["results"]:  # every field printed is a ref that resolves to it
+        assert re.search(rf"│ Field\s+│ {re.escape(result['ref'])}\s+│", table), result["ref"]
+        assert resolve_ref(loaded, result["ref"]).id == result["id"]

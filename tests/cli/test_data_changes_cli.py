@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lineage.store.base import Store
-from tests.cli.test_query_cli import run, table_rows
+from tests.cli.conftest import run
+from tests.cli.test_query_cli import table_rows
 from tests.conformance.test_environment_and_data_changes import EVENTS
 from tests.conformance.test_projection_rules import ingest
 

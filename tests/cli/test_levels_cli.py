@@ -4,28 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from typer.testing import CliRunner
-
-from lineage.cli.main import app
 from lineage.refs import resolve_ref
 from lineage.store.base import Store
-from tests import incident
-from tests.conformance.test_projection_rules import ingest
+from tests.cli.conftest import run
 
-runner = CliRunner()
-
-
-@pytest.fixture
-def loaded(store_env: Store) -> Store:
-    ingest(store_env, *incident.EVENTS)
-    return store_env
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def test_impact_of_a_dataset_prints_each_dataset_and_job_once_with_its_counts(loaded: Store) -> None:

@@ -18,23 +18,12 @@ from lineage.cli.main import app
 from lineage.refs import resolve_ref
 from lineage.store.base import Store
 from tests import incident
+from tests.cli.conftest import run
 from tests import scenario as s
 from tests.server import running
 from tests.conformance.test_projection_rules import ingest
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def loaded(store_env: Store) -> Store:
-    ingest(store_env, *incident.EVENTS)
-    return store_env
-
-
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args), env={"COLUMNS": "160"})
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def test_json_output_is_the_api_answer(loaded: Store) -> None:

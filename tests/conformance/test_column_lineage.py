@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from lineage import fieldlineage, ids
+from lineage import fieldlineage, ids, queries
 from lineage.errors import InvalidEvent, NotFound
 from lineage.graph import FEEDS, HAS_FIELD
 from lineage.refs import resolve_ref
@@ -24,7 +24,7 @@ def field_of(store: Store, ref: str) -> str:
 def feeds(store: Store, dst_ref: str) -> dict[str, list[dict]]:
     """The input fields of a field, by ref, each with its transformations."""
     edges = store.in_edges(field_of(store, dst_ref), FEEDS)
-    return {fieldlineage.field_item(n)["ref"]: e.props["transformations"] for e in edges if (n := store.node(e.src))}
+    return {queries.item(n)["ref"]: e.props["transformations"] for e in edges if (n := store.node(e.src))}
 
 
 @pytest.fixture

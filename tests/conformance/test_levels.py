@@ -169,3 +169,38 @@ def test_the_adjacency_is_the_same_in_any_arrival_order_and_after_a_rebuild(stor
         assert kept(store) == expected, f"order seed {seed}"
     assert store.rebuild() == len(ML_STORY)
     assert kept(store) == expected
+
+
+def test_endpoints_in_one_answer_each_say_whether_what_they_serve_now_comes_from_the_ref(store: Store) -> None:
+    # One training job reads `orders` for 1.0.0 and `other` for 2.0.0: at dataset level every
+    # endpoint is downstream of `orders`, but only those serving 1.0.0 now serve its data.
+    events = [
+        s.event("train#1", "COMPLETE", s.ts(1), job="train", inputs=[s.dataset("orders", "v1")], outputs=[s.model("churn", "1.0.0")]),
+        s.event("train#2", "COMPLETE", s.ts(2), job="train", inputs=[s.dataset("other", "v1")], outputs=[s.model("churn", "2.0.0")]),
+        *s.deploy("deploy-alpha#1", s.ts(3), "churn", "1.0.0", "alpha"),
+        *s.deploy("deploy-beta#1", s.ts(3), "churn", "1.0.0", "beta"),
+        *s.deploy("deploy-beta#2", s.ts(4), "churn", "2.0.0", "beta"),
+        *s.deploy("deploy-gamma#1", s.ts(3), "churn", "1.0.0", "gamma"),
+    ]
+    # gamma's newest deployments are more canaries of 2.0.0 than the first look reads, all
+    # after its full rollout of 1.0.0: only the second, longer look finds what serves most.
+    for i in range(queries_first_look() + 2):
+        events += s.deploy(f"deploy-gamma#c{i}", s.ts(5, i), "churn", "2.0.0", "gamma", traffic=5)
+    ingest(store, *events)
+    collapsed = {e["label"]: e for e in queries.impact(store, "orders")["endpoints"]}
+    exact = {e["name"]: e for e in queries.impact(store, "orders", level="version", limit=1000)["endpoints"]}
+    assert set(collapsed) == set(exact) == {"alpha", "beta", "gamma"}
+    for label, entry in collapsed.items():
+        assert (entry["currently_serving"], entry["current_model_version"]) == (
+            exact[label]["currently_serving"], exact[label]["current_model_version"]
+        ), label
+    assert collapsed["alpha"]["currently_serving"] and not collapsed["beta"]["currently_serving"]
+    full = [d for d in collapsed["gamma"]["live_deployments"] if not d["canary"]]
+    assert len(full) == 1 and full[0]["downstream_of_ref"] and collapsed["gamma"]["currently_serving"]
+    assert all(not d["downstream_of_ref"] for d in collapsed["gamma"]["live_deployments"] if d["canary"])
+
+
+def queries_first_look() -> int:
+    from lineage.levels import NEWEST_DEPLOYMENTS
+
+    return NEWEST_DEPLOYMENTS[0]

@@ -147,3 +147,41 @@ def test_a_job_and_a_dataset_of_one_name_get_labels_of_their_kind_in_any_order(s
         assert job is not None and dataset is not None
         assert (summary(job)["label"], summary(dataset)["label"]) == ("job:shop:orders", "dataset:shop:orders")
         assert resolve_ref(store, "job:shop:orders") == job and resolve_ref(store, "dataset:shop:orders") == dataset
+
+
+def test_a_run_label_with_its_jobs_namespace_names_that_run(store: Store) -> None:
+    # Jobs called `etl` in two namespaces, each run at the same second (so their labels share a
+    # key and carry suffixes), and a job in a scheme://authority namespace, labelled as a URI.
+    second = "2026-03-01T01:00:00Z"
+    ingest(
+        store,
+        s.event("a#1", "COMPLETE", second, job="etl", inputs=[s.dataset("orders", "v7")]),
+        s.event("b#1", "COMPLETE", second, job="etl", namespace="other", inputs=[s.dataset("orders", "v7")]),
+        s.event("c#1", "COMPLETE", s.ts(2), job="dag.task", namespace="airflow://scheduler:8080", inputs=[s.dataset("orders", "v7")]),
+    )
+    runs = impact(store, "orders@v7", level="version")["runs"]
+    assert {r["namespace"] for r in runs} == {"ml-pipelines", "other", "airflow://scheduler:8080"}
+    for run in runs:
+        node = store.node(run["id"])
+        assert node is not None
+        job = store.node(ids.job_id(run["namespace"], node.props["job_name"]))
+        assert job is not None
+        job_label = summary(job)["label"]  # what answers print for the job: ns:name, or its URI
+        assert resolve_ref(store, job_label).id == job.id
+        started = run["label"].split(" @ ")[1].split(" ~")[0]
+        printed = [
+            run["label"],  # as printed, suffix and all
+            f"{run['namespace']}:{run['label']}",  # the namespace printed beside it, joined
+            f"{job_label} @ {started}",  # the job as printed, and the second: no suffix needed
+            f"job:{run['namespace']}:{node.props['job_name']} @ {started}",  # Marquez's job node id
+        ]
+        for ref in printed:
+            assert resolve_ref(store, ref).id == run["id"], ref
+    assert resolve_ref(store, "airflow://scheduler:8080/dag.task @ 2026-03-01T02:00:00Z").props["job_namespace"] == "airflow://scheduler:8080"
+    with pytest.raises(NotFound):
+        resolve_ref(store, f"nowhere:etl @ {second}")  # a namespace with no such job
+    with pytest.raises(NotFound):
+        resolve_ref(store, "other:etl @ 2026-03-01T01:00:01Z")  # no run of it that second
+    with pytest.raises(Ambiguous) as both:
+        resolve_ref(store, f"etl @ {second}")  # without the namespace or the suffix: two runs
+    assert len(both.value.candidates) == 2

@@ -63,23 +63,23 @@ def test_a_clock_taken_off_the_store_is_no_longer_timed(store: Store) -> None:
     assert store.event_count() == len(events)
 
 
-def test_storage_bound_is_the_rate_with_projecting_free() -> None:
+def _clocked(project: float, write: float, commit: float, events: int) -> StageClock:
     clock = StageClock()
-    clock.add("project", 3.0)
-    clock.add("write", 0.75)
-    clock.add("commit", 0.25)
-    clock.events = 2_000
+    for stage, seconds in (("project", project), ("write", write), ("commit", commit)):
+        clock.add(stage, seconds)
+    clock.events = events
+    return clock
+
+
+def test_storage_bound_is_the_rate_with_projecting_free() -> None:
+    clock = _clocked(3.0, 0.75, 0.25, 2_000)
     assert clock.per_event_us() == {"project": 1_500.0, "write": 375.0, "commit": 125.0}
     assert clock.storage_bound() == 2_000.0
     assert StageClock().storage_bound() == 0.0 and StageClock().per_event_us()["commit"] == 0.0
 
 
 def test_pipelined_bound_is_set_by_the_slower_stage() -> None:
-    clock = StageClock()
-    clock.add("project", 3.0)
-    clock.add("write", 0.75)
-    clock.add("commit", 0.25)
-    clock.events = 2_000
+    clock = _clocked(3.0, 0.75, 0.25, 2_000)
     # Projection (3 s) is slower than storing (1 s): with its own cores it still sets the pace.
     assert clock.overlapped_bound() == pytest.approx(2_000 / 3.0)
     clock.add("project", -2.5)  # now 0.5 s: storing is the slower stage, the storage bound

@@ -1,5 +1,6 @@
 """`lineage serve` with Kafka beside it (issue 35): HTTP ingest written to the topic and answered
-202 once Kafka has it, a consumer in the API process that stores it, and `/readyz` saying the lag."""
+202 once Kafka has it, a consumer in the API process that stores it, and `/readyz` and every read
+answer's headers saying the lag."""
 
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ def test_http_into_the_topic_then_the_served_consumer_stores_each_event_once(
         while (kafka := http.get("/readyz").json()["kafka"])["lag"] != 0 or kafka["ingested"] < len(events) + 5:
             assert time.monotonic() < deadline, kafka
             time.sleep(0.5)
-        assert kafka["group"] == env["LINEAGE_KAFKA_GROUP"] and kafka["retrying"] is None
+        assert kafka["group"] == env["LINEAGE_KAFKA_GROUP"] and kafka["retrying"] is None and kafka["poisoned"] == 0
         assert "lineage_kafka_consumer_lag 0.0" in http.get("/metrics").text
+        # Every read answer says how fresh it is: the log head and this process's consumer lag.
+        read = http.get("/api/v1/events", params={"limit": 1})
+        assert read.headers["X-Lineage-Head-Seq"] == str(len(events))
+        assert read.headers["X-Lineage-Consumer-Lag"] == "0"
     check_exactly(store, {event_id(e) for e in events})
     assert store.rejection_stats().entries == 1  # the refused batch item, kept by the API as always

@@ -79,3 +79,22 @@ def test_upstream_columns_of_a_model_input(browser: Any, served: str) -> None:
         state = page.evaluate(COLUMN_STATE)
         assert INCOME in state["fields"]
         assert page.locator("#column-endpoints").count() == 0
+
+
+def test_a_field_found_by_search_opens_its_column_lineage(browser: Any, served: str) -> None:
+    with page_on(browser, served, "columns-search") as page:
+        page.goto(served + "/")
+        page.fill("#search", "INCOME_")
+        page.wait_for_selector("#suggestions li.suggestion")
+        offered = {li.get_attribute("data-ref"): li.inner_text() for li in page.locator("#suggestions li.suggestion").all()}
+        assert "churn@2.3.1[income_k]" in offered and "churn_features@fv-2[income_k]" in offered
+        assert all("field" in text for text in offered.values()), offered  # every field says it is one
+        page.click('#suggestions li.suggestion[data-ref="churn_features@fv-2[income_k]"]')
+        page.wait_for_selector(READY + '[data-mode="columns"]')
+        state = page.evaluate(COLUMN_STATE)
+        assert {"root"} <= set(state["classes"]["churn_features@fv-2[income_k]"])
+        assert "churn@2.3.1[income_k]" in state["fields"]
+        # The version's ref and the start of a name: that version's fields only.
+        page.fill("#search", "s3://lake/customers@data-v1.8.2[in")
+        page.wait_for_selector('#suggestions li.suggestion[data-ref="' + INCOME + '"]')
+        assert [li.get_attribute("data-ref") for li in page.locator("#suggestions li.suggestion").all()] == [INCOME]

@@ -1,9 +1,8 @@
 // Column mode (issue 36): one field's column lineage, drawn field by field (version-exact), with
 // the endpoints serving a model made from it and the paths to them highlighted. The answer is
 // /column-lineage's, the one `lineage columns` prints.
-import { h, fill, when, show } from "./dom.js";
-
-const endpointId = (endpoint) => `endpoint:${endpoint.id}`;
+import { h, fill } from "./dom.js";
+import { endpointId, endpointNode, endpointRow } from "./impact.js";
 
 function transformationText(transformations) {
   return (transformations || [])
@@ -35,13 +34,7 @@ export function columnElements(answer) {
   }));
   const models = new Map(answer.model_versions.map((m) => [m.label, m.id]));
   for (const endpoint of answer.endpoints || []) {
-    const status = endpoint.currently_serving ? "serving" : "past";
-    const node = { id: endpoint.id, kind: "Dataset", labels: ["Endpoint"], label: endpoint.name, ref: endpoint.name };
-    nodes.push({
-      group: "nodes",
-      data: { id: endpointId(endpoint), short: endpoint.name, kind: "endpoint", node, endpoint: endpoint.name, serving: endpoint.currently_serving },
-      classes: `kind-endpoint endpoint impact-${status}`,
-    });
+    nodes.push(endpointNode(endpoint));
     const versions = new Set(endpoint.via_model_versions.map((label) => models.get(label)));
     for (const field of all.filter((f) => versions.has(f.version_id))) {
       edges.push({ group: "edges", data: { id: `${field.id}|served|${endpoint.id}`, source: field.id, target: endpointId(endpoint), type: "" }, classes: "synthetic" });
@@ -71,26 +64,7 @@ export function highlightColumns(cy, answer) {
 /** The side list: features, model versions and endpoints the field reached. */
 export function renderColumns(container, answer, { onEndpoint, onField }) {
   const way = answer.direction === "down" ? "made from" : "that it is made from";
-  const rows = (answer.endpoints || []).map((endpoint) => {
-    const serving = endpoint.currently_serving;
-    const affected = endpoint.affected_deployments
-      .map((d) => `${d.model_version} ${when(d.since)} → ${d.until ? when(d.until) : "now"}${d.canary ? " (canary)" : ""}`)
-      .join("; ");
-    return h(
-      "li.endpoint-row",
-      {
-        dataset: { endpoint: endpoint.name, id: endpoint.id, serving: String(serving) },
-        class: serving ? "serving" : "past",
-        tabindex: 0,
-        onclick: () => onEndpoint(endpoint),
-        onkeydown: (event) => event.key === "Enter" && onEndpoint(endpoint),
-      },
-      h("span.badge", {}, serving ? "still serving" : "used to serve"),
-      h("strong", {}, endpoint.name),
-      h("div.small", {}, `via ${endpoint.via_model_versions.join(", ")}; affected: ${affected}`),
-      h("div.small", {}, `serving now: ${show(endpoint.current_model_version)}`),
-    );
-  });
+  const rows = (answer.endpoints || []).map((endpoint) => endpointRow(endpoint, onEndpoint, endpoint.via_model_versions.join(", ")));
   const fieldRow = (f) => h("li.field-row", { dataset: { ref: f.ref }, tabindex: 0, onclick: () => onField(f) }, h("code", {}, f.ref));
   fill(
     container,

@@ -3,7 +3,45 @@
 // /impact (the same one `lineage impact` prints); the drawing is the downstream /graph.
 import { h, fill, when, show } from "./dom.js";
 
-const endpointId = (endpoint) => `endpoint:${endpoint.id}`;
+/** The drawn id of an endpoint reached (apart from its Dataset node, which may be drawn too). */
+export const endpointId = (endpoint) => `endpoint:${endpoint.id}`;
+
+/** An endpoint reached, as a node of its own, coloured by whether it still serves what was
+ * reached; impact and column mode draw it alike. */
+export function endpointNode(endpoint) {
+  const status = endpoint.currently_serving ? "serving" : "past";
+  const node = { id: endpoint.id, kind: "Dataset", labels: ["Endpoint"], label: endpoint.name, ref: endpoint.name };
+  return {
+    group: "nodes",
+    data: { id: endpointId(endpoint), short: endpoint.name, kind: "endpoint", node, endpoint: endpoint.name, serving: endpoint.currently_serving },
+    classes: `kind-endpoint endpoint impact-${status}`,
+  };
+}
+
+/** An endpoint reached, as a row of the side list: told apart in words as well as in colour, with
+ * the deployments reached and what it serves now. `via` says how it was reached, where the
+ * answer says (column mode names the model versions). */
+export function endpointRow(endpoint, onEndpoint, via = "") {
+  const serving = endpoint.currently_serving;
+  const affected = endpoint.affected_deployments
+    .map((d) => `${d.model_version} ${when(d.since)} → ${d.until ? when(d.until) : "now"}${d.canary ? " (canary)" : ""}`)
+    .join("; ");
+  return h(
+    "li.endpoint-row",
+    {
+      dataset: { endpoint: endpoint.name, id: endpoint.id, serving: String(serving) },
+      class: serving ? "serving" : "past",
+      tabindex: 0,
+      onclick: () => onEndpoint(endpoint),
+      onkeydown: (event) => event.key === "Enter" && onEndpoint(endpoint),
+    },
+    h("span.badge", {}, serving ? "still serving" : "used to serve"),
+    h("strong", {}, endpoint.name),
+    endpoint.environment ? h("span.muted", {}, ` (${endpoint.environment})`) : null,
+    h("div.small", {}, `${via ? `via ${via}; ` : ""}affected: ${affected}`),
+    h("div.small", {}, `serving now: ${show(endpoint.current_model_version)}`),
+  );
+}
 
 /** Extra elements: one node per affected endpoint, fed by its affected deployments. */
 export function impactElements(graphAnswer, impact) {
@@ -11,13 +49,7 @@ export function impactElements(graphAnswer, impact) {
   const drawn = new Set(graphAnswer.nodes.map((n) => n.id));
   const items = [];
   for (const endpoint of impact.endpoints) {
-    const status = endpoint.currently_serving ? "serving" : "past";
-    const node = { id: endpoint.id, kind: "Dataset", labels: ["Endpoint"], label: endpoint.name, ref: endpoint.name };
-    items.push({
-      group: "nodes",
-      data: { id: endpointId(endpoint), short: endpoint.name, kind: "endpoint", node, endpoint: endpoint.name, serving: endpoint.currently_serving },
-      classes: `kind-endpoint endpoint impact-${status}`,
-    });
+    items.push(endpointNode(endpoint));
     for (const dep of endpoint.affected_deployments) {
       if (!drawn.has(dep.id)) continue; // beyond the chosen depth: listed, not drawn
       items.push({
@@ -65,27 +97,7 @@ export function renderImpact(container, impact, { onEndpoint }) {
   const counts = impact.counts || {};
   const folded = impact.folded_runs || {};
   if (impact.level === "dataset") return renderCollapsed(container, impact, { onEndpoint });
-  const rows = impact.endpoints.map((endpoint) => {
-    const serving = endpoint.currently_serving;
-    const affected = endpoint.affected_deployments
-      .map((d) => `${d.model_version} ${when(d.since)} → ${d.until ? when(d.until) : "now"}${d.canary ? " (canary)" : ""}`)
-      .join("; ");
-    return h(
-      "li.endpoint-row",
-      {
-        dataset: { endpoint: endpoint.name, id: endpoint.id, serving: String(serving) },
-        class: serving ? "serving" : "past",
-        tabindex: 0,
-        onclick: () => onEndpoint(endpoint),
-        onkeydown: (event) => event.key === "Enter" && onEndpoint(endpoint),
-      },
-      h("span.badge", {}, serving ? "still serving" : "used to serve"),
-      h("strong", {}, endpoint.name),
-      endpoint.environment ? h("span.muted", {}, ` (${endpoint.environment})`) : null,
-      h("div.small", {}, `affected: ${affected}`),
-      h("div.small", {}, `serving now: ${show(endpoint.current_model_version)}`),
-    );
-  });
+  const rows = impact.endpoints.map((endpoint) => endpointRow(endpoint, onEndpoint));
   fill(
     container,
     h("h2", {}, `Impact of ${impact.node.label}`),

@@ -166,8 +166,9 @@ function select(node) {
   showDetail($("detail"), node, { onSelect: select, onFocus: (n) => pick(n), onColumn: openColumn });
 }
 
-/** Centre the view on a node (or on a typed ref). */
+/** Centre the view on a node (or on a typed ref); a field opens its column lineage. */
 function pick(item) {
+  if (item.kind === "Field") return openColumn(item);
   state.ref = item.id || item.ref;
   state.selected = item.id || "";
   $("search").value = item.ref || item.label || item.id;

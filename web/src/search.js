@@ -11,7 +11,7 @@ export function suggestionItems(items, onPick) {
   return items.map((item) =>
     h(
       "li.suggestion",
-      { role: "option", dataset: { id: item.id, ref: item.ref }, onmousedown: (event) => (event.preventDefault(), onPick(item)) },
+      { role: "option", dataset: { id: item.id, ref: item.ref, kind: item.kind }, onmousedown: (event) => (event.preventDefault(), onPick(item)) },
       h("span.kind-badge", { dataset: { kind: kindOf(item) } }, KINDS[kindOf(item)].name),
       h("span.label", {}, item.label),
       item.ref !== item.label ? h("span.small.muted", {}, ` ${item.ref}`) : null,
@@ -60,7 +60,7 @@ export function setupSearch(input, list, onPick) {
       clearTimeout(timer);
       const chosen = active >= 0 ? items[active] : null;
       close();
-      onPick(chosen ? { id: chosen.dataset.id, ref: chosen.dataset.ref } : { ref: input.value.trim() });
+      onPick(chosen ? { id: chosen.dataset.id, ref: chosen.dataset.ref, kind: chosen.dataset.kind } : { ref: input.value.trim() });
     } else if (event.key === "Escape") {
       close();
     }
