@@ -111,3 +111,12 @@ def test_the_declared_support_is_the_same_in_any_arrival_order(store: Store) -> 
         without.append(pairs(store))
     assert all(p == without[0] for p in without)
     assert without[0] == {(RAW, JOB): (2, 1), (JOB, DAILY): (1, 1), (DAILY, REPORT_JOB): (1, 0), (REPORT_JOB, REPORT): (1, 0)}
+
+
+def test_a_rebuild_keeps_the_declared_support(store: Store) -> None:
+    one_by_one(store, [REPORT_RUN, EARLIER_READ, DECLARE])
+    before = pairs(store)
+    assert before[(JOB, DAILY)] == (1, 1)
+    assert store.rebuild() == 3
+    assert pairs(store) == before
+    assert entries(queries.impact(store, "warehouse:raw_orders")) == {JOB: False, DAILY: True, REPORT_JOB: True, REPORT: True}
