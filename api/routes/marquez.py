@@ -27,7 +27,9 @@ read = [require("read")]
 write = [require("ingest")]
 
 Limit = Annotated[int, Query(ge=0, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+# Marquez reads offset as a Java int; past it, a clear 400 rather than an overflow in the store.
+MAX_OFFSET = 2**31 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 # Who a tag write is recorded as: Marquez's API has no author.
 TAG_AUTHOR = "marquez-api"
 

@@ -45,8 +45,11 @@ def assert_shape(response: object, status: int, error: str) -> dict[str, object]
         ("/api/v1/upstream", {"depth": "2"}, "ref"),
         ("/api/v1/events", {"limit": "many"}, "limit"),
         ("/api/v1/verify", {"entries": "-3", "head": "0" * 64}, "entries"),
+        # Past Marquez's own int: a clear 400, not a store overflow.
+        ("/api/v1/jobs", {"offset": str(2**100)}, "offset"),
+        ("/api/v1/namespaces/shop/datasets", {"offset": str(2**63)}, "offset"),
     ],
-    ids=["depth-not-int", "depth-negative", "ref-missing", "limit-not-int", "entries-negative"],
+    ids=["depth-not-int", "depth-negative", "ref-missing", "limit-not-int", "entries-negative", "jobs-offset-huge", "datasets-offset-huge"],
 )
 def test_bad_query_parameters_are_400_naming_the_field(client: TestClient, path: str, params: dict, field: str) -> None:
     body = assert_shape(client.get(path, params=params), 400, "invalid_input")
