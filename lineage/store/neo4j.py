@@ -1155,6 +1155,7 @@ def _ingest(
 # makes them, so neo4j_warmup runs them on their own. The hops are the steps `projection`
 # preloads (`preload(..., out_types, in_types)`).
 INGEST_READS: tuple[LiteralString, ...] = (
+    NODE,
     VERSIONS_AND_READS_MANY,
     NODES_AND_ANNOTATIONS,
     NODES_BY_ID,
