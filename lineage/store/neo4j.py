@@ -1161,7 +1161,7 @@ INGEST_READS: tuple[LiteralString, ...] = (
     NODES_BY_ID,
     *OUT_EDGES.values(),
     *IN_EDGES.values(),
-    *FIND_MANY.values(),
+    *(FIND_MANY[prop] for prop in ("model", "model_ref", "run_key", "target")),  # those `projection` matches on
     *(
         _hops_query((Hop(out_types, in_types),))
         for out_types, in_types in (((), ()), ((SERVES,), (WROTE,)), ((SERVES,), ()), ((), (SERVES,)), ((POINTS_TO,), ()))
