@@ -41,6 +41,7 @@ web:
 	cd web && npm ci --no-audit --no-fund && npm run build
 
 ## Benchmarks on both stores (quick); `make bench BENCH_ARGS=--full` for 10k/100k/1M events
+## (with MARQUEZ_URL set, also side by side with that Marquez; BENCH_ARGS=--marquez-only for only that)
 bench: $(STAMP)
 	$(BIN)/python ops/neo4j_local.py install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

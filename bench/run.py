@@ -10,6 +10,8 @@
     python -m bench.run --history 0           # without the long-history workload (bench/history.py)
     python -m bench.run --ingest-turns ../main --repeat 3   # ingest of this build and another's, in turns
     python -m bench.run --kafka               # only HTTP -> Kafka -> store (bench/kafka.py)
+    MARQUEZ_URL=http://127.0.0.1:15100 python -m bench.run    # and, at the end, against that Marquez
+    MARQUEZ_URL=http://127.0.0.1:15100 python -m bench.run --marquez-only   # only that (bench/marquez.py)
 
 Every figure is measured here and printed as a table; nothing is hard-coded. Beside each series
 stands this machine's speed at the time (`machine_speed`): shared cores run at different speeds
@@ -257,7 +259,12 @@ async def http_ingest(base: str, clients: int, per_client: int, offset: int) -> 
     Each run continues the timeline of the runs before it on the same server (new days, as
     pipelines send them), rather than backfilling days the store already holds."""
     workload = Workload(clients * per_client, seed=1000 + offset, first_day=HTTP_DAYS_PER_RUN * offset)
-    bodies = [orjson.dumps(e) for e in workload.events()]
+    return await post_bodies(base, [orjson.dumps(e) for e in workload.events()], clients)
+
+
+async def post_bodies(base: str, bodies: list[bytes], clients: int) -> tuple[float, float, float]:
+    """Post `bodies` to `base` from `clients` concurrent clients (client i sends every
+    `clients`-th body from the i-th on, one at a time): events/s, p50 and p99 ack ms."""
     latencies: list[float] = []
 
     async def client(i: int) -> None:
@@ -339,7 +346,16 @@ def main() -> None:
         help="only ingest throughput, of this build and CHECKOUT's in turns, --repeat turns each (bench/ingest_turns.py)",
     )
     parser.add_argument("--kafka", action="store_true", help="only HTTP -> Kafka -> store, with CPU per component (bench/kafka.py)")
+    parser.add_argument(
+        "--marquez-only", action="store_true",
+        help="only the comparison with the Marquez at MARQUEZ_URL (bench/marquez.py), on the first of --sizes (10,000)",
+    )
+    parser.add_argument("--marquez-repeat", type=int, default=3, metavar="N", help="against Marquez, timed ingest and lineage rounds")
+    parser.add_argument("--marquez-datasets", type=int, metavar="N", help="against Marquez, a fixed sample of N datasets, not every one")
     args = parser.parse_args()
+    marquez_url = os.environ.get("MARQUEZ_URL")
+    if args.marquez_only and not marquez_url:
+        parser.error("--marquez-only needs MARQUEZ_URL, the base URL of a running Marquez")
     if args.ingest_turns:
         from bench import ingest_turns
 
@@ -357,6 +373,9 @@ def main() -> None:
         return
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.marquez_only:
+        compare_marquez(marquez_url, args)
+        return
     sizes = [10_000, 100_000, 1_000_000] if args.full else [10_000]
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
@@ -458,6 +477,18 @@ def main() -> None:
     for row in corpus_rows:
         table.add_row(*row)
     console.print(table)
+    if marquez_url:
+        compare_marquez(marquez_url, args)
+
+
+def compare_marquez(url: str | None, args: argparse.Namespace) -> None:
+    """The same events into our service and the Marquez at `url`, on each store (bench/marquez.py)."""
+    from bench import marquez
+
+    assert url is not None
+    console = Console() if sys.stdout.isatty() else Console(width=240)
+    size = int(args.sizes.split(",")[0]) if args.sizes else 10_000
+    marquez.run(url, args.stores.split(","), size, args.marquez_repeat, args.marquez_datasets, console)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ A dataset or job ref is answered at dataset/job level by default: each dataset, 
 view, model and endpoint downstream (or upstream) once, with its versions or runs within
 `since`/`until`, the newest, and for endpoints what they serve now. It reads only the adjacency
 (lineage/store/levels.py) and a bounded summary per node it lists, so it costs what it holds.
+As at version level, what only a JobEvent declared (issue 30) says so: a pair no run stands
+behind, and an entry reached only through such pairs, carry `declared: true`.
 `level=version` gives the version-exact answer, `limit` items at a time after an opaque `cursor`.
 """
 
@@ -23,7 +25,7 @@ from lineage.graph import (
 from lineage.projection import END_OF_TIME
 from lineage.refs import display
 from lineage.store.base import Direction, Store, Subgraph
-from lineage.store.levels import level_of
+from lineage.store.levels import LevelWalk, level_of
 
 LEVELS = ("dataset", "version")
 # How many of an endpoint's newest deployments are looked at for the live ones: a live
@@ -126,6 +128,25 @@ def serving(
     return out, [d for ds in live.values() for d in ds] + list(models.values())
 
 
+def observed_reach(walked: LevelWalk, start: Sequence[str], direction: Direction, depth: int) -> set[str]:
+    """What `walked` reaches from `start` within `depth` hops through pairs that some run stands
+    behind (support beyond what was only declared): anything else it reached, only a declaration
+    joins to the ref."""
+    step: dict[str, list[str]] = {}
+    for src, dst, support, declared in walked.edges:
+        if support > declared:
+            a, b = (src, dst) if direction == "down" else (dst, src)
+            step.setdefault(a, []).append(b)
+    seen = {i for i in start if i in walked.depth}
+    frontier = list(seen)
+    for _ in range(depth):
+        frontier = [n for f in frontier for n in step.get(f, ()) if n not in seen and n in walked.depth]
+        if not frontier:
+            break
+        seen.update(frontier)
+    return seen
+
+
 def _live(node: Node) -> bool:
     return DEPLOYMENT in node.labels and node.props.get("status") == "live"
 
@@ -188,9 +209,13 @@ def collapsed_ways(
     groups: dict[Direction, dict[str, list[dict[str, Any]]]] = {}
     for way, walked in walks.items():
         groups[way] = {g: [] for g in GROUPS}
+        observed = observed_reach(walked, start, way, depth)
         for node_id, depth_of in walked.depth.items():
             if node_id not in start and node_id in found:
-                groups[way][group_of(found[node_id])].append(_entry(found[node_id], depth_of, sums.get(node_id), item))
+                entry = _entry(found[node_id], depth_of, sums.get(node_id), item)
+                if node_id not in observed:
+                    entry["declared"] = True
+                groups[way][group_of(found[node_id])].append(entry)
         for entries in groups[way].values():
             entries.sort(key=lambda e: (e["depth"], e["label"], e["id"]))
     extra: list[Node] = [s["newest"] for s in sums.values() if s["newest"] is not None]
@@ -215,7 +240,9 @@ def collapsed_ways(
             "until": hi,
             "counts": {g: len(v) for g, v in groups[way].items()},
             **groups[way],
-            "edges": [{"src": s, "dst": d, "support": n} for s, d, n in walks[way].edges],
+            "edges": [
+                {"src": s, "dst": d, "support": n, **({"declared": True} if k >= n else {})} for s, d, n, k in walks[way].edges
+            ],
             "warnings": warnings,
         }
         for way in ways
@@ -302,10 +329,15 @@ def collapsed_graph(
         nodes[node.id] = answer["node"] | {"depth": 0}
         for group in GROUPS:
             for entry in answer[group]:
-                if entry["id"] not in nodes or nodes[entry["id"]]["depth"] > entry["depth"]:
+                # Declared only if only a declaration joins it to the ref whichever way it is reached.
+                was = nodes.get(entry["id"])
+                if was is None or was["depth"] > entry["depth"]:
                     nodes[entry["id"]] = entry | {"group": group}
+                if was is not None and not (was.get("declared") and entry.get("declared")):
+                    nodes[entry["id"]].pop("declared", None)
         for e in answer["edges"]:
-            edges[(e["src"], e["dst"])] = {"src": e["src"], "type": "FLOWS", "dst": e["dst"], "key": "", "props": {"support": e["support"]}}
+            props = {"support": e["support"], **({"declared": True} if e.get("declared") else {})}
+            edges[(e["src"], e["dst"])] = {"src": e["src"], "type": "FLOWS", "dst": e["dst"], "key": "", "props": props}
         for w in answer["warnings"]:
             warnings[orjson.dumps(w, option=orjson.OPT_SORT_KEYS).decode()] = w
     return {

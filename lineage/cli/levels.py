@@ -28,14 +28,18 @@ def _newest(entry: dict[str, Any]) -> str:
 
 def level_table(title: str, entries: list[dict[str, Any]], endpoints: bool = False) -> Table:
     table = Table(title=title, title_justify="left")
+    # Where only a JobEvent's declaration joins an entry to the ref (issue 30), a column says so.
+    declared = any(e.get("declared") for e in entries)
     columns = ["ref", "hops", "versions / runs", "newest"] + (["serving it now", "serves now"] if endpoints else [])
-    for column in columns:
+    for column in columns + (["joined by"] if declared else []):
         table.add_column(column)
     for e in entries:
         row = [escape(str(e["ref"])), str(e["depth"]), str(e.get("runs", e.get("versions", 0))), escape(_newest(e))]
         if endpoints:
             current = e.get("current_model_version")
             row += ["yes" if e.get("currently_serving") else "no", escape(", ".join(current) if isinstance(current, list) else (current or "-"))]
+        if declared:
+            row.append("declaration only" if e.get("declared") else "runs")
         table.add_row(*row)
     return table
 
@@ -55,6 +59,8 @@ def render_collapsed(console: Console, a: dict[str, Any], way: str, title: str) 
     for group, title in GROUP_TITLES.items():
         if a[group]:
             console.print(level_table(title, a[group], endpoints=group == "endpoints" and way == "downstream"))
+    if any(e.get("declared") for g in GROUP_TITLES for e in a[g]):
+        console.print("Joined by declaration only: a JobEvent declared the job's inputs or outputs; no run seen moves that data.")
     console.print("Version-exact detail: the same command with --level version (paged with --limit and --cursor).")
 
 

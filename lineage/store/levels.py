@@ -4,8 +4,10 @@ A dataset or job ref is answered at dataset/job level: which datasets and jobs d
 between, each once, with how many versions and runs each has. Walking the version-level graph
 for that follows the history (every version of every dataset downstream); the adjacency does not.
 It holds, for each ordered pair of Dataset/Job ids that data flows between, the number of
-version-level flow edges that join them (`support`), and per dataset its versions, per job its
-runs (`members`). Both stores keep it in the transaction that writes the graph.
+version-level flow edges that join them (`support`) and how many of those only a JobEvent
+declared (`declared`, the DECLARED_READ/DECLARED_WRITE edges of issue 30: a pair whose support is
+all declared is joined by no run), and per dataset its versions, per job its runs (`members`).
+Both stores keep it in the transaction that writes the graph.
 
 Order independence: a count is a function of the graph as it stands, never of the order
 it was built in. `delta` compares, for every edge and node a batch touches, whether it existed
@@ -47,6 +49,8 @@ WITH_EDGE = (WROTE, DECLARED_WRITE)
 AGAINST_EDGE = (READ, SERVES, CHILD_OF, DECLARED_READ)
 BOTH_WAYS = (SYMLINK,)
 LEVEL_EDGE_TYPES = WITH_EDGE + AGAINST_EDGE + BOTH_WAYS
+# What a JobEvent declared rather than what a run did: counted in a pair's `declared` too.
+DECLARED_TYPES = (DECLARED_READ, DECLARED_WRITE)
 VERSIONS, RUNS = "versions", "runs"
 
 
@@ -108,13 +112,22 @@ class Delta:
     """What a batch adds to (or, negative, takes from) the adjacency and the counts."""
 
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    declared: Counter[tuple[str, str]] = field(default_factory=Counter)
     members: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def __bool__(self) -> bool:
-        return any(self.pairs.values()) or any(self.members.values())
+        return any(self.pairs.values()) or any(self.declared.values()) or any(self.members.values())
 
-    def pair_rows(self) -> list[tuple[str, str, int]]:
-        return [(s, d, n) for (s, d), n in sorted(self.pairs.items()) if n]
+    def add(self, edge_type: str, pair: tuple[str, str], n: int) -> None:
+        """Count `n` version-level edges of `edge_type` for `pair`."""
+        self.pairs[pair] += n
+        if edge_type in DECLARED_TYPES:
+            self.declared[pair] += n
+
+    def pair_rows(self) -> list[tuple[str, str, int, int]]:
+        """(upstream, downstream, support added, declared support added), one row per pair."""
+        keys = sorted(set(self.pairs) | set(self.declared))
+        return [(s, d, self.pairs[(s, d)], self.declared[(s, d)]) for s, d in keys if self.pairs[(s, d)] or self.declared[(s, d)]]
 
     def member_rows(self) -> list[tuple[str, int, int]]:
         """(level id, versions added, runs added), one row per id."""
@@ -158,11 +171,11 @@ def delta(mutations: Sequence[Mutation], before: Before) -> Delta:
         src, edge_type, dst, _ = ident
         if ident in existed:
             for pair in flow_pairs(edge_type, old_level(src), old_level(dst)):
-                out.pairs[pair] -= 1
+                out.add(edge_type, pair, -1)
         stays = ident not in dropped and src not in deleted and dst not in deleted
         if ident in put_edges or (ident in existed and stays):
             for pair in flow_pairs(edge_type, new_level(src), new_level(dst)):
-                out.pairs[pair] += 1
+                out.add(edge_type, pair, 1)
     for node_id in set(put_nodes) | deleted:
         if node_id in old and (m := member_of(old[node_id])):
             out.members[m] -= 1
@@ -182,23 +195,25 @@ def from_graph(nodes: Iterable[Node], edges: Iterable[EdgeIdent]) -> Delta:
     for src, edge_type, dst, _ in edges:
         a, b = by_id.get(src), by_id.get(dst)
         for pair in flow_pairs(edge_type, level_of(a) if a else None, level_of(b) if b else None):
-            out.pairs[pair] += 1
+            out.add(edge_type, pair, 1)
     return out
 
 
 @dataclass(frozen=True, slots=True)
 class LevelWalk:
     """What a walk of the adjacency reached: each dataset/job id with its distance, and the
-    adjacency's pairs among them with their support."""
+    adjacency's pairs among them as (upstream, downstream, support, declared support)."""
 
     depth: Mapping[str, int]
-    edges: Sequence[tuple[str, str, int]]
+    edges: Sequence[tuple[str, str, int, int]]
 
 
-def dump_rows(pairs: Iterable[tuple[str, str, int]], members: Iterable[tuple[str, int, int]]) -> dict[str, list[list[object]]]:
-    """The adjacency in a canonical form (zero counts left out), for comparing two stores' or a
-    rebuild's with an ingest's."""
+def dump_rows(
+    pairs: Iterable[tuple[str, str, int, int | None]], members: Iterable[tuple[str, int, int]]
+) -> dict[str, list[list[object]]]:
+    """The adjacency in a canonical form (zero counts left out; a pair as [upstream, downstream,
+    support, declared support]), for comparing two stores' or a rebuild's with an ingest's."""
     return {
-        "pairs": sorted([s, d, n] for s, d, n in pairs if n),
+        "pairs": sorted([s, d, n, k or 0] for s, d, n, k in pairs if n or k),
         "members": sorted([i, v, r] for i, v, r in members if v or r),
     }

@@ -1372,6 +1372,7 @@ class Neo4jStore:
             _run(session, DROP_ALL).consume()
             _run(session, MARK_FIRST_SEQS_DONE).consume()  # an empty log has no subject to backfill
             _run(session, MARK_PROMOTED_KEYS_DONE).consume()
+            _run(session, neo4j_levels.MARK_COUNTED).consume()  # nor an adjacency to count
 
     # --- reads ---------------------------------------------------------------------------
     def log_tree(self, work: Callable[[TreeReader], T]) -> T:

@@ -1,7 +1,8 @@
-"""Neo4j's dataset/job-level adjacency (issue 34): (:Level)-[:FLOWS {support}]->(:Level).
+"""Neo4j's dataset/job-level adjacency (issue 34): (:Level)-[:FLOWS {support, declared}]->(:Level).
 
 A :Level node stands for one Dataset or Job (same id) and holds its `versions` and `runs`
-counts; FLOWS joins two that data flows between. They are kept apart from the :Node graph, so
+counts; FLOWS joins two that data flows between, with how many version-level edges stand behind
+it (`support`) and how many of those only a JobEvent declared (`declared`). They are kept apart from the :Node graph, so
 dumps, rebuild's staging and the graph's writes never see them. `track` runs in the ingest's
 transaction before its graph write: it reads what the batch's mutations touch as it stands
 (lineage/store/levels.py works out the difference); the one statement that adds it runs after
@@ -49,7 +50,7 @@ CALL () {
     MERGE (a:Level {id: row[0]})
     MERGE (b:Level {id: row[1]})
     MERGE (a)-[f:FLOWS]->(b)
-    SET f.support = coalesce(f.support, 0) + row[2]
+    SET f.support = coalesce(f.support, 0) + row[2], f.declared = coalesce(f.declared, 0) + row[3]
     WITH f WHERE f.support <= 0
     DELETE f
 }
@@ -97,7 +98,7 @@ _EDGES_AMONG: LiteralString = """
 UNWIND $p.ids AS id
 MATCH (a:Level {id: id})-[f:FLOWS]->(b:Level)
 WHERE b.id IN $p.ids
-RETURN a.id, b.id, f.support ORDER BY a.id, b.id
+RETURN a.id, b.id, f.support, coalesce(f.declared, 0) ORDER BY a.id, b.id
 """
 # Each id's newest in one statement: in a subquery per id, ordered by both properties of the
 # composite index, the planner reads the (dataset, written_at) or (job, run_at) index backwards
@@ -155,7 +156,7 @@ CALL () {
 }
 RETURN versions + runs, version_counts + run_counts
 """
-_DUMP_PAIRS: LiteralString = "MATCH (a:Level)-[f:FLOWS]->(b:Level) RETURN a.id, b.id, f.support"
+_DUMP_PAIRS: LiteralString = "MATCH (a:Level)-[f:FLOWS]->(b:Level) RETURN a.id, b.id, f.support, f.declared"
 _DUMP_MEMBERS: LiteralString = "MATCH (l:Level) RETURN l.id, coalesce(l.versions, 0), coalesce(l.runs, 0)"
 DROP: LiteralString = "MATCH (l:Level) CALL (l) { DETACH DELETE l } IN TRANSACTIONS OF 1000 ROWS"
 
@@ -203,21 +204,30 @@ def replace(session: Session, pairs: Sequence[Sequence[Any]], members: Sequence[
     """Drop the adjacency and write this one (a rebuild's, counted by its scratch store)."""
     _run(session, DROP).consume()
     change = Delta()
-    for src, dst, n in pairs:
+    for src, dst, n, declared in pairs:
         change.pairs[(src, dst)] += n
+        change.declared[(src, dst)] += declared
     for level, versions, runs in members:
         change.members[(level, "versions")] += versions
         change.members[(level, "runs")] += runs
     for at in range(0, max(len(change.pairs), len(change.members)) + 1, 5000):
         part = Delta()
         part.pairs.update(dict(list(change.pairs.items())[at : at + 5000]))
+        part.declared.update({pair: change.declared[pair] for pair in part.pairs})
         part.members.update(dict(list(change.members.items())[at : at + 5000]))
         session.execute_write(lambda tx: write(tx, part))
 
 
-_NEEDS_BACKFILL: LiteralString = (
-    "RETURN NOT EXISTS { MATCH (:Level) } AND EXISTS { MATCH (n:Node) WHERE n:Dataset OR n:Job }"
-)
+# Two ways a database from before needs the count: it has no adjacency (from before issue 34),
+# or its FLOWS lack the declared support (from before that was kept; the head is marked once it
+# is counted, so this is asked once, not of every FLOWS at every start).
+_NEEDS_BACKFILL: LiteralString = """
+OPTIONAL MATCH (h:LogHead {name: 'head'})
+WITH coalesce(h.levels_declared_ready, false) AS ready
+RETURN NOT ready, (NOT EXISTS { MATCH (:Level) } AND EXISTS { MATCH (n:Node) WHERE n:Dataset OR n:Job })
+    OR (NOT ready AND EXISTS { MATCH (:Level)-[:FLOWS]->(:Level) })
+"""
+MARK_COUNTED: LiteralString = "MERGE (h:LogHead {name: 'head'}) SET h.levels_declared_ready = true"
 _LEVEL_NODES: LiteralString = (
     "MATCH (n:Node) WHERE n:Dataset OR n:Job OR n:DatasetVersion OR n:Run RETURN n.id, n.kind, n.props"
 )
@@ -228,17 +238,20 @@ _LEVEL_EDGES: LiteralString = (
 
 
 def backfill(session: Session) -> bool:
-    """Count the adjacency from the graph when a database from before it has none (once, at
-    setup: until then its dataset-level answers would be empty). True if it did."""
-    if not _run(session, _NEEDS_BACKFILL).single()[0]:
-        return False
-    from lineage.store.levels import from_graph
+    """Count the adjacency from the graph when a database from before it has none, or has it
+    without the declared support (once, at setup: until then its dataset-level answers would be
+    empty, or unmarked where only a declaration joins two). True if it did."""
+    unmarked, needed = _run(session, _NEEDS_BACKFILL).single(strict=True)
+    if needed:
+        from lineage.store.levels import from_graph
 
-    nodes = [Node(r[0], r[1], frozenset(), orjson.loads(r[2])) for r in _run(session, _LEVEL_NODES)]
-    edges = [(r[0], r[1], r[2], r[3]) for r in _run(session, _LEVEL_EDGES)]
-    change = from_graph(nodes, edges)
-    replace(session, change.pair_rows(), change.member_rows())
-    return True
+        nodes = [Node(r[0], r[1], frozenset(), orjson.loads(r[2])) for r in _run(session, _LEVEL_NODES)]
+        edges = [(r[0], r[1], r[2], r[3]) for r in _run(session, _LEVEL_EDGES)]
+        change = from_graph(nodes, edges)
+        replace(session, change.pair_rows(), change.member_rows())
+    if unmarked:
+        _run(session, MARK_COUNTED).consume()
+    return bool(needed)
 
 
 def walk(tx: ManagedTransaction, start: Sequence[str], directions: Sequence[Direction], depth: int) -> dict[Direction, LevelWalk]:
@@ -263,7 +276,7 @@ def walk(tx: ManagedTransaction, start: Sequence[str], directions: Sequence[Dire
             if not any(new):
                 break
     everyone = sorted({i for r in reached.values() for i in r})
-    among = [(r[0], r[1], r[2]) for r in _run(tx, _EDGES_AMONG, ids=everyone)]
+    among = [(r[0], r[1], r[2], r[3]) for r in _run(tx, _EDGES_AMONG, ids=everyone)]
     return {way: LevelWalk(r, [e for e in among if e[0] in r and e[1] in r]) for way, r in reached.items()}
 
 
@@ -287,5 +300,5 @@ def summaries(
 
 def dump(tx: ManagedTransaction) -> Mapping[str, list[list[object]]]:
     return dump_rows(
-        [(r[0], r[1], r[2]) for r in _run(tx, _DUMP_PAIRS)], [(r[0], r[1], r[2]) for r in _run(tx, _DUMP_MEMBERS)]
+        [(r[0], r[1], r[2], r[3]) for r in _run(tx, _DUMP_PAIRS)], [(r[0], r[1], r[2]) for r in _run(tx, _DUMP_MEMBERS)]
     )

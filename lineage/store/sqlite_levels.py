@@ -18,11 +18,13 @@ from lineage.graph import Node
 from lineage.store.base import Direction
 from lineage.store.levels import LEVEL_EDGE_TYPES, Delta, EdgeIdent, LevelWalk, delta, dump_rows, from_graph
 
-# Level pairs and counts, and an index of runs by job and time (newest run, runs in a window).
-# A database from before gets them filled once from its graph (`backfill`).
+# Level pairs (with how much of their support only a JobEvent declared) and counts, and an index
+# of runs by job and time (newest run, runs in a window). A database from before gets them filled
+# once from its graph (`backfill`); one from before `declared` gets the column and a recount.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS level_edges (
-    src TEXT NOT NULL, dst TEXT NOT NULL, support INTEGER NOT NULL, PRIMARY KEY (src, dst)
+    src TEXT NOT NULL, dst TEXT NOT NULL, support INTEGER NOT NULL, declared INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (src, dst)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS level_edges_in ON level_edges(dst, src);
 CREATE TABLE IF NOT EXISTS level_counts (
@@ -79,18 +81,29 @@ class _Before:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def _ready(conn: sqlite3.Connection) -> bool:
+    """Whether the adjacency was counted, with its declared support (issue 30's edges)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(level_edges)")}
+    return "declared" in columns and conn.execute("SELECT filled FROM level_state").fetchone() is not None
+
+
 def setup(conn: sqlite3.Connection) -> None:
-    """Create the tables and index; fill them from the graph once, if it was there before them."""
+    """Create the tables and index; fill them from the graph once, if it was there before them
+    (or before the declared support was kept: its pairs are counted again, with it)."""
     conn.executescript(SCHEMA)
-    if conn.execute("SELECT filled FROM level_state").fetchone() is None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    if _ready(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _ready(conn):  # another process may have counted it while this one waited
+            if "declared" not in {row[1] for row in conn.execute("PRAGMA table_info(level_edges)")}:
+                conn.execute("ALTER TABLE level_edges ADD COLUMN declared INTEGER NOT NULL DEFAULT 0")
             backfill(conn)
-            conn.execute("INSERT INTO level_state (id, filled) VALUES (1, 1)")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            conn.execute("INSERT OR REPLACE INTO level_state (id, filled) VALUES (1, 1)")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def write(conn: sqlite3.Connection, change: Delta) -> None:
@@ -98,8 +111,8 @@ def write(conn: sqlite3.Connection, change: Delta) -> None:
     pairs = change.pair_rows()
     if pairs:
         conn.executemany(
-            "INSERT INTO level_edges (src, dst, support) VALUES (?, ?, ?)"
-            " ON CONFLICT(src, dst) DO UPDATE SET support = support + excluded.support",
+            "INSERT INTO level_edges (src, dst, support, declared) VALUES (?, ?, ?, ?) ON CONFLICT(src, dst)"
+            " DO UPDATE SET support = support + excluded.support, declared = declared + excluded.declared",
             pairs,
         )
         conn.executemany("DELETE FROM level_edges WHERE src = ? AND dst = ? AND support <= 0", [p[:2] for p in pairs])
@@ -154,11 +167,11 @@ def walk(conn: sqlite3.Connection, start: Sequence[str], direction: Direction, d
     reached = {r[0]: r[1] for r in rows}
     arg = orjson.dumps(sorted(reached)).decode()
     edges = conn.execute(
-        "SELECT src, dst, support FROM level_edges WHERE src IN (SELECT value FROM json_each(?))"
+        "SELECT src, dst, support, declared FROM level_edges WHERE src IN (SELECT value FROM json_each(?))"
         " AND dst IN (SELECT value FROM json_each(?)) ORDER BY src, dst",
         (arg, arg),
     ).fetchall()
-    return LevelWalk(reached, [(e[0], e[1], e[2]) for e in edges])
+    return LevelWalk(reached, [(e[0], e[1], e[2], e[3]) for e in edges])
 
 
 def summaries(
@@ -214,6 +227,6 @@ def _node(row: Sequence[Any]) -> Node:
 
 
 def dump(conn: sqlite3.Connection) -> dict[str, list[list[object]]]:
-    pairs = conn.execute("SELECT src, dst, support FROM level_edges").fetchall()
+    pairs = conn.execute("SELECT src, dst, support, declared FROM level_edges").fetchall()
     members = conn.execute("SELECT id, versions, runs FROM level_counts").fetchall()
     return dump_rows(pairs, members)

@@ -43,3 +43,21 @@ def test_a_window_narrows_the_counts(loaded: Store) -> None:
     day = json.loads(run("upstream", "churn-prod", "--since", "2026-03-02T00:00:00Z", "--until", "2026-03-03T00:00:00Z", "--json"))
     assert day["since"] and sum(e.get("versions", 0) for e in day["datasets"]) < sum(e.get("versions", 0) for e in whole["datasets"])
     assert "between 2026-03-02" in run("upstream", "churn-prod", "--since", "2026-03-02T00:00:00Z")
+
+
+def test_what_only_a_declaration_joins_is_printed_as_such(store_env: Store) -> None:
+    from tests.conformance.test_levels_declared import DECLARE, EARLIER_READ, REPORT_RUN
+    from tests.conformance.test_projection_rules import ingest
+
+    ingest(store_env, DECLARE, EARLIER_READ, REPORT_RUN)
+    answer = json.loads(run("impact", "warehouse:raw_orders", "--json"))
+    declared = {e["ref"]: bool(e.get("declared")) for g in ("jobs", "datasets") for e in answer[g]}
+    assert declared == {"dbt:orders_daily": False, "warehouse:orders_daily": True, "dbt:orders_report": True, "warehouse:orders_report": True}
+    text = run("impact", "warehouse:raw_orders")
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") > 2}
+    for ref, flag in declared.items():
+        assert rows[ref].rstrip(" │").endswith("declaration only" if flag else "runs"), rows[ref]
+    assert "Joined by declaration only" in text
+    # Where a run joins everything, no such column or note.
+    text = run("impact", "warehouse:orders_daily")
+    assert "declaration only" not in text and "joined by" not in text

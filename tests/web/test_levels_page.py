@@ -74,3 +74,24 @@ def test_impact_mode_at_dataset_level_lists_the_endpoints_as_the_api_does(browse
         page.wait_for_selector(READY + '[data-level="version"]')
         assert "level=version" in page.url
         shot(page, "levels-3-impact")
+
+
+LEVEL_EDGES = """() => window.lineageExplorer.cy.edges('.level').map(e => [e.data('edge').src, e.data('edge').dst, e.classes()])"""
+
+
+def test_a_pair_only_a_declaration_joins_is_drawn_dashed(browser: Any, served: str) -> None:
+    from tests.conformance.test_levels_declared import DECLARE, REPORT_RUN
+
+    posted = httpx.post(f"{served}/api/v1/lineage/batch", json=[DECLARE, REPORT_RUN])
+    posted.raise_for_status()
+    answer = httpx.get(f"{served}/api/v1/graph", params={"ref": "warehouse:raw_orders", "direction": "down", "depth": 10}).json()
+    declared = {(e["src"], e["dst"]): bool(e["props"].get("declared")) for e in answer["edges"]}
+    assert sorted(declared.values()) == [False, False, True, True]  # the declared job's two, the report run's two
+    with page_on(browser, served, "levels-declared") as page:
+        page.goto(served + "/#ref=warehouse%3Araw_orders&mode=graph&direction=down&depth=10")
+        page.wait_for_selector(READY + '[data-level="dataset"]')
+        drawn = {(src, dst): "declared" in classes for src, dst, classes in page.evaluate(LEVEL_EDGES)}
+        assert drawn == declared
+        styles = page.evaluate("() => window.lineageExplorer.cy.edges('.level').map(e => [e.hasClass('declared'), e.style('line-style')])")
+        assert {(flag, style) for flag, style in styles} == {(True, "dashed"), (False, "solid")}
+        shot(page, "levels-4-declared")

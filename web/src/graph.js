@@ -126,7 +126,8 @@ export function elements(answer) {
     if (edge.type === "FLOWS") {
       // A dataset/job-level edge: how many version-level edges stand behind it.
       const data = { id: `${edge.src}|FLOWS|${edge.dst}`, source, target, type: "", support: edge.props.support, edge };
-      edges.push({ group: "edges", data, classes: "level" });
+      // All of its support declared (no run seen): dashed as a declared edge is at version level.
+      edges.push({ group: "edges", data, classes: classes === "declared" ? "level declared" : "level" });
       continue;
     }
     edges.push({ group: "edges", data: { id: `${edge.src}|${edge.type}|${edge.dst}|${edge.key}`, source, target, type: edge.type, edge }, classes });
