@@ -45,6 +45,10 @@ def _now_ms(session: Any) -> int:
     return int(session.run("RETURN datetime().epochMillis").single()[0])
 
 
+def _ms(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1000:.0f} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in seconds)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uri", required=True)
@@ -81,11 +85,10 @@ def main() -> None:
             after_warmup = _compile_times(session, since)
     driver.close()
     store.close()
-    ms = lambda xs: f"{statistics.median(xs) * 1000:.0f} ms (runs: {', '.join(f'{x * 1000:.0f}' for x in xs)})"  # noqa: E731
-    print(f"first ingest, plans evicted:       {ms(cold)}")
-    print(f"next ingest, plans cached:         {ms(warm)}")
-    print(f"setup() with warm-up, plans evicted: {ms(warmups)}")
-    print(f"first ingest after the warm-up:    {ms(warmed)}")
+    print(f"first ingest, plans evicted:       {_ms(cold)}")
+    print(f"next ingest, plans cached:         {_ms(warm)}")
+    print(f"setup() with warm-up, plans evicted: {_ms(warmups)}")
+    print(f"first ingest after the warm-up:    {_ms(warmed)}")
     for title, rows in (("the last cold ingest", compiled), ("the last ingest after a warm-up", after_warmup)):
         print(f"compile time of each statement run by {title} (ms, text):")
         for compile_ms, text in rows:
