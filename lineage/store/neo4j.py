@@ -42,6 +42,9 @@ from lineage.graph import (
     FIELD,
     JOB,
     KINDS,
+    POINTS_TO,
+    SERVES,
+    WROTE,
     LOOKUP_PROPS,
     RUN,
     SUGGEST_PROPS,
@@ -74,7 +77,7 @@ from lineage.store.base import (
     sort_dump,
 )
 from lineage.store import neo4j_rejections as dead_letters
-from lineage.store import neo4j_levels, neo4j_tree
+from lineage.store import neo4j_levels, neo4j_tree, neo4j_warmup
 from lineage.store.batch import Batch, EdgeIdent, log_and_project, warnings_json
 from lineage.store.levels import LevelWalk
 from lineage.store.stages import StageClock, timed
@@ -1146,6 +1149,26 @@ def _ingest(
     return outcomes
 
 
+# The reads an ingest makes only where the graph already holds what its events touch (a
+# dataset's versions and the reads to rebind, a version's or run's edges, a deployment's and
+# an alias's history): the warm-up's synthetic ingest, of names the graph does not hold, never
+# makes them, so neo4j_warmup runs them on their own. The hops are the steps `projection`
+# preloads (`preload(..., out_types, in_types)`).
+INGEST_READS: tuple[LiteralString, ...] = (
+    NODE,
+    VERSIONS_AND_READS_MANY,
+    NODES_AND_ANNOTATIONS,
+    NODES_BY_ID,
+    *OUT_EDGES.values(),
+    *IN_EDGES.values(),
+    *(FIND_MANY[prop] for prop in ("model", "model_ref", "run_key", "target")),  # those `projection` matches on
+    *(
+        _hops_query((Hop(out_types, in_types),))
+        for out_types, in_types in (((), ()), ((SERVES,), (WROTE,)), ((SERVES,), ()), ((), (SERVES,)), ((POINTS_TO,), ()))
+    ),
+)
+
+
 def _replay_chunk(tx: ManagedTransaction, after: int) -> list[Any]:
     """The next log entries after seq `after`, as (seq, payload) rows."""
     return [tuple(r) for r in _run(tx, REPLAY_CHUNK, after=after, limit=REPLAY_READ)]
@@ -1211,7 +1234,7 @@ class Neo4jStore:
         self.stages: StageClock | None = None  # set by the benchmark to see where ingest time goes
         self._pinned = threading.local()  # the read transaction of a `snapshot` on this thread
         try:
-            self.setup()
+            self._prepare()
         except StoreUnavailable:
             pass  # Neo4j is down: start anyway (/readyz says 503); the schema follows on first write
         except BaseException:
@@ -1246,6 +1269,15 @@ class Neo4jStore:
             return session.execute_read(unit)
 
     def setup(self) -> None:
+        """The schema and backfills (`_prepare`), then the ingest path's plans compiled by a
+        rolled-back ingest (neo4j_warmup.py), so that the first real ingest finds them cached.
+        Only here, not at every opening: `lineage serve` and `lineage consume` call it before
+        taking events, a one-off command need not pay for it."""
+        self._prepare()
+        with _translated(), self._session() as session:
+            neo4j_warmup.warm(session, _ingest, INGEST_READS)
+
+    def _prepare(self) -> None:
         with _translated(), self._session() as session:
             for query in (*SCHEMA, *dead_letters.SCHEMA):
                 _run(session, query).consume()
