@@ -45,6 +45,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -155,60 +156,21 @@ def read_back(http: httpx.Client, base: str, events: Sequence[dict[str, Any]]) -
     )
 
 
-def _listening(port: int) -> set[int]:
-    """Inodes of the TCP sockets listening on `port` (any address)."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
-                found.add(int(cols[9]))
-    return found
-
-
-def _socket_inodes(pid: int) -> set[int]:
-    found = set()
-    try:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                found.add(int(target[8:-1]))
-    except OSError:
-        pass
-    return found
-
-
 def pid_listening(port: int) -> int | None:
-    """The process that listens on `port`, found through /proc (None when it is not ours to see)."""
-    inodes = _listening(port)
-    if not inodes:
-        return None
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _socket_inodes(int(entry.name)) & inodes:
-            return int(entry.name)
+    """The process that listens on `port` (None when none does, or it is not ours to see)."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return int(conn.pid)
     return None
 
 
 def _peer_ports(pid: int) -> set[int]:
-    """Local ports that `pid`'s established TCP connections to this machine go to."""
-    inodes, ports = _socket_inodes(pid), set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            cols = row.split()
-            if cols[3] == "01" and int(cols[9]) in inodes:  # 01: ESTABLISHED
-                ports.add(int(cols[2].rsplit(":", 1)[1], 16))
-    return ports
+    """The ports that `pid`'s established TCP connections go to."""
+    try:
+        conns = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return set()
+    return {c.raddr.port for c in conns if c.status == psutil.CONN_ESTABLISHED and c.raddr}
 
 
 def marquez_pids(url: str) -> list[int]:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 
 # uvicorn's words when the port went to another process between `free_port` and its bind.
 PORT_TAKEN = "address already in use"
@@ -44,39 +45,15 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
-def listening_sockets(port: int) -> set[str]:
-    """The inodes of the TCP sockets listening on `port`, as /proc/<pid>/fd links name them."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            # local address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the tenth field.
-            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
-                found.add(f"socket:[{fields[9]}]")
-    return found
-
-
 def listens_on(pid: int, port: int) -> bool:
     """Whether the process `pid` (or one of its children) holds the socket listening on `port`:
     a 200 from that port may otherwise come from a server that some other test or program
     started there."""
-    wanted = listening_sockets(port)
-    for member in process_tree(pid):
-        try:
-            fds = list(Path(f"/proc/{member}/fd").iterdir())
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(fd) in wanted:
-                    return True
-            except OSError:
-                pass
-    return False
+    members = set(process_tree(pid))
+    return any(
+        c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid in members
+        for c in psutil.net_connections(kind="tcp")
+    )
 
 
 def ready(proc: subprocess.Popen[bytes], url: str, port: int) -> bool:
