@@ -12,7 +12,7 @@ behind, and an entry reached only through such pairs, carry `declared: true`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -137,14 +137,7 @@ def observed_reach(walked: LevelWalk, start: Sequence[str], direction: Direction
         if support > declared:
             a, b = (src, dst) if direction == "down" else (dst, src)
             step.setdefault(a, []).append(b)
-    seen = {i for i in start if i in walked.depth}
-    frontier = list(seen)
-    for _ in range(depth):
-        frontier = [n for f in frontier for n in step.get(f, ()) if n not in seen and n in walked.depth]
-        if not frontier:
-            break
-        seen.update(frontier)
-    return seen
+    return _reach(step, start, depth, walked.depth)
 
 
 def _live(node: Node) -> bool:
@@ -161,10 +154,15 @@ def upstream_within(walked: Subgraph, start: str, depth: int) -> set[str]:
             up.setdefault(e.dst, []).append(e.src)
         if e.type in FLOW_BACKWARD or e.type == SYMLINK:
             up.setdefault(e.src, []).append(e.dst)
-    seen = {start} if start in walked.nodes else set()
+    return _reach(up, [start], depth, walked.nodes)
+
+
+def _reach(step: Mapping[str, Sequence[str]], start: Sequence[str], depth: int, within: Container[str]) -> set[str]:
+    """Breadth first along `step` from `start`, within `depth` hops, among the ids `within`."""
+    seen = {i for i in start if i in within}
     frontier = list(seen)
     for _ in range(depth):
-        frontier = [n for f in frontier for n in up.get(f, ()) if n not in seen and n in walked.nodes]
+        frontier = [n for f in frontier for n in step.get(f, ()) if n not in seen and n in within]
         if not frontier:
             break
         seen.update(frontier)
