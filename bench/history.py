@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -114,6 +114,21 @@ def measure(store: Store, versions: int, short: int, per_query: int = 100, round
     return out
 
 
+def measured(kinds: Sequence[str], versions: int, short: int, per_query: int = 100, rounds: int = 5) -> list[tuple[str, dict[str, Any]]]:
+    """`measure` on a fresh store of each kind, for `table`."""
+    from bench.run import store_url
+
+    rows = []
+    for kind in kinds:
+        with store_url(kind) as url:
+            store = open_store(Settings(store=url))
+            try:
+                rows.append((kind, measure(store, versions, short, per_query, rounds)))
+            finally:
+                store.close()
+    return rows
+
+
 def every_dataset(store: Store, size: int, calls_each: int = 3) -> dict[str, Any]:
     """The lineage of every dataset of bench/workload.py's `size`-event pipeline, at dataset
     level (`/graph` both ways, what Marquez's `/lineage` answers, and `/impact`): p50, p95 and
@@ -185,15 +200,7 @@ def main() -> None:
             t.add_row(kind, f"{f['events']:,}", str(f["datasets"]), str(f["jobs"]), *(" / ".join(f"{v:.1f}" for v in f[q]) for q in ("graph", "impact")))
         console.print(t)
         return
-    rows = []
-    for kind in args.stores.split(","):
-        with store_url(kind) as url:
-            store = open_store(Settings(store=url))
-            try:
-                rows.append((kind, measure(store, args.versions, args.short, args.calls)))
-            finally:
-                store.close()
-    console.print(table(rows))
+    console.print(table(measured(args.stores.split(","), args.versions, args.short, args.calls)))
 
 
 if __name__ == "__main__":

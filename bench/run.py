@@ -462,15 +462,7 @@ def main() -> None:
     if args.history:
         from bench import history
 
-        found = []
-        for kind in args.stores.split(","):
-            with store_url(kind) as url:
-                store = open_store(Settings(store=url))
-                try:
-                    found.append((kind, history.measure(store, args.history, 10, QUERY_CALLS, QUERY_ROUNDS)))
-                finally:
-                    store.close()
-        console.print(history.table(found))
+        console.print(history.table(history.measured(args.stores.split(","), args.history, 10, QUERY_CALLS, QUERY_ROUNDS)))
     table = Table(title="Replay of the shared OpenLineage corpus (bulk ingest)")
     for col in ("store", "accepted", "rejected (invalid on purpose)", "events/s"):
         table.add_column(col)

@@ -16,19 +16,18 @@ partitions and the hash chain.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from lineage.deadletter import DeadLetters, rejection_of, subjects_named
+from lineage.deadletter import DeadLetters, rejection_of
 from lineage.errors import IngestFault, InvalidEvent, LineageError, PayloadTooLarge, StoreError
 from lineage.events import Event
 from lineage.ingest.parse import decode_json, parse_event
@@ -250,12 +249,9 @@ class TopicConsumer:
                     "event %s at %s set aside: its ingest failed with %s: %s", event.id, where, kind, text,
                     exc_info=exc, extra={"event": event.id, "source": where, "error": kind},
                 )
-                detail = f"{kind}: {text} (ingest failed; Kafka {where})"
-                raw = message.value() or b""
-                entry = Rejection(
-                    0, received, INGEST_FAILED, "", detail, event.producer, raw, len(raw),
-                    hashlib.sha256(raw).hexdigest(), False, subjects_named(orjson.loads(event.canonical)),
-                )
+                fault = exc if isinstance(exc, IngestFault) else IngestFault.of(exc)
+                kept = rejection_of(message.value() or b"", fault, received, orjson.loads(event.canonical))
+                entry = replace(kept, error=INGEST_FAILED, detail=f"{kind}: {text} (ingest failed; Kafka {where})")
                 batch.rejected.append((message, entry))
                 batch.faults[where] = kind
 

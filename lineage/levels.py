@@ -199,8 +199,8 @@ def collapsed_ways(
     lo, hi = window(since, until)
     start = start_of(store, node)
     walks = store.level_walk(start, ways, depth)
-    found = {n.id: n for n in store.nodes(sorted({i for w in walks.values() for i in w.depth} | {node.id}))}
-    found.setdefault(node.id, node)
+    # Every walk starts at the ref (start_of begins with it), so `found` holds it too.
+    found = {n.id: n for n in store.nodes(sorted({i for w in walks.values() for i in w.depth}))}
     datasets = sorted(i for i, n in found.items() if n.kind == DATASET)
     jobs = sorted(i for i, n in found.items() if n.kind == JOB)
     sums = store.level_summaries(datasets, jobs, lo, hi)
@@ -229,8 +229,7 @@ def collapsed_ways(
     me = _entry(node, 0, sums.get(node.id), item)
     if node.id in status:
         me |= {k: v for k, v in status[node.id].items() if k != "currently_serving"}
-    reached = [found[i] for w in walks.values() for i in w.depth if i in found and i != node.id]
-    warnings = answer_warnings(store, [node, *dict.fromkeys(reached), *extra], stale_run_hours=stale_run_hours)
+    warnings = answer_warnings(store, [*found.values(), *extra], stale_run_hours=stale_run_hours)
     return {
         way: {
             "node": me,

@@ -322,20 +322,11 @@ IN_EDGES: dict[str, LiteralString] = {
     "HAS_FIELD": "UNWIND $p.ids AS id MATCH (a:Node)-[r:HAS_FIELD]->(b:Node {id: id})" + _IN,
     "FEEDS": "UNWIND $p.ids AS id MATCH (a:Node)-[r:FEEDS]->(b:Node {id: id})" + _IN,
 }
-# Ordered by (written_at, id), the planner sorts every version of the dataset (a Top): a
-# history's cost. So the index, read backwards in its own order, first finds the time of the
-# `limit`-th newest; then only the versions from that time on (the limit and its ties) are read
-# and sorted. Both reads stop after about `limit` rows, however long the history.
-VERSIONS_AT: LiteralString = """
-CALL () {
-    MATCH (f:DatasetVersion) WHERE f.dataset = $p.dataset AND f.written_at <= $p.at
-    WITH f ORDER BY f.dataset DESC, f.written_at DESC LIMIT $p.limit
-    WITH min(f.written_at) AS floor
-    MATCH (n:DatasetVersion) WHERE n.dataset = $p.dataset AND n.written_at <= $p.at AND n.written_at >= floor
-    RETURN n ORDER BY n.written_at DESC, n.id DESC LIMIT $p.limit
-}
-""" + NODE_FIELDS
-# VERSIONS_AT of many datasets in one round trip, a row each: [dataset, its versions].
+# versions_at() of many datasets in one round trip, a row each: [dataset, its versions]. Ordered
+# by (written_at, id), the planner sorts every version of a dataset (a Top): a history's cost. So
+# the index, read backwards in its own order, first finds the time of the `limit`-th newest; then
+# only the versions from that time on (the limit and its ties) are read and sorted. Both reads
+# stop after about `limit` rows, however long the history.
 NEWEST_VERSIONS_MANY: LiteralString = """
 UNWIND $p.ids AS id
 CALL (id) {
@@ -889,7 +880,7 @@ class _Reads:
         return self._edges(query, ids=list(ids)) if query else []
 
     def versions_at(self, dataset: str, at: str, limit: int) -> list[Node]:
-        return self._nodes(VERSIONS_AT, dataset=dataset, at=at, limit=limit)
+        return self.newest_versions([dataset], at, limit)[dataset]
 
     def newest_versions(self, datasets: Sequence[str], at: str, limit: int) -> dict[str, list[Node]]:
         out: dict[str, list[Node]] = {d: [] for d in datasets}
